@@ -1,0 +1,73 @@
+"""Accounts and the email addresses that identify them.
+
+An ``Account`` (id: the 12-digit account id) knows its email, its name and which
+organization it belongs to. An ``EmailClaim`` (id: ``email:<address>``) maps an email back
+to its account, so EMAIL-targeted invitations find their recipient without a scan.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from eventsourcing.domain import event
+
+from ledger.aggregate import LedgerAggregate
+
+
+def default_email(account_id: str) -> str:
+    return f"account-{account_id}@example.com"
+
+
+def default_name(account_id: str) -> str:
+    return f"Account {account_id}"
+
+
+def email_claim_id(email: str) -> str:
+    return f"email:{email.strip().lower()}"
+
+
+class Account(LedgerAggregate):
+    TOPIC = "handshake-ledger:Account"
+
+    @event("Created", topic="handshake-ledger:Account.Created:v1")
+    def __init__(self, id: str, email: str, name: str, actor: str, request_id: str | None, timestamp: datetime) -> None:
+        self.email = email
+        self.name = name
+        self.organization_id: str | None = None
+        self.joined_method: str | None = None
+        self.joined_at: datetime | None = None
+
+    @event("ProfileChanged", topic="handshake-ledger:Account.ProfileChanged:v1")
+    def change_profile(self, email: str, name: str, actor: str, request_id: str | None, timestamp: datetime) -> None:
+        self.email = email
+        self.name = name
+
+    @event("JoinedOrganization", topic="handshake-ledger:Account.JoinedOrganization:v1")
+    def join(
+        self, organization_id: str, method: str, handshake_id: str | None, actor: str, request_id: str | None, timestamp: datetime
+    ) -> None:
+        self.organization_id = organization_id
+        self.joined_method = method
+        self.joined_at = timestamp
+
+    @event("LeftOrganization", topic="handshake-ledger:Account.LeftOrganization:v1")
+    def leave(self, organization_id: str, actor: str, request_id: str | None, timestamp: datetime) -> None:
+        self.organization_id = None
+        self.joined_method = None
+        self.joined_at = None
+
+
+class EmailClaim(LedgerAggregate):
+    TOPIC = "handshake-ledger:EmailClaim"
+
+    @event("Created", topic="handshake-ledger:EmailClaim.Created:v1")
+    def __init__(self, id: str, account_id: str, actor: str, request_id: str | None, timestamp: datetime) -> None:
+        self.account_id: str | None = account_id
+
+    @event("Released", topic="handshake-ledger:EmailClaim.Released:v1")
+    def release(self, actor: str, request_id: str | None, timestamp: datetime) -> None:
+        self.account_id = None
+
+    @event("Reclaimed", topic="handshake-ledger:EmailClaim.Reclaimed:v1")
+    def reclaim(self, account_id: str, actor: str, request_id: str | None, timestamp: datetime) -> None:
+        self.account_id = account_id

@@ -1,0 +1,1 @@
+"""Thin shells around the ledger: composition root, operation dispatch, HTTP, CLI."""

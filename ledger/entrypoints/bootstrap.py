@@ -1,0 +1,175 @@
+"""The one composition root: builds the ledger (events), its views and its clients from settings.
+
+Storage: a folder with SQLite files (default ``handshake-ledger-data/``, or
+``HANDSHAKE_LEDGER_DATA``), ``:memory:`` for tests, or a ``postgresql://`` URL.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import threading
+import uuid
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Callable, Iterator
+
+from eventsourcing.persistence import InfrastructureFactory
+from eventsourcing.sqlite import SQLiteTrackingRecorder
+from eventsourcing.utils import Environment
+
+from ledger import errors
+from ledger.application import Caller, HandshakeLedger, Limits
+from ledger.clock import Clock, system_clock
+from ledger.entrypoints.client import LedgerClient
+from ledger.entrypoints.dispatch import QUERIES, dispatch
+from ledger.history import HistoryEntry, handshake_as_of, history
+from ledger.shapes import describe_handshake
+from projections.analytics import analytics
+from projections.feed import change_feed
+from projections.handshakes import HandshakeView
+from projections.paging import TokenCodec
+from projections.reads import HandshakeReads
+from projections.stores import Store, open_store
+
+DEFAULT_LOCATION = "handshake-ledger-data"
+HANDSHAKE_QUERIES = ("DescribeHandshake", "ListHandshakesForAccount", "ListHandshakesForOrganization")
+
+
+class LedgerReader:
+    """What every ledger answers: the handshake queries, clients, analytics."""
+
+    view: HandshakeView
+    reads: HandshakeReads
+    tokens: TokenCodec
+
+    def now(self) -> datetime:
+        raise NotImplementedError
+
+    def command(self, handler: Callable[..., dict[str, Any]], caller: Caller, request: Any) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def query(self, handler: Callable[..., dict[str, Any]], caller: Caller, request: Any) -> dict[str, Any]:
+        return handler(self, caller, request, self.now())
+
+    def call(self, operation: str, params: dict[str, Any] | None, caller: Caller | str) -> dict[str, Any]:
+        """Answer one AWS operation; the HTTP service and the client both come through here."""
+        if isinstance(caller, str):
+            caller = Caller(caller)
+        return dispatch(self, caller, operation, params)
+
+    def client(self, account_id: str) -> LedgerClient:
+        return LedgerClient(self, account_id)
+
+    def analytics(self, by: str = "organization") -> list[dict[str, Any]]:
+        return analytics(self.view.facts(), now=self.now(), by=by)
+
+
+class Ledger(LedgerReader):
+    """The live ledger: commands append events; queries read views caught up to the log."""
+
+    def __init__(self, app: HandshakeLedger, store: Store, view: HandshakeView, tokens: TokenCodec):
+        self.app = app
+        self.store = store
+        self.view = view
+        self.tokens = tokens
+        self.reads = HandshakeReads(view, tokens)
+        self.clock = app.clock
+
+    def now(self) -> datetime:
+        return self.clock.now()
+
+    def command(self, handler: Callable[..., dict[str, Any]], caller: Caller, request: Any) -> dict[str, Any]:
+        answer = handler(self, caller, request, self.now())
+        self.catch_up()  # read-your-writes: the caller's next List sees this command
+        return answer
+
+    def query(self, handler: Callable[..., dict[str, Any]], caller: Caller, request: Any) -> dict[str, Any]:
+        self.catch_up()
+        return handler(self, caller, request, self.now())
+
+    def catch_up(self) -> int:
+        """Bring the views up to the end of the log (cheap when they already are)."""
+        head = self.app.recorder.max_notification_id() or 0
+        if self.view.position() >= head:
+            return head
+        return self.view.catch_up(self.app)
+
+    # -- audit and time travel --------------------------------------------------------------
+
+    def register_account(self, account_id: str, email: str | None = None, name: str | None = None) -> None:
+        self.app.register_account(account_id, email, name)
+        self.catch_up()
+
+    def history(self, handshake_id: str, as_of: datetime | None = None) -> list[HistoryEntry]:
+        return history(self.app, handshake_id, self.now(), as_of)
+
+    def handshake_as_of(self, handshake_id: str, *, version: int | None = None,
+                        instant: datetime | None = None) -> dict[str, Any]:
+        """The Describe shape of a handshake after a version, or at an instant (expiry derived then)."""
+        handshake = handshake_as_of(self.app, handshake_id, version=version, instant=instant)
+        return describe_handshake(handshake, instant or handshake.modified_on)
+
+    def at(self, instant: datetime) -> LedgerAt:
+        """A read-only ledger as it stood at ``instant``, replayed from the log into a scratch view."""
+        self.catch_up()
+        stop = self.view.position_at(instant)
+        scratch = HandshakeView(open_store(":memory:", "AsOf").tracking_recorder(SQLiteTrackingRecorder),
+                                upstream=self.app.name)
+        if stop:
+            scratch._follow(self.app, self.app.name, scratch.prefix, stop=stop, batch=1000, progress=None, until=instant)
+        return LedgerAt(instant, scratch, self.tokens)
+
+    def rebuild(self, progress: Callable[[int, int], None] | None = None) -> int:
+        """Replay the whole log into fresh views and swap them in; the old ones answer meanwhile."""
+        return self.view.rebuild(self.app, progress=progress)
+
+    def events(self, after: int = 0, *, follow: bool = False, poll: float = 0.2,
+               stop: threading.Event | None = None) -> Iterator[dict[str, Any]]:
+        return change_feed(self.app, after=after, follow=follow, poll=poll, stop=stop)
+
+    def close(self) -> None:
+        self.app.close()
+        self.store.close()
+
+    def __enter__(self) -> Ledger:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+class LedgerAt(LedgerReader):
+    """The ledger as of an instant: Describe, both Lists and analytics; commands refused."""
+
+    def __init__(self, instant: datetime, view: HandshakeView, tokens: TokenCodec):
+        self.instant = instant
+        self.view = view
+        self.tokens = tokens
+        self.reads = HandshakeReads(view, tokens)
+
+    def now(self) -> datetime:
+        return self.instant
+
+    def command(self, handler: Callable[..., dict[str, Any]], caller: Caller, request: Any) -> dict[str, Any]:
+        raise errors.AccessDeniedException(f"The ledger as of {self.instant.isoformat()} is read-only.")
+
+    def query(self, handler: Callable[..., dict[str, Any]], caller: Caller, request: Any) -> dict[str, Any]:
+        if handler not in (QUERIES[name] for name in HANDSHAKE_QUERIES):
+            raise errors.AccessDeniedException(
+                "The ledger as of an instant answers DescribeHandshake and the List operations only."
+            )
+        return handler(self, caller, request, self.instant)
+
+
+def open_ledger(location: str | os.PathLike[str] | None = None, *, clock: Clock = system_clock,
+                limits: Limits = Limits()) -> Ledger:
+    """Open (creating if needed) the ledger at ``location`` and bring its views up to date."""
+    location = str(location or os.environ.get("HANDSHAKE_LEDGER_DATA") or DEFAULT_LOCATION)
+    events = open_store(location, HandshakeLedger.name)
+    app = HandshakeLedger(env=events.env, clock=clock, limits=limits)
+    views = open_store(location, "HandshakeViews")
+    view = HandshakeView(views.tracking_recorder(), upstream=app.name, placeholder=views.placeholder)
+    ledger = Ledger(app, views, view, TokenCodec(events.secret()))
+    ledger.catch_up()
+    return ledger

@@ -1,0 +1,91 @@
+"""Audit and time travel for one handshake, straight from its events.
+
+eventsourcing gives "as of version" (``repository.get(id, version=N)``) but not "as of an
+instant": that is the last version whose event happened at or before the instant.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from eventsourcing.application import AggregateNotFoundError
+
+from ledger.aggregate import payload
+from ledger.errors import HandshakeNotFoundException
+from ledger.handshake import EXPIRED, LIVE_STATES, Handshake
+
+
+@dataclass(frozen=True)
+class HistoryEntry:
+    """One line of the audit trail. Derived entries (expiry) have no version and no actor."""
+
+    version: int | None
+    timestamp: datetime
+    what: str
+    actor: str | None
+    request_id: str | None
+    state: str
+    details: dict[str, Any] = field(default_factory=dict)
+    derived: bool = False
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "Version": self.version, "Timestamp": self.timestamp.isoformat(), "What": self.what,
+            "Actor": self.actor, "RequestId": self.request_id, "State": self.state,
+            "Details": self.details, "Derived": self.derived,
+        }
+
+
+def _events(app: Any, handshake_id: str, as_of: datetime | None) -> list[Any]:
+    events = [e for e in app.events.get(handshake_id) if isinstance(e, Handshake.Event)]
+    if as_of is not None:
+        events = [e for e in events if e.timestamp <= as_of]
+    if not events:
+        raise HandshakeNotFoundException(f"No handshake {handshake_id} in the ledger" + (f" at {as_of.isoformat()}." if as_of else "."))
+    return events
+
+
+def history(app: Any, handshake_id: str, now: datetime, as_of: datetime | None = None) -> list[HistoryEntry]:
+    """Every event of the handshake, with the state after it, and the derived expiry if due by then."""
+    instant = as_of or now
+    entries: list[HistoryEntry] = []
+    handshake: Handshake | None = None
+    for event in _events(app, handshake_id, as_of):
+        handshake = event.mutate(handshake)
+        details = {k: _plain(v) for k, v in payload(event).items() if v not in (None, [], {})}
+        entries.append(HistoryEntry(
+            version=event.originator_version, timestamp=event.timestamp, what=_what(event),
+            actor=event.actor, request_id=event.request_id, state=handshake.state, details=details,
+        ))
+    assert handshake is not None
+    if handshake.state in LIVE_STATES and instant >= handshake.expires_at:
+        entries.append(HistoryEntry(
+            version=None, timestamp=handshake.expires_at, what="Expired", actor=None, request_id=None,
+            state=EXPIRED, details={"reason": "no answer before ExpirationTimestamp"}, derived=True,
+        ))
+    return entries
+
+
+def handshake_as_of(app: Any, handshake_id: str, *, version: int | None = None,
+                    instant: datetime | None = None) -> Handshake:
+    """The handshake as it stood after ``version``, or at ``instant`` (not found before it existed)."""
+    if instant is not None:
+        version = _events(app, handshake_id, instant)[-1].originator_version
+    try:
+        handshake = app.repository.get(handshake_id, version=version)
+    except AggregateNotFoundError:
+        raise HandshakeNotFoundException(f"No handshake {handshake_id} in the ledger.") from None
+    if not isinstance(handshake, Handshake):
+        raise HandshakeNotFoundException(f"No handshake {handshake_id} in the ledger.")
+    return handshake
+
+
+def _what(event: Any) -> str:
+    """The audit word for an event: a handshake's creation is its request."""
+    return "Requested" if isinstance(event, Handshake.Created) else type(event).__name__
+
+
+def _plain(value: Any) -> Any:
+    return value.isoformat() if isinstance(value, datetime) else value

@@ -1,0 +1,36 @@
+"""New AWS-style identifiers (patterns from botocore's model)."""
+
+from __future__ import annotations
+
+import secrets
+import string
+
+_ALPHABET = string.ascii_lowercase + string.digits
+
+
+def _random(length: int) -> str:
+    return "".join(secrets.choice(_ALPHABET) for _ in range(length))
+
+
+def new_handshake_id() -> str:
+    return f"h-{_random(16)}"
+
+
+def new_organization_id() -> str:
+    return f"o-{_random(10)}"
+
+
+def new_root_id() -> str:
+    return f"r-{_random(4)}"
+
+
+def handshake_arn(management_account_id: str, organization_id: str, action: str, handshake_id: str) -> str:
+    return f"arn:aws:organizations::{management_account_id}:handshake/{organization_id}/{action.lower()}/{handshake_id}"
+
+
+def organization_arn(management_account_id: str, organization_id: str) -> str:
+    return f"arn:aws:organizations::{management_account_id}:organization/{organization_id}"
+
+
+def account_arn(management_account_id: str, organization_id: str, account_id: str) -> str:
+    return f"arn:aws:organizations::{management_account_id}:account/{organization_id}/{account_id}"

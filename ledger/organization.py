@@ -1,0 +1,140 @@
+"""The Organization aggregate: membership, feature set, and the invitations that count toward quotas.
+
+Quotas are computed from this history (decision 12): open invitations are those sent and
+neither closed by an event nor past their expiration at the instant of the check.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from eventsourcing.domain import event
+
+from ledger.aggregate import LedgerAggregate
+
+ALL, CONSOLIDATED_BILLING = "ALL", "CONSOLIDATED_BILLING"
+RATE_WINDOW = timedelta(hours=24)
+
+
+class Organization(LedgerAggregate):
+    TOPIC = "handshake-ledger:Organization"
+
+    @event("Created", topic="handshake-ledger:Organization.Created:v1")
+    def __init__(
+        self,
+        id: str,
+        root_id: str,
+        feature_set: str,
+        management_account_id: str,
+        management_email: str,
+        management_name: str,
+        actor: str,
+        request_id: str | None,
+        timestamp: datetime,
+    ) -> None:
+        self.root_id = root_id
+        self.feature_set = feature_set
+        self.management_account_id = management_account_id
+        self.management_email = management_email
+        self.management_name = management_name
+        self.members: dict[str, dict[str, Any]] = {
+            management_account_id: {
+                "email": management_email,
+                "name": management_name,
+                "joined_method": "CREATED",
+                "joined_at": timestamp,
+            }
+        }
+        # handshake id -> {target, requested_at, expires_at, open}; pruned as it ages.
+        self.invitations: dict[str, dict[str, Any]] = {}
+        self.all_features_request: dict[str, Any] | None = None
+        self.deleted = False
+
+    # -- reading ------------------------------------------------------------------------
+
+    def open_invitations(self, now: datetime) -> dict[str, dict[str, Any]]:
+        return {h: i for h, i in self.invitations.items() if i["open"] and now < i["expires_at"]}
+
+    def open_invitation_to(self, target: str, now: datetime) -> str | None:
+        for handshake_id, invitation in self.open_invitations(now).items():
+            if invitation["target"] == target:
+                return handshake_id
+        return None
+
+    def invitations_sent_since(self, since: datetime) -> int:
+        return sum(1 for i in self.invitations.values() if i["requested_at"] > since)
+
+    def pending_all_features(self, now: datetime) -> str | None:
+        """The id of the ENABLE_ALL_FEATURES handshake in progress, if any."""
+        request = self.all_features_request
+        if request and now < request["expires_at"]:
+            return str(request["handshake_id"])
+        return None
+
+    # -- recorded changes ---------------------------------------------------------------
+
+    @event("InvitationSent", topic="handshake-ledger:Organization.InvitationSent:v1")
+    def record_invitation(
+        self, handshake_id: str, target: str, expires_at: datetime, actor: str, request_id: str | None, timestamp: datetime
+    ) -> None:
+        self._prune(timestamp)
+        self.invitations[handshake_id] = {
+            "target": target, "requested_at": timestamp, "expires_at": expires_at, "open": True,
+        }
+
+    @event("InvitationClosed", topic="handshake-ledger:Organization.InvitationClosed:v1")
+    def close_invitation(self, handshake_id: str, outcome: str, actor: str, request_id: str | None, timestamp: datetime) -> None:
+        if handshake_id in self.invitations:
+            self.invitations[handshake_id]["open"] = False
+        self._prune(timestamp)
+
+    @event("MemberJoined", topic="handshake-ledger:Organization.MemberJoined:v1")
+    def admit_member(
+        self,
+        account_id: str,
+        email: str,
+        name: str,
+        handshake_id: str,
+        tags: list[dict[str, str]],
+        actor: str,
+        request_id: str | None,
+        timestamp: datetime,
+    ) -> None:
+        self.members[account_id] = {
+            "email": email, "name": name, "joined_method": "INVITED", "joined_at": timestamp, "tags": tags,
+        }
+        if handshake_id in self.invitations:
+            self.invitations[handshake_id]["open"] = False
+
+    @event("MemberLeft", topic="handshake-ledger:Organization.MemberLeft:v1")
+    def release_member(self, account_id: str, removed: bool, actor: str, request_id: str | None, timestamp: datetime) -> None:
+        self.members.pop(account_id, None)
+
+    @event("AllFeaturesRequested", topic="handshake-ledger:Organization.AllFeaturesRequested:v1")
+    def start_all_features(
+        self, handshake_id: str, expires_at: datetime, actor: str, request_id: str | None, timestamp: datetime
+    ) -> None:
+        self.all_features_request = {"handshake_id": handshake_id, "expires_at": expires_at}
+
+    @event("AllFeaturesRequestEnded", topic="handshake-ledger:Organization.AllFeaturesRequestEnded:v1")
+    def end_all_features_request(self, handshake_id: str, actor: str, request_id: str | None, timestamp: datetime) -> None:
+        self.all_features_request = None
+
+    @event("AllFeaturesEnabled", topic="handshake-ledger:Organization.AllFeaturesEnabled:v1")
+    def enable_all_features(self, handshake_id: str, actor: str, request_id: str | None, timestamp: datetime) -> None:
+        self.feature_set = ALL
+        self.all_features_request = None
+
+    @event("Deleted", topic="handshake-ledger:Organization.Deleted:v1")
+    def delete(self, actor: str, request_id: str | None, timestamp: datetime) -> None:
+        self.deleted = True
+        self.members = {}
+
+    def _prune(self, now: datetime) -> None:
+        """Forget invitations that no longer count for anything: not open, and out of the rate window."""
+        horizon = now - RATE_WINDOW
+        self.invitations = {
+            h: i for h, i in self.invitations.items()
+            if i["requested_at"] > horizon or (i["open"] and now < i["expires_at"])
+        }

@@ -1,0 +1,64 @@
+"""Domain -> AWS output shapes, in one place. Timestamps stay datetimes here (as boto3
+returns them); the HTTP adapter turns them into epoch seconds."""
+
+from __future__ import annotations
+
+import copy
+from datetime import datetime
+from typing import Any
+
+from ledger.handshake import Handshake, state_at
+from ledger.ids import account_arn, organization_arn
+from ledger.organization import ALL, Organization
+
+
+def handshake_shape(
+    *, id: str, arn: str, parties: list[dict[str, str]], state: str, requested_at: datetime,
+    expires_at: datetime, action: str, resources: list[dict[str, Any]], now: datetime,
+) -> dict[str, Any]:
+    return {
+        "Id": id,
+        "Arn": arn,
+        "Parties": copy.deepcopy(parties),
+        "State": state_at(state, expires_at, now),
+        "RequestedTimestamp": requested_at,
+        "ExpirationTimestamp": expires_at,
+        "Action": action,
+        "Resources": copy.deepcopy(resources),
+    }
+
+
+def describe_handshake(handshake: Handshake, now: datetime) -> dict[str, Any]:
+    return handshake_shape(
+        id=handshake.id, arn=handshake.arn, parties=handshake.parties, state=handshake.state,
+        requested_at=handshake.requested_at, expires_at=handshake.expires_at, action=handshake.action,
+        resources=handshake.resources, now=now,
+    )
+
+
+def organization_shape(organization: Organization) -> dict[str, Any]:
+    mgmt = organization.management_account_id
+    policies = [{"Type": "SERVICE_CONTROL_POLICY", "Status": "ENABLED"}] if organization.feature_set == ALL else []
+    return {
+        "Id": organization.id,
+        "Arn": organization_arn(mgmt, organization.id),
+        "FeatureSet": organization.feature_set,
+        "MasterAccountArn": account_arn(mgmt, organization.id, mgmt),
+        "MasterAccountId": mgmt,
+        "MasterAccountEmail": organization.management_email,
+        "AvailablePolicyTypes": policies,
+    }
+
+
+def account_shape(organization: Organization, account_id: str) -> dict[str, Any]:
+    member = organization.members[account_id]
+    return {
+        "Id": account_id,
+        "Arn": account_arn(organization.management_account_id, organization.id, account_id),
+        "Email": member["email"],
+        "Name": member["name"],
+        "Status": "ACTIVE",
+        "State": "ACTIVE",
+        "JoinedMethod": member["joined_method"],
+        "JoinedTimestamp": member["joined_at"],
+    }

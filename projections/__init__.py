@@ -1,0 +1,1 @@
+"""Read models of the ledger: each is built from the event log and can be rebuilt from it."""

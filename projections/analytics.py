@@ -1,0 +1,60 @@
+"""Analytics over the handshake view's rows: outcomes, acceptance rate, time to decision,
+invitations per day, per organization and action type. Expired handshakes are counted from
+their expiry instants at ``now``, never from a timer; retention does not hide anything here.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import datetime
+from typing import Any, Iterable
+
+from ledger.handshake import LIVE_STATES, state_at
+from projections.handshakes import MICROS, from_us, to_us
+
+OUTCOMES = ("ACCEPTED", "DECLINED", "CANCELED", "EXPIRED", "OPEN")
+
+
+def percentile(values: list[float], fraction: float) -> float | None:
+    """Nearest-rank percentile (no interpolation): a value that really occurred."""
+    if not values:
+        return None
+    ordered = sorted(values)
+    rank = max(1, -(-int(fraction * 100) * len(ordered) // 100))
+    return ordered[rank - 1]
+
+
+def analytics(rows: Iterable[Any], *, now: datetime, by: str = "organization") -> list[dict[str, Any]]:
+    """One summary per (organization, action), or per action with ``by="action"``."""
+    groups: dict[tuple[str, ...], list[Any]] = defaultdict(list)
+    for row in rows:
+        key = (row["action"],) if by == "action" else (row["organization_id"], row["action"])
+        groups[key].append(row)
+    return [_summary(key, group, now, by) for key, group in sorted(groups.items())]
+
+
+def _summary(key: tuple[str, ...], rows: list[Any], now: datetime, by: str) -> dict[str, Any]:
+    counts = dict.fromkeys(OUTCOMES, 0)
+    decision_seconds: list[float] = []
+    per_day: dict[str, int] = defaultdict(int)
+    for row in rows:
+        state = state_at(row["state"], from_us(row["expires_us"]), now)
+        counts["OPEN" if state in LIVE_STATES else state] += 1
+        if state in ("ACCEPTED", "DECLINED"):
+            decision_seconds.append((row["closed_us"] - row["requested_us"]) / MICROS)
+        per_day[from_us(row["requested_us"]).date().isoformat()] += 1
+    ended = sum(counts[s] for s in ("ACCEPTED", "DECLINED", "CANCELED", "EXPIRED"))
+    summary: dict[str, Any] = {} if by == "action" else {"OrganizationId": key[0]}
+    summary.update({
+        "Action": key[-1],
+        "Total": len(rows),
+        **{state.title(): n for state, n in counts.items()},
+        "AcceptanceRate": round(counts["ACCEPTED"] / ended, 4) if ended else None,
+        "DecisionSecondsP50": percentile(decision_seconds, 0.5),
+        "DecisionSecondsP90": percentile(decision_seconds, 0.9),
+        "RequestsPerDay": dict(sorted(per_day.items())),
+    })
+    return summary
+
+
+__all__ = ["analytics", "percentile", "to_us"]

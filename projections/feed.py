@@ -1,0 +1,51 @@
+"""The change feed: JSON-ready records of the log after a position, in log order."""
+
+from __future__ import annotations
+
+import threading
+from datetime import datetime
+from typing import Any, Iterator
+
+from ledger.aggregate import payload
+
+PAGE = 500
+
+
+def record(app: Any, notification: Any) -> dict[str, Any]:
+    event = app.mapper.to_domain_event(notification)
+    return {
+        "position": notification.id,
+        "aggregate_id": event.originator_id,
+        "version": event.originator_version,
+        "type": notification.topic.split(":", 1)[-1],
+        "timestamp": event.timestamp.isoformat(),
+        "actor": event.actor,
+        "request_id": event.request_id,
+        "payload": {k: _plain(v) for k, v in payload(event).items()},
+    }
+
+
+def change_feed(app: Any, *, after: int = 0, follow: bool = False, poll: float = 0.2,
+                stop: threading.Event | None = None) -> Iterator[dict[str, Any]]:
+    """Every event after ``after``; with ``follow``, keep waiting for new ones until ``stop``."""
+    stop = stop or threading.Event()
+    position = after
+    while not stop.is_set():
+        notifications = app.recorder.select_notifications(start=position, limit=PAGE, inclusive_of_start=False)
+        for notification in notifications:
+            yield record(app, notification)
+            position = notification.id
+        if not notifications:
+            if not follow:
+                return
+            stop.wait(poll)
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    return value
