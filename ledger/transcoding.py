@@ -6,7 +6,7 @@ eventsourcing looks transcodings up by exact type; freezegun hands out ``FakeDat
 
 from __future__ import annotations
 
-from datetime import datetime
+import datetime as dt
 from typing import Any
 
 from eventsourcing.persistence import JSONTranscoder
@@ -14,6 +14,7 @@ from eventsourcing.persistence import JSONTranscoder
 
 class LenientDatetimeTranscoder(JSONTranscoder):
     def _encode_obj(self, o: Any) -> dict[str, Any]:
-        if isinstance(o, datetime) and type(o) is not datetime and type(o) not in self.types:
-            self.types[type(o)] = self.types[datetime]
+        # Looked up by name: under freezegun even this module's ``datetime`` may be patched.
+        if isinstance(o, dt.date) and type(o) not in self.types and hasattr(o, "hour"):
+            self.types[type(o)] = self.names["datetime_iso"]
         return super()._encode_obj(o)

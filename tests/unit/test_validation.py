@@ -1,0 +1,85 @@
+"""Bad input: InvalidInputException with the model's Reason, and nothing recorded."""
+
+from __future__ import annotations
+
+import pytest
+
+from ledger.commands import request_model
+from ledger.commands import service_model
+from tests.conftest import ALICE
+from tests.unit.conftest import error_of
+
+CASES = [
+    ("accept_handshake", {}, "INPUT_REQUIRED"),
+    ("accept_handshake", {"HandshakeId": "h-short"}, "INVALID_PATTERN"),
+    ("decline_handshake", {"HandshakeId": "h-" + "a" * 40}, "MAX_LENGTH_EXCEEDED"),
+    ("invite_account_to_organization", {}, "INPUT_REQUIRED"),
+    ("invite_account_to_organization", {"Target": {"Id": ALICE}}, "INPUT_REQUIRED"),
+    ("invite_account_to_organization", {"Target": {"Id": ALICE, "Type": "PERSON"}}, "INVALID_ENUM"),
+    ("invite_account_to_organization", {"Target": {"Id": "o-abcdefghij", "Type": "ORGANIZATION"}},
+     "INVALID_PARTY_TYPE_TARGET"),
+    ("invite_account_to_organization", {"Target": {"Id": "12345", "Type": "ACCOUNT"}}, "INVALID_PATTERN"),
+    ("invite_account_to_organization", {"Target": {"Id": "not-an-email", "Type": "EMAIL"}},
+     "INVALID_EMAIL_ADDRESS_TARGET"),
+    ("invite_account_to_organization", {"Target": {"Id": "", "Type": "EMAIL"}}, "MIN_LENGTH_EXCEEDED"),
+    ("invite_account_to_organization", {"Target": {"Id": ALICE, "Type": "ACCOUNT"}, "Notes": "x" * 1025},
+     "MAX_LENGTH_EXCEEDED"),
+    ("invite_account_to_organization",
+     {"Target": {"Id": ALICE, "Type": "ACCOUNT"}, "Tags": [{"Key": "a", "Value": "1"}, {"Key": "a", "Value": "2"}]},
+     "DUPLICATE_TAG_KEY"),
+    ("invite_account_to_organization",
+     {"Target": {"Id": ALICE, "Type": "ACCOUNT"}, "Tags": [{"Key": "aws:cost", "Value": "1"}]},
+     "INVALID_SYSTEM_TAGS_PARAMETER"),
+    ("invite_account_to_organization",
+     {"Target": {"Id": ALICE, "Type": "ACCOUNT"}, "Tags": [{"Key": "k", "Value": "no#hash"}]}, "INVALID_PATTERN"),
+    ("invite_account_to_organization", {"Target": {"Id": ALICE, "Type": "ACCOUNT"}, "Tags": [{"Key": "k"}]},
+     "INPUT_REQUIRED"),
+    ("list_handshakes_for_account", {"MaxResults": 0}, "MIN_VALUE_EXCEEDED"),
+    ("list_handshakes_for_account", {"MaxResults": 21}, "MAX_VALUE_EXCEEDED"),
+    ("list_handshakes_for_organization", {"Filter": {"ActionType": "SOMETHING"}}, "INVALID_ENUM"),
+    ("list_handshakes_for_organization",
+     {"Filter": {"ActionType": "INVITE", "ParentHandshakeId": "h-0123456789"}}, "MAX_LIMIT_EXCEEDED_FILTER"),
+    ("list_handshakes_for_account", {"NextToken": "forged.token"}, "INVALID_NEXT_TOKEN"),
+    ("create_organization", {"FeatureSet": "SOME"}, "INVALID_ENUM"),
+    ("describe_account", {"AccountId": "12"}, "INVALID_PATTERN"),
+]
+
+
+class TestValidation:
+    @pytest.mark.parametrize(("method", "params", "reason"), CASES, ids=[f"{m}-{r}" for m, _, r in CASES])
+    def test_invalid_input_reason(self, world, method, params, reason):
+        before = world.ledger.app.recorder.max_notification_id()
+        error = error_of(getattr(world.mgmt, method), **params)
+        assert (error.code, error.reason) == ("InvalidInputException", reason)
+        assert error.message
+        assert world.ledger.app.recorder.max_notification_id() == before
+
+    def test_wrong_type_is_a_serialization_error(self, world):
+        error = error_of(world.mgmt.list_handshakes_for_account, MaxResults="5")
+        assert error.code == "SerializationException"
+
+    def test_exceptions_are_reachable_from_the_client(self, world):
+        with pytest.raises(world.mgmt.exceptions.HandshakeNotFoundException) as caught:
+            world.mgmt.describe_handshake(HandshakeId="h-0000000000")
+        assert (caught.value.code, caught.value.reason) == ("HandshakeNotFoundException", None)
+
+    def test_request_models_follow_botocore(self):
+        model = service_model()
+        for operation in ("InviteAccountToOrganization", "AcceptHandshake", "ListHandshakesForOrganization"):
+            shape = model.operation_model(operation).input_shape
+            fields = request_model(operation).model_fields
+            assert set(fields) == set(shape.members)
+            assert {n for n, f in fields.items() if f.is_required()} == set(shape.required_members)
+
+    def test_every_modeled_error_has_a_class(self):
+        from ledger import errors
+
+        classes = errors.error_classes()
+        model = service_model()
+        handshake_ops = ["InviteAccountToOrganization", "AcceptHandshake", "DeclineHandshake", "CancelHandshake",
+                         "DescribeHandshake", "ListHandshakesForAccount", "ListHandshakesForOrganization",
+                         "EnableAllFeatures"]
+        for operation in handshake_ops:
+            for error in model.operation_model(operation).error_shapes:
+                assert error.name in classes, error.name
+                assert classes[error.name].has_reason == ("Reason" in error.members)
