@@ -30,6 +30,7 @@ from projections.feed import change_feed
 from projections.handshakes import HandshakeView
 from projections.paging import TokenCodec
 from projections.reads import HandshakeReads
+from projections.runner import ViewRunner
 from projections.stores import Store, open_store
 
 DEFAULT_LOCATION = "handshake-ledger-data"
@@ -75,6 +76,7 @@ class Ledger(LedgerReader):
         self.tokens = tokens
         self.reads = HandshakeReads(view, tokens)
         self.clock = app.clock
+        self.runner: ViewRunner | None = None
 
     def now(self) -> datetime:
         return self.clock.now()
@@ -94,6 +96,11 @@ class Ledger(LedgerReader):
         if self.view.position() >= head:
             return head
         return self.view.catch_up(self.app)
+
+    def follow(self, interval: float = 0.5) -> None:
+        """Keep the views following the log in the background (the server does this)."""
+        if self.runner is None:
+            self.runner = ViewRunner(self.catch_up, recorder=self.app.recorder, interval=interval).start()
 
     # -- audit and time travel --------------------------------------------------------------
 
@@ -129,6 +136,8 @@ class Ledger(LedgerReader):
         return change_feed(self.app, after=after, follow=follow, poll=poll, stop=stop)
 
     def close(self) -> None:
+        if self.runner is not None:
+            self.runner.stop()
         self.app.close()
         self.store.close()
 

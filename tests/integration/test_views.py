@@ -216,3 +216,22 @@ class TestChangeFeed:
         assert resumed == everything[10:]
         first = everything[0]
         assert set(first) >= {"position", "aggregate_id", "type", "timestamp", "actor", "payload"}
+
+
+class TestRunner:
+    def test_runner_follows_writes_of_another_ledger(self, data_location):
+        import threading
+
+        with open_ledger(data_location) as reader, open_ledger(data_location) as writer:
+            reader.follow(interval=0.05)
+            writer.client(MANAGEMENT).create_organization()
+            writer.client(MANAGEMENT).invite_account_to_organization(Target={"Type": "ACCOUNT", "Id": ALICE})
+            head = writer.app.recorder.max_notification_id()
+            caught = threading.Event()
+            for _ in range(200):  # bounded wait for the background runner, not a sleep-based assertion
+                if reader.view.position() >= head:
+                    caught.set()
+                    break
+                caught.wait(0.05)
+            assert caught.is_set()
+            assert len(reader.view.facts()) == 1
