@@ -121,11 +121,11 @@ class Ledger(LedgerReader):
         """A read-only ledger as it stood at ``instant``, replayed from the log into a scratch view."""
         self.catch_up()
         stop = self.view.position_at(instant)
-        scratch = HandshakeView(open_store(":memory:", "AsOf").tracking_recorder(SQLiteTrackingRecorder),
-                                upstream=self.app.name)
+        store = open_store(":memory:", "AsOf")
+        scratch = HandshakeView(store.tracking_recorder(SQLiteTrackingRecorder), upstream=self.app.name)
         if stop:
             scratch._follow(self.app, self.app.name, scratch.prefix, stop=stop, batch=1000, progress=None, until=instant)
-        return LedgerAt(instant, scratch, self.tokens)
+        return LedgerAt(instant, scratch, self.tokens, store)
 
     def rebuild(self, progress: Callable[[int, int], None] | None = None) -> int:
         """Replay the whole log into fresh views and swap them in; the old ones answer meanwhile."""
@@ -151,11 +151,21 @@ class Ledger(LedgerReader):
 class LedgerAt(LedgerReader):
     """The ledger as of an instant: Describe, both Lists and analytics; commands refused."""
 
-    def __init__(self, instant: datetime, view: HandshakeView, tokens: TokenCodec):
+    def __init__(self, instant: datetime, view: HandshakeView, tokens: TokenCodec, store: Store):
         self.instant = instant
         self.view = view
         self.tokens = tokens
         self.reads = HandshakeReads(view, tokens)
+        self.store = store
+
+    def close(self) -> None:
+        self.store.close()
+
+    def __enter__(self) -> LedgerAt:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
     def now(self) -> datetime:
         return self.instant
