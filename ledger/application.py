@@ -8,6 +8,7 @@ saves every changed aggregate in one transaction. A refused command records noth
 from __future__ import annotations
 
 import functools
+import threading
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Callable, Iterable, TypeVar
@@ -53,18 +54,24 @@ class Limits:
 
 
 def command(method: Callable[..., T]) -> Callable[..., T]:
-    """Run a load-check-save method; on a version conflict run it once more, then give up."""
+    """Run a load-check-save method; on a version conflict run it once more, then give up.
+
+    Commands of one process take turns: the store serialises writes anyway (SQLite has one
+    writer; PostgreSQL locks the events table on insert), and taking turns here means threads
+    of one server never conflict with each other; only other processes can.
+    """
 
     @functools.wraps(method)
     def run(self: HandshakeLedger, *args: Any, **kwargs: Any) -> T:
-        try:
-            return method(self, *args, **kwargs)
-        except IntegrityError:
-            pass
-        try:
-            return method(self, *args, **kwargs)
-        except IntegrityError:
-            raise errors.ConcurrentModificationException() from None
+        with self._command_lock:
+            try:
+                return method(self, *args, **kwargs)
+            except IntegrityError:
+                pass
+            try:
+                return method(self, *args, **kwargs)
+            except IntegrityError:
+                raise errors.ConcurrentModificationException() from None
 
     return run
 
@@ -80,6 +87,7 @@ class HandshakeLedger(Application[str]):
         super().__init__(env)
         self.clock = clock
         self.limits = limits
+        self._command_lock = threading.RLock()
 
     def construct_transcoder(self) -> Transcoder:
         transcoder = LenientDatetimeTranscoder()
@@ -223,7 +231,7 @@ class HandshakeLedger(Application[str]):
         if pending:
             parent: Handshake = self.repository.get(pending)
             parent.cancel(cause="organization deleted", **self._stamp(caller, now))
-            changed.append(parent)
+            changed += [parent, *self._cancel_children(parent, caller, now)]
         organization.delete(**self._by(caller, now))
         account = self._account_or_new(caller.account_id, caller, now)
         account.leave(organization_id=organization.id, **self._by(caller, now))
@@ -395,16 +403,22 @@ class HandshakeLedger(Application[str]):
         handshake.cancel(**self._stamp(caller, now))
         changed = self._close_invitation(handshake, "CANCELED", caller, now)
         if handshake.action == ENABLE_ALL_FEATURES:
-            for child_id in handshake.children:
-                child: Handshake = self.repository.get(child_id)
-                if child.is_live_at(now):
-                    child.cancel(cause=f"parent {handshake.id} canceled", **self._stamp(caller, now))
-                    changed.append(child)
+            changed += self._cancel_children(handshake, caller, now)
             organization: Organization = self.repository.get(handshake.organization_id)
             organization.end_all_features_request(handshake_id=handshake.id, **self._by(caller, now))
             changed.append(organization)
         self.save(handshake, *changed)
         return handshake
+
+    def _cancel_children(self, parent: Handshake, caller: Caller, now: datetime) -> list[Handshake]:
+        """The still-open approvals of a canceled ENABLE_ALL_FEATURES request end with it."""
+        canceled = []
+        for child_id in parent.children:
+            child: Handshake = self.repository.get(child_id)
+            if child.is_live_at(now):
+                child.cancel(cause=f"parent {parent.id} canceled", **self._stamp(caller, now))
+                canceled.append(child)
+        return canceled
 
     def _close_invitation(self, handshake: Handshake, outcome: str, caller: Caller, now: datetime) -> list[Any]:
         if handshake.action != INVITE:
