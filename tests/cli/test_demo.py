@@ -1,0 +1,34 @@
+"""demo: a realistic ledger in seconds, and a summary that says what to try."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from tests.cli.conftest import Demo
+from tests.cli.runner import cli
+
+
+def test_summary_covers_every_story(demo: Demo) -> None:
+    summary = demo.summary
+    assert 150 <= summary["Handshakes"] <= 260 and summary["Events"] > summary["Handshakes"]
+    assert len(summary["Organizations"]) >= 5
+    assert {o["FeatureSet"] for o in summary["Organizations"]} == {"ALL", "CONSOLIDATED_BILLING"}
+    assert set(summary["Try"]) == {
+        "invitation accepted", "invitation accepted by email", "invitation declined", "invitation canceled",
+        "invitation left to expire", "invitation still open", "all features, finalized", "all features, canceled",
+        "all features, awaiting approvals",
+    }
+
+
+def test_story_spreads_over_weeks(demo: Demo) -> None:
+    per_day = {day for row in demo.run("analytics", "--by", "action", "--json").json()["Analytics"]
+               for day in row["RequestsPerDay"]}
+    assert len(per_day) >= 35
+
+
+def test_text_summary_names_organizations_and_next_commands(tmp_path: Path) -> None:
+    result = cli("demo", "--data", str(tmp_path / "small"), "--handshakes", "40")
+    assert result.code == 0, result.err
+    assert result.out.startswith(f"Seeded {tmp_path / 'small'}: ")
+    assert "ORGANIZATION  MANAGEMENT" in result.out and "Handshakes to try:" in result.out
+    assert f"handshake-ledger analytics --by action --data {tmp_path / 'small'}" in result.out
