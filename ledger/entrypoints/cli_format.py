@@ -196,7 +196,8 @@ def demo(summary: dict[str, Any], data: str) -> str:
     pending = next((o for o in summary["Organizations"] if o["FeatureSet"] != "ALL"), summary["Organizations"][0])
     lines += [f"  handshake-ledger history {sample}{data}"]
     if expiry:
-        before, after = expiry["ExpirationTimestamp"] - timedelta(days=1), expiry["ExpirationTimestamp"]
+        before = expiry["ExpirationTimestamp"] - timedelta(days=1)
+        after = expiry["ExpirationTimestamp"] + timedelta(minutes=1)  # shown to the second: past the instant
         lines += [f"  handshake-ledger history {expiry['Id']}{data}",
                   f"  handshake-ledger show {expiry['Id']} --as-of {when(before)}{data}    # OPEN",
                   f"  handshake-ledger show {expiry['Id']} --as-of {when(after)}{data}    # EXPIRED"]
