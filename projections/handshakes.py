@@ -12,13 +12,18 @@ view answers until the new one is complete.
 
 from __future__ import annotations
 
+import itertools
 import json
+import sqlite3
 import threading
+from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime, timezone
-from typing import Any, Callable, Iterable, Sequence
+from datetime import datetime, timedelta, timezone
+from typing import Any, Callable, Iterable, Iterator, Sequence
 
+from eventsourcing import persistence
 from eventsourcing.persistence import IntegrityError, Notification, Tracking
+from eventsourcing.sqlite import SQLiteDatastore
 
 from ledger.account import Account
 from ledger.handshake import LIVE_STATES, RETENTION, Handshake
@@ -28,10 +33,13 @@ RETENTION_US = int(RETENTION.total_seconds()) * MICROS
 LIVE = "('" + "','".join(LIVE_STATES) + "')"
 
 
+EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+ONE_US = timedelta(microseconds=1)
+
+
 def to_us(instant: datetime) -> int:
     """Microseconds since the epoch: exact, orderable, the same on SQLite and PostgreSQL."""
-    delta = instant - datetime(1970, 1, 1, tzinfo=timezone.utc)
-    return (delta.days * 86_400 + delta.seconds) * MICROS + delta.microseconds
+    return (instant - EPOCH) // ONE_US
 
 
 def from_us(us: int) -> datetime:
@@ -82,6 +90,94 @@ CREATE INDEX IF NOT EXISTS {p}event_times_by_time ON {p}event_times (timestamp_u
 TABLE_NAMES = ("handshakes", "accounts", "event_times")
 
 
+INSERT_HANDSHAKE = "INSERT INTO {p}handshakes VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+CLOSE_HANDSHAKE = "UPDATE {p}handshakes SET state = ?, closed_us = ?, visible_until_us = ? WHERE id = ?"
+DROP_PENDING_CHILD = (
+    "UPDATE {p}handshakes SET pending_children = pending_children - 1, "
+    "state = CASE WHEN pending_children = 1 AND state = 'REQUESTED' THEN 'OPEN' ELSE state END WHERE id = ?"
+)
+STATE, CLOSED_US, VISIBLE_UNTIL_US, PENDING_CHILDREN = 6, 9, 10, 12  # columns of a handshakes row
+
+
+class _Batch:
+    """The row changes of a batch of events, written with a few ``executemany``.
+
+    A row inserted by the batch is changed in memory exactly as the UPDATE would change it;
+    rows of earlier batches get their UPDATEs, in event order, after the inserts.
+    """
+
+    def __init__(self) -> None:
+        self.times: list[tuple[int, int]] = []
+        self.handshakes: list[list[Any]] = []
+        self.accounts: list[list[Any]] = []
+        self.new_handshakes: dict[str, list[Any]] = {}
+        self.new_accounts: dict[str, list[Any]] = {}
+        self.updates: list[tuple[str, list[Any]]] = []
+
+    def time(self, notification_id: int, timestamp_us: int) -> None:
+        self.times.append((notification_id, timestamp_us))
+
+    def insert_handshake(self, row: list[Any]) -> None:
+        self.handshakes.append(row)
+        self.new_handshakes.setdefault(row[0], row)
+
+    def close_handshake(self, handshake_id: str, state: str, closed_us: int) -> None:
+        row = self.new_handshakes.get(handshake_id)
+        if row is None:
+            self.updates.append((CLOSE_HANDSHAKE, [state, closed_us, closed_us + RETENTION_US, handshake_id]))
+        else:
+            row[STATE], row[CLOSED_US], row[VISIBLE_UNTIL_US] = state, closed_us, closed_us + RETENTION_US
+
+    def drop_pending_child(self, handshake_id: str) -> None:
+        row = self.new_handshakes.get(handshake_id)
+        if row is None:
+            self.updates.append((DROP_PENDING_CHILD, [handshake_id]))
+            return
+        if row[PENDING_CHILDREN] == 1 and row[STATE] == "REQUESTED":
+            row[STATE] = "OPEN"
+        row[PENDING_CHILDREN] -= 1
+
+    def insert_account(self, row: list[Any]) -> None:
+        self.accounts.append(row)
+        self.new_accounts.setdefault(row[0], row)
+
+    def change_account(self, account_id: str, columns: dict[int, Any], update: str) -> None:
+        row = self.new_accounts.get(account_id)
+        if row is None:
+            self.updates.append((update, [*columns.values(), account_id]))
+        else:
+            for column, value in columns.items():
+                row[column] = value
+
+    def write(self, cursor: Any, sql: Callable[[str], str]) -> None:
+        if self.handshakes:
+            cursor.executemany(sql(INSERT_HANDSHAKE), self.handshakes)
+        if self.accounts:
+            cursor.executemany(sql("INSERT INTO {p}accounts VALUES (?, ?, ?, ?)"), self.accounts)
+        if self.times:
+            cursor.executemany(sql("INSERT INTO {p}event_times VALUES (?, ?)"), self.times)
+        for text, group in itertools.groupby(self.updates, key=lambda update: update[0]):
+            cursor.executemany(sql(text), [params for _, params in group])
+
+
+def _sqlite_select(datastore: SQLiteDatastore, statement: str, params: list[Any]) -> list[Any]:
+    """One SELECT in SQLite's own implicit read transaction.
+
+    A query answers every request: the explicit BEGIN and ROLLBACK around it doubled its
+    cost, and each statement lets go of the GIL, which the server's threads then queue for.
+    """
+    with datastore.get_connection(commit=False) as connection, connection.cursor() as cursor:
+        try:
+            cursor.execute(statement, params)
+            return cursor.fetchall()
+        except sqlite3.Error as error:  # the same errors as eventsourcing's transactions raise
+            raise getattr(persistence, type(error).__name__, persistence.PersistenceError)(error) from error
+
+
+def _is_sqlite_file(datastore: Any) -> bool:
+    return isinstance(datastore, SQLiteDatastore) and not datastore.pool.is_sqlite_memory_mode
+
+
 class HandshakeView:
     """Rows and queries over a tracking recorder's datastore (SQLite or PostgreSQL)."""
 
@@ -105,14 +201,34 @@ class HandshakeView:
         return text if self.placeholder == "?" else text.replace("?", self.placeholder)
 
     def _transaction(self, commit: bool = True) -> Any:
+        if commit and _is_sqlite_file(self.recorder.datastore):
+            return self._derived_data_transaction()
         return self.recorder.datastore.transaction(commit=commit)
 
+    @contextmanager
+    def _derived_data_transaction(self) -> Iterator[Any]:
+        """SQLite: the view is derived from the log, so its commits need not wait for the disk.
+
+        With WAL and synchronous=NORMAL a power cut can lose only the last commits, rows and
+        tracking position together; the view then catches up again from the log. The log
+        itself keeps eventsourcing's synchronous=FULL.
+        """
+        with self.recorder.datastore.get_connection(commit=True) as connection:
+            connection.cursor().execute("PRAGMA synchronous=NORMAL")  # not allowed inside a transaction
+            with connection.transaction(commit=True) as cursor:
+                yield cursor
+
     def _query(self, text: str, params: Sequence[Any] = ()) -> list[Any]:
+        if isinstance(self.recorder.datastore, SQLiteDatastore):
+            return _sqlite_select(self.recorder.datastore, self._sql(text), list(params))
         with self._transaction(commit=False) as cursor:
             cursor.execute(self._sql(text), list(params))
             return list(cursor.fetchall())
 
     def position(self, name: str | None = None) -> int:
+        if isinstance(self.recorder.datastore, SQLiteDatastore):
+            statement = self.recorder.select_max_tracking_id_statement
+            return _sqlite_select(self.recorder.datastore, statement, [name or self.upstream])[0][0] or 0
         return self.recorder.max_tracking_id(name or self.upstream) or 0
 
     # -- following the log ----------------------------------------------------------------------
@@ -147,53 +263,55 @@ class HandshakeView:
               prefix: str | None = None, until: datetime | None = None) -> None:
         """One transaction: the rows of these events, then the tracking position."""
         prefix = self.prefix if prefix is None else prefix
-        with self._transaction() as cursor:
-            for notification in notifications:
-                event = app.mapper.to_domain_event(notification)
-                if until is not None and event.timestamp > until:
-                    continue
-                self._apply_event(cursor, prefix, notification.id, event)
-            self.recorder._insert_tracking(cursor, Tracking(name or self.upstream, notifications[-1].id))
+        rows = self._prepare(app, notifications, prefix, until)
+        self._write(rows, name or self.upstream, prefix, notifications[-1].id)
 
-    def _apply_event(self, cursor: Any, prefix: str, notification_id: int, event: Any) -> None:
-        sql = lambda text: self._sql(text, prefix)  # noqa: E731
-        cursor.execute(sql("INSERT INTO {p}event_times VALUES (?, ?)"), [notification_id, to_us(event.timestamp)])
+    def _prepare(self, app: Any, notifications: Sequence[Notification], prefix: str,
+                 until: datetime | None) -> _Batch:
+        """Decode the events and gather their row changes (before the transaction: less time locked)."""
+        batch = _Batch()
+        for notification in notifications:
+            event = app.mapper.to_domain_event(notification)
+            if until is not None and event.timestamp > until:
+                continue
+            self._apply_event(batch, prefix, notification.id, event)
+        return batch
+
+    def _write(self, batch: _Batch, name: str, prefix: str, last: int) -> None:
+        with self._transaction() as cursor:
+            batch.write(cursor, lambda text: self._sql(text, prefix))
+            self.recorder._insert_tracking(cursor, Tracking(name, last))
+
+    def _apply_event(self, batch: _Batch, prefix: str, notification_id: int, event: Any) -> None:
+        """Add one event's row changes to the batch (written by ``_Batch.write``)."""
+        timestamp_us = to_us(event.timestamp)
+        batch.time(notification_id, timestamp_us)
         if isinstance(event, Handshake.Created):
-            closed = event.state not in LIVE_STATES
-            cursor.execute(sql(
-                "INSERT INTO {p}handshakes VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-            ), [
+            expires_us = to_us(event.expires_at)
+            batch.insert_handshake([
                 event.originator_id, event.organization_id, event.action, event.arn,
                 json.dumps(event.parties), json.dumps(event.resources), event.state,
-                to_us(event.timestamp), to_us(event.expires_at), to_us(event.timestamp) if closed else None,
-                to_us(event.expires_at) + RETENTION_US, event.parent_id, len(event.children),
+                timestamp_us, expires_us, timestamp_us if event.state not in LIVE_STATES else None,
+                expires_us + RETENTION_US, event.parent_id, len(event.children),
                 event.sender_account_id, event.recipient_account_id,
                 event.target_id.lower() if event.target_type == "EMAIL" else None,
             ])
         elif isinstance(event, (Handshake.Accepted, Handshake.Declined, Handshake.Canceled)):
             state = {Handshake.Accepted: "ACCEPTED", Handshake.Declined: "DECLINED"}.get(type(event), "CANCELED")
-            closed_us = to_us(event.timestamp)
-            cursor.execute(sql(
-                "UPDATE {p}handshakes SET state = ?, closed_us = ?, visible_until_us = ? WHERE id = ?"
-            ), [state, closed_us, closed_us + RETENTION_US, event.originator_id])
+            batch.close_handshake(event.originator_id, state, timestamp_us)
         elif isinstance(event, (Handshake.ChildAccepted, Handshake.ChildWithdrawn)):
-            cursor.execute(sql(
-                "UPDATE {p}handshakes SET pending_children = pending_children - 1, "
-                "state = CASE WHEN pending_children = 1 AND state = 'REQUESTED' THEN 'OPEN' ELSE state END "
-                "WHERE id = ?"
-            ), [event.originator_id])
+            batch.drop_pending_child(event.originator_id)
         elif isinstance(event, Account.Created):
-            cursor.execute(sql("INSERT INTO {p}accounts VALUES (?, ?, NULL, 0)"),
-                           [event.originator_id, event.email.lower()])
+            batch.insert_account([event.originator_id, event.email.lower(), None, 0])
         elif isinstance(event, Account.ProfileChanged):
-            cursor.execute(sql("UPDATE {p}accounts SET email = ? WHERE account_id = ?"),
-                           [event.email.lower(), event.originator_id])
+            batch.change_account(event.originator_id, {1: event.email.lower()},
+                                 "UPDATE {p}accounts SET email = ? WHERE account_id = ?")
         elif isinstance(event, Account.JoinedOrganization):
-            cursor.execute(sql("UPDATE {p}accounts SET organization_id = ?, is_management = ? WHERE account_id = ?"),
-                           [event.organization_id, int(event.method == "CREATED"), event.originator_id])
+            batch.change_account(event.originator_id, {2: event.organization_id, 3: int(event.method == "CREATED")},
+                                 "UPDATE {p}accounts SET organization_id = ?, is_management = ? WHERE account_id = ?")
         elif isinstance(event, Account.LeftOrganization):
-            cursor.execute(sql("UPDATE {p}accounts SET organization_id = NULL, is_management = 0 WHERE account_id = ?"),
-                           [event.originator_id])
+            batch.change_account(event.originator_id, {2: None, 3: 0},
+                                 "UPDATE {p}accounts SET organization_id = ?, is_management = ? WHERE account_id = ?")
 
     # -- rebuild --------------------------------------------------------------------------------
 
@@ -205,8 +323,14 @@ class HandshakeView:
                 cursor.execute(f"DROP TABLE IF EXISTS {shadow}{table}")
             cursor.execute(self._sql("DELETE FROM " + self._tracking_table() + " WHERE application_name = ?"), [shadow_name])
             for statement in self._statements(TABLES, shadow):
-                cursor.execute(statement)
+                if not statement.startswith("CREATE INDEX"):  # built once, after the bulk load
+                    cursor.execute(statement)
         position = self._follow(app, shadow_name, shadow, stop=None, batch=batch, progress=progress)
+        if self.placeholder != "?":  # PostgreSQL renames the shadow's indexes at the swap: build them now
+            for statement in self._statements(TABLES, shadow):
+                if statement.startswith("CREATE INDEX"):
+                    with self._transaction() as cursor:
+                        cursor.execute(statement)
         with self._lock:
             # Events that arrived meanwhile, then the swap, in one go for readers.
             position = self._follow(app, shadow_name, shadow, stop=None, batch=batch, progress=progress)
