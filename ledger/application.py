@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Callable, Iterable, TypeVar
 
-from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.application import AggregateNotFoundError, Application, Repository
 from eventsourcing.persistence import IntegrityError, Transcoder
 
 from ledger import errors
@@ -76,6 +76,23 @@ def command(method: Callable[..., T]) -> Callable[..., T]:
     return run
 
 
+def fold(aggregate: Any, events: Iterable[Any]) -> Any:
+    """Replay events onto an aggregate: eventsourcing's projector without its per-event
+    runtime-Protocol isinstance check, which costs a third of a read."""
+    for event in events:
+        aggregate = event.mutate(aggregate)
+    return aggregate
+
+
+class FoldingRepository(Repository[str]):
+    """eventsourcing's repository, replaying with ``fold`` unless told otherwise."""
+
+    def get(self, aggregate_id: str, *, version: int | None = None, projector_func: Any = fold,
+            fastforward_skipping: bool = False, deepcopy_from_cache: bool = True) -> Any:
+        return super().get(aggregate_id, version=version, projector_func=projector_func,
+                           fastforward_skipping=fastforward_skipping, deepcopy_from_cache=deepcopy_from_cache)
+
+
 class HandshakeLedger(Application[str]):
     name = "Handshakes"
     env = {
@@ -88,6 +105,11 @@ class HandshakeLedger(Application[str]):
         self.clock = clock
         self.limits = limits
         self._command_lock = threading.RLock()
+
+    def construct_repository(self) -> Repository[str]:
+        repository = super().construct_repository()  # the cache as the env says
+        repository.__class__ = FoldingRepository  # same state, a cheaper replay
+        return repository
 
     def construct_transcoder(self) -> Transcoder:
         transcoder = LenientDatetimeTranscoder()
