@@ -115,7 +115,9 @@ class Ledger(LedgerReader):
                         instant: datetime | None = None) -> dict[str, Any]:
         """The Describe shape of a handshake after a version, or at an instant (expiry derived then)."""
         handshake = handshake_as_of(self.app, handshake_id, version=version, instant=instant)
-        return describe_handshake(handshake, instant or handshake.modified_on)
+        if instant is None:  # after a version: as recorded then; latest: as read now
+            instant = handshake.modified_on if version is not None else self.now()
+        return describe_handshake(handshake, instant)
 
     def at(self, instant: datetime) -> LedgerAt:
         """A read-only ledger as it stood at ``instant``, replayed from the log into a scratch view."""
