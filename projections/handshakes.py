@@ -219,9 +219,10 @@ class HandshakeView:
                 yield cursor
 
     def _query(self, text: str, params: Sequence[Any] = ()) -> list[Any]:
-        if isinstance(self.recorder.datastore, SQLiteDatastore):
-            return _sqlite_select(self.recorder.datastore, self._sql(text), list(params))
-        with self._transaction(commit=False) as cursor:
+        datastore = self.recorder.datastore
+        if isinstance(datastore, SQLiteDatastore):
+            return _sqlite_select(datastore, self._sql(text), list(params))
+        with datastore.cursor() as cursor:  # PostgreSQL, autocommit: one round trip, not BEGIN/ROLLBACK too
             cursor.execute(self._sql(text), list(params))
             return list(cursor.fetchall())
 
