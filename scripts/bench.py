@@ -901,7 +901,7 @@ def run(store: Any, plan: Plan, scratch: Path, log: Callable[[str], None]) -> di
     log("HTTP ...")
     figures += bench_http(largest.location, largest.seed, plan, scratch, rng)
     seeded_events, seeded_seconds = sum(s.seed.events for s in ledgers), sum(s.seed.seconds for s in ledgers)
-    return {"mode": plan.mode, "store": store.kind, "machine": machine(), "largest_size": largest.size,
+    return {"mode": plan.mode, "store": store.kind, "machine": machine(), "sizes": plan.sizes, "largest_size": largest.size,
             "seed": {"handshakes": sum(plan.sizes), "events": seeded_events, "seconds": seeded_seconds,
                      "events_per_s": seeded_events / seeded_seconds},
             "figures": {f.key: asdict(f) for f in figures}}
@@ -909,8 +909,9 @@ def run(store: Any, plan: Plan, scratch: Path, log: Callable[[str], None]) -> di
 
 def table(results: dict[str, Any]) -> str:
     m = results["machine"]
-    lines = [f"Handshake Ledger bench, {results['mode']} mode, store {results['store']}, "
-             f"largest ledger {_n(results['largest_size'])} handshakes",
+    sizes = ", ".join(_n(size) for size in results["sizes"])
+    lines = [f"Handshake Ledger bench, {results['mode']} mode ({sizes} handshakes"
+             f"{'' if results['largest_size'] >= 1_000_000 else '; 1M with --full'}), store {results['store']}",
              f"{m['date']}  {m['host']}  {m['cpu']}  {m['cores']} cores  Python {m['python']}  SQLite {m['sqlite']}",
              f"seeded {results['seed']['events']} events in {results['seed']['seconds']:.1f} s "
              f"({results['seed']['events_per_s']:,.0f} ev/s, incl. view catch-up)", ""]
@@ -920,6 +921,8 @@ def table(results: dict[str, Any]) -> str:
         met = {True: "yes", False: "NO", None: "-"}[f["met"]]
         lines.append(f"{f['title'][:58]:58} {_fmt(f['value'], f['unit']):>12}  {_fmt(f['limit'], f['unit']):>12}  "
                      f"{_fmt(f['ratio'], 'x'):>7}  {f['target']:>12} {met:>3}  {f['limit_title']}")
+        if f["details"].get("non_200"):
+            lines.append(f"    ^ {f['details']['non_200']} of {f['details']['requests']} answers were not 200")
     return "\n".join(lines)
 
 
