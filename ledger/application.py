@@ -180,6 +180,16 @@ class HandshakeLedger(Application[str]):
             raise errors.HandshakeNotFoundException(f"We can't find a handshake with the HandshakeId {handshake_id}.")
         return handshake
 
+    def _check_not_moved_on(self, aggregate: Any) -> None:
+        """Raise a version conflict if another process changed ``aggregate`` since it was read.
+
+        A refusal based on an aggregate read after ``aggregate`` may only show a concurrent
+        command's effect (read skew): then ``command`` runs once more, on fresh reads.
+        """
+        read = aggregate.version - len(aggregate.pending_events)
+        if any(True for _ in self.events.get(aggregate.id, gt=read, limit=1)):
+            raise IntegrityError(f"{aggregate.id} changed after version {read}.")
+
     def _stamp(self, caller: Caller, now: datetime) -> dict[str, Any]:
         return {"actor": caller.account_id, "request_id": caller.request_id, "now": now}
 
@@ -394,6 +404,7 @@ class HandshakeLedger(Application[str]):
     def _join(self, handshake: Handshake, caller: Caller, now: datetime) -> None:
         account = self._account_or_new(caller.account_id, caller, now)
         if account.organization_id is not None:
+            self._check_not_moved_on(handshake)  # joined by this very handshake, meanwhile?
             raise errors.HandshakeConstraintViolationException(
                 "The account is already a member of an organization.", "ALREADY_IN_AN_ORGANIZATION"
             )

@@ -187,11 +187,24 @@ class HandshakeView:
         self.prefix = prefix
         self.placeholder = placeholder
         self._lock = threading.Lock()
-        with self._transaction() as cursor:
-            for statement in self._statements(TABLES, prefix):
-                cursor.execute(statement)
+        for statement in self._statements(TABLES, prefix):
+            self._create(statement)
 
     # -- plumbing -----------------------------------------------------------------------------
+
+    def _create(self, statement: str) -> None:
+        """One transaction per statement, so that no lock is held across statements.
+
+        On PostgreSQL, CREATE INDEX IF NOT EXISTS locks its table even when the index exists
+        (held with others, that can deadlock an applier in another process), and two processes
+        creating one table at once collide on a catalog key: the loser's second try finds it.
+        """
+        try:
+            with self._transaction() as cursor:
+                cursor.execute(statement)
+        except IntegrityError:
+            with self._transaction() as cursor:
+                cursor.execute(statement)
 
     def _statements(self, script: str, prefix: str) -> list[str]:
         return [s.strip() for s in script.format(p=prefix).split(";") if s.strip()]
@@ -250,9 +263,9 @@ class HandshakeView:
             if not notifications:
                 break
             try:
-                self.apply(app, notifications, name=name, prefix=prefix, until=until)
+                self.apply(app, notifications, name=name, prefix=prefix, until=until, after=position)
             except IntegrityError:
-                # Another process recorded this batch first: nothing applied here; resume after it.
+                # Another process moved the view first: nothing applied here; resume after it.
                 position = self.position(name)
                 continue
             position = notifications[-1].id
@@ -261,11 +274,15 @@ class HandshakeView:
         return position
 
     def apply(self, app: Any, notifications: Sequence[Notification], *, name: str | None = None,
-              prefix: str | None = None, until: datetime | None = None) -> None:
-        """One transaction: the rows of these events, then the tracking position."""
+              prefix: str | None = None, until: datetime | None = None, after: int | None = None) -> None:
+        """One transaction: the rows of these events, then the tracking position.
+
+        ``after``: the position these notifications were read after; the batch is refused
+        (IntegrityError, nothing applied) unless the view is still there.
+        """
         prefix = self.prefix if prefix is None else prefix
         rows = self._prepare(app, notifications, prefix, until)
-        self._write(rows, name or self.upstream, prefix, notifications[-1].id)
+        self._write(rows, name or self.upstream, prefix, notifications[-1].id, after=after)
 
     def _prepare(self, app: Any, notifications: Sequence[Notification], prefix: str,
                  until: datetime | None) -> _Batch:
@@ -278,10 +295,26 @@ class HandshakeView:
             self._apply_event(batch, prefix, notification.id, event)
         return batch
 
-    def _write(self, batch: _Batch, name: str, prefix: str, last: int) -> None:
+    def _write(self, batch: _Batch, name: str, prefix: str, last: int, *, after: int | None) -> None:
         with self._transaction() as cursor:
+            if after:
+                self._claim(cursor, name, after)
             batch.write(cursor, lambda text: self._sql(text, prefix))
             self.recorder._insert_tracking(cursor, Tracking(name, last))
+
+    def _claim(self, cursor: Any, name: str, after: int) -> None:
+        """Lock the tracking row first, and check it still says ``after``.
+
+        Concurrent appliers (other processes) queue on this lock, the row lock on PostgreSQL
+        and the write lock on SQLite, instead of interleaving row updates (deadlocks); one
+        whose batch was read after an older position gives up before touching a row.
+        """
+        cursor.execute(self._sql(
+            f"UPDATE {self._tracking_table()} SET notification_id = notification_id "
+            "WHERE application_name = ? AND notification_id = ? RETURNING notification_id"
+        ), [name, after])
+        if cursor.fetchone() is None:
+            raise IntegrityError(f"The view of {name} is no longer at {after}.")
 
     def _apply_event(self, batch: _Batch, prefix: str, notification_id: int, event: Any) -> None:
         """Add one event's row changes to the batch (written by ``_Batch.write``)."""
@@ -336,13 +369,15 @@ class HandshakeView:
             # Events that arrived meanwhile, then the swap, in one go for readers.
             position = self._follow(app, shadow_name, shadow, stop=None, batch=batch, progress=progress)
             with self._transaction() as cursor:
+                # The tracking row first: appliers in other processes lock it before the tables
+                # (see _claim), so taking it first cannot deadlock with them.
                 tracking = self._tracking_table()
-                for table in TABLE_NAMES:
-                    cursor.execute(f"DROP TABLE IF EXISTS {self.prefix}{table}")
-                    cursor.execute(f"ALTER TABLE {shadow}{table} RENAME TO {self.prefix}{table}")
                 cursor.execute(self._sql(f"DELETE FROM {tracking} WHERE application_name = ?"), [self.upstream])
                 cursor.execute(self._sql(f"UPDATE {tracking} SET application_name = ? WHERE application_name = ?"),
                                [self.upstream, shadow_name])
+                for table in TABLE_NAMES:
+                    cursor.execute(f"DROP TABLE IF EXISTS {self.prefix}{table}")
+                    cursor.execute(f"ALTER TABLE {shadow}{table} RENAME TO {self.prefix}{table}")
                 self._rename_indexes(cursor, shadow)
         return position
 
@@ -360,6 +395,9 @@ class HandshakeView:
                     cursor.execute(statement.replace(shadow, self.prefix))
                 else:
                     cursor.execute(f"ALTER INDEX IF EXISTS {index} RENAME TO {live}")
+        if self.placeholder != "?":  # PostgreSQL names primary keys after their table too.
+            for table in TABLE_NAMES:
+                cursor.execute(f"ALTER INDEX IF EXISTS {shadow}{table}_pkey RENAME TO {self.prefix}{table}_pkey")
 
     # -- queries ---------------------------------------------------------------------------------
 

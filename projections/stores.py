@@ -14,9 +14,11 @@ from typing import Any
 from urllib.parse import unquote, urlparse
 
 from eventsourcing.persistence import InfrastructureFactory
+from eventsourcing.postgres import PostgresApplicationRecorder, PostgresTrackingRecorder
 from eventsourcing.utils import Environment
 
 SECRET_FILE = "secret.key"
+SCHEMA_LOCK = 0x4853_4C45_4447_4552  # any fixed bigint: the advisory lock of our DDL
 
 
 @dataclass
@@ -82,12 +84,45 @@ def postgres_env(url: str) -> dict[str, str]:
         "POSTGRES_USER": unquote(parts.username or "postgres"),
         "POSTGRES_PASSWORD": unquote(parts.password or ""),
         "POSTGRES_LOCK_TIMEOUT": "10",
+        # One connection kept per pool (a ledger has three: events, views, secret), more
+        # only under concurrent use: many processes on one server stay under max_connections.
+        "POSTGRES_POOL_SIZE": "1",
         "POSTGRES_IDLE_IN_TRANSACTION_SESSION_TIMEOUT": "60",
+        "APPLICATION_RECORDER_TOPIC": f"{__name__}:PostgresLedgerRecorder",
+        "TRACKING_RECORDER_TOPIC": f"{__name__}:PostgresViewRecorder",
     }
+
+
+class _TakingTurnsAtDDL:
+    """Create the tables while holding an advisory lock, one process at a time.
+
+    PostgreSQL's DDL is not safe to run concurrently: eventsourcing re-runs CREATE OR REPLACE
+    FUNCTION at every start, which fails with "tuple concurrently updated" when processes
+    start together, and CREATE TABLE IF NOT EXISTS fails on a catalog key in a fresh database.
+    """
+
+    datastore: Any
+
+    def create_table(self) -> None:
+        with self.datastore.get_connection() as conn:
+            conn.execute("SELECT pg_advisory_lock(%s)", [SCHEMA_LOCK])
+            try:
+                super().create_table()  # type: ignore[misc]
+            finally:
+                conn.execute("SELECT pg_advisory_unlock(%s)", [SCHEMA_LOCK])
+
+
+class PostgresLedgerRecorder(_TakingTurnsAtDDL, PostgresApplicationRecorder):
+    pass
+
+
+class PostgresViewRecorder(_TakingTurnsAtDDL, PostgresTrackingRecorder):
+    pass
 
 
 def _postgres_secret(factory: Any) -> bytes:
     with factory.datastore.transaction(commit=True) as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock(%s)", [SCHEMA_LOCK])
         cursor.execute("CREATE TABLE IF NOT EXISTS handshake_ledger_secret (id INTEGER PRIMARY KEY, k BYTEA NOT NULL)")
         cursor.execute("INSERT INTO handshake_ledger_secret VALUES (1, %s) ON CONFLICT (id) DO NOTHING",
                        [secrets.token_bytes(32)])

@@ -8,6 +8,7 @@ import uuid
 from pathlib import Path
 from typing import Iterator
 
+import freezegun
 import pytest
 
 from ledger import open_ledger
@@ -17,6 +18,10 @@ MANAGEMENT = "111111111111"
 ALICE = "222222222222"
 BOB = "333333333333"
 OUTSIDER = "444444444444"
+
+# psycopg's pool keeps house on threads timed by time.monotonic: under freeze_time they never
+# see time pass, and closing each pool then waits out its timeout (seconds per ledger).
+freezegun.configure(extend_ignore_list=["psycopg_pool", "psycopg"])
 
 
 def store_kind() -> str:

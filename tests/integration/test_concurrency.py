@@ -1,0 +1,103 @@
+"""Several ledgers (processes) on one store: the view applies each event once, reads stay honest."""
+
+from __future__ import annotations
+
+from typing import Any, Iterator
+
+import pytest
+from eventsourcing.persistence import IntegrityError
+
+from ledger import open_ledger
+from ledger.application import Limits
+from ledger.errors import HandshakeAlreadyInStateException
+from projections.handshakes import HandshakeView
+from projections.stores import open_store
+from tests.conftest import ALICE, BOB, MANAGEMENT, OUTSIDER
+from tests.integration.processes import inviting_worker, run_workers
+
+LIMITS = Limits(accounts_per_organization=1000, invitations_per_day=1000)
+SECOND_MANAGEMENT = "555555555555"
+
+
+def invite(ledger: Any, *accounts: str) -> list[str]:
+    client = ledger.client(MANAGEMENT)
+    return [client.invite_account_to_organization(Target={"Type": "ACCOUNT", "Id": a})["Handshake"]["Id"]
+            for a in accounts]
+
+
+def rows(view: HandshakeView) -> list[dict[str, Any]]:
+    return sorted((dict(row) for row in view.facts()), key=lambda row: row["id"])
+
+
+def event_rows(view: HandshakeView) -> int:
+    return int(view._query("SELECT COUNT(*) AS n FROM {p}event_times")[0]["n"])
+
+
+@pytest.fixture
+def probe(data_location: str, ledger: Any) -> Iterator[HandshakeView]:
+    """A second view of the same log, in the same store as the ledger's."""
+    store = open_store(data_location, "HandshakeViews")
+    yield HandshakeView(store.tracking_recorder(), upstream="Probe", prefix="probe_", placeholder=store.placeholder)
+    store.close()
+
+
+def test_a_batch_read_after_another_position_is_refused(ledger: Any, probe: HandshakeView) -> None:
+    ledger.client(MANAGEMENT).create_organization(FeatureSet="ALL")
+    invite(ledger, ALICE, BOB, OUTSIDER)
+    behind = probe.catch_up(ledger.app, stop=3)
+    ahead = ledger.app.recorder.select_notifications(start=5, limit=100, inclusive_of_start=False)
+
+    with pytest.raises(IntegrityError):
+        probe.apply(ledger.app, ahead, name="Probe", prefix="probe_", after=5)
+
+    assert (probe.position("Probe"), event_rows(probe)) == (behind, 3)
+    assert probe.catch_up(ledger.app) == ledger.view.position()
+    assert rows(probe) == rows(ledger.view)
+
+
+def test_accepting_what_another_process_just_accepted_says_already_accepted(data_location: str, ledger: Any,
+                                                                         monkeypatch: Any) -> None:
+    ledger.client(MANAGEMENT).create_organization(FeatureSet="ALL")
+    (handshake_id,) = invite(ledger, ALICE)
+    with open_ledger(data_location) as elsewhere:
+        original = ledger.app._account_or_new
+
+        def accepted_elsewhere_meanwhile(*args: Any) -> Any:
+            if elsewhere.app.repository.get(handshake_id).state == "OPEN":
+                elsewhere.client(ALICE).accept_handshake(HandshakeId=handshake_id)
+            return original(*args)
+
+        monkeypatch.setattr(ledger.app, "_account_or_new", accepted_elsewhere_meanwhile)
+        with pytest.raises(HandshakeAlreadyInStateException):
+            ledger.client(ALICE).accept_handshake(HandshakeId=handshake_id)
+
+
+def test_two_processes_writing_and_catching_up_apply_each_event_once(data_location: str) -> None:
+    with open_ledger(data_location, limits=LIMITS) as ledger:
+        ledger.client(MANAGEMENT).create_organization(FeatureSet="ALL")
+        ledger.client(SECOND_MANAGEMENT).create_organization(FeatureSet="ALL")
+    invitees = {manager: [str(600_000_000_000 + 1000 * n + i) for i in range(40)]
+                for n, manager in enumerate((MANAGEMENT, SECOND_MANAGEMENT))}
+
+    outcomes = run_workers(inviting_worker, [(data_location, LIMITS, m, a) for m, a in invitees.items()])
+
+    assert {o[3] for o in outcomes} == {"ok"}
+    with open_ledger(data_location, limits=LIMITS) as ledger:
+        head = ledger.app.recorder.max_notification_id()
+        notifications = len(ledger.app.recorder.select_notifications(start=0, limit=head))
+        assert ledger.view.position() == head
+        assert event_rows(ledger.view) == notifications
+        assert len(list(ledger.view.facts())) == 80
+        before = answers(ledger, invitees)
+        ledger.rebuild()
+        assert answers(ledger, invitees) == before
+
+
+def answers(ledger: Any, invitees: dict[str, list[str]]) -> dict[str, Any]:
+    found: dict[str, Any] = {}
+    for manager in invitees:
+        client = ledger.client(manager)
+        pages = client.get_paginator("list_handshakes_for_organization").paginate(MaxResults=7)
+        found[manager] = [h for page in pages for h in page["Handshakes"]]
+        found.update({h["Id"]: client.describe_handshake(HandshakeId=h["Id"])["Handshake"] for h in found[manager]})
+    return found
