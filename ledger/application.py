@@ -56,9 +56,11 @@ class Limits:
 def command(method: Callable[..., T]) -> Callable[..., T]:
     """Run a load-check-save method; on a version conflict run it once more, then give up.
 
-    Commands of one process take turns: the store serialises writes anyway (SQLite has one
-    writer; PostgreSQL locks the events table on insert), and taking turns here means threads
-    of one server never conflict with each other; only other processes can.
+    Writers take turns (``command_lock``: threads of a process, and processes sharing the
+    data): the store serialises writes anyway (SQLite has one writer; PostgreSQL locks the
+    events table on insert), and taking turns over load-check-save as well means concurrent
+    commands see each other's results instead of failing on a version conflict. The retry
+    remains for writers that don't take turns (another tool writing to the same store).
     """
 
     @functools.wraps(method)
@@ -100,11 +102,12 @@ class HandshakeLedger(Application[str]):
         "AGGREGATE_CACHE_MAXSIZE": "20000",
     }
 
-    def __init__(self, env: dict[str, str] | None = None, *, clock: Clock = system_clock, limits: Limits = Limits()):
+    def __init__(self, env: dict[str, str] | None = None, *, clock: Clock = system_clock, limits: Limits = Limits(),
+                 command_lock: Any = None):
         super().__init__(env)
         self.clock = clock
         self.limits = limits
-        self._command_lock = threading.RLock()
+        self._command_lock = command_lock or threading.RLock()
 
     def construct_repository(self) -> Repository[str]:
         repository = super().construct_repository()  # the cache as the env says

@@ -6,7 +6,9 @@ names), all in one data folder; on PostgreSQL, one database with per-name tables
 
 from __future__ import annotations
 
+import fcntl
 import secrets
+import threading
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -14,11 +16,10 @@ from typing import Any
 from urllib.parse import unquote, urlparse
 
 from eventsourcing.persistence import InfrastructureFactory
-from eventsourcing.postgres import PostgresApplicationRecorder, PostgresTrackingRecorder
 from eventsourcing.utils import Environment
 
 SECRET_FILE = "secret.key"
-SCHEMA_LOCK = 0x4853_4C45_4447_4552  # any fixed bigint: the advisory lock of our DDL
+COMMAND_LOCK_FILE = "commands.lock"
 
 
 @dataclass
@@ -43,12 +44,24 @@ class Store:
         if self.location == ":memory:":
             return _memory_secret
         if self.placeholder == "%s":
-            return _postgres_secret(self.factory)
+            from projections.postgres_store import postgres_secret
+
+            return postgres_secret(self.factory)
         path = Path(self.location) / SECRET_FILE
         if not path.exists():
             path.write_bytes(secrets.token_bytes(32))
             path.chmod(0o600)
         return path.read_bytes()
+
+    def command_lock(self) -> Any:
+        """What commands hold while they load, check and save: writers of this data take turns."""
+        if self.location == ":memory:":
+            return threading.RLock()
+        if self.placeholder == "%s":
+            from projections.postgres_store import AdvisoryLock
+
+            return AdvisoryLock(self.env)
+        return FileLock(Path(self.location) / COMMAND_LOCK_FILE)
 
     def close(self) -> None:
         if self._factory is not None:
@@ -88,43 +101,31 @@ def postgres_env(url: str) -> dict[str, str]:
         # only under concurrent use: many processes on one server stay under max_connections.
         "POSTGRES_POOL_SIZE": "1",
         "POSTGRES_IDLE_IN_TRANSACTION_SESSION_TIMEOUT": "60",
-        "APPLICATION_RECORDER_TOPIC": f"{__name__}:PostgresLedgerRecorder",
-        "TRACKING_RECORDER_TOPIC": f"{__name__}:PostgresViewRecorder",
+        "APPLICATION_RECORDER_TOPIC": "projections.postgres_store:PostgresLedgerRecorder",
+        "TRACKING_RECORDER_TOPIC": "projections.postgres_store:PostgresViewRecorder",
     }
 
 
-class _TakingTurnsAtDDL:
-    """Create the tables while holding an advisory lock, one process at a time.
+class FileLock:
+    """Threads of this process, then processes sharing the data folder, take turns (flock)."""
 
-    PostgreSQL's DDL is not safe to run concurrently: eventsourcing re-runs CREATE OR REPLACE
-    FUNCTION at every start, which fails with "tuple concurrently updated" when processes
-    start together, and CREATE TABLE IF NOT EXISTS fails on a catalog key in a fresh database.
-    """
+    def __init__(self, path: Path):
+        self._path = path
+        self._threads = threading.Lock()
+        self._file: Any = None
 
-    datastore: Any
+    def __enter__(self) -> None:
+        self._threads.acquire()
+        try:
+            if self._file is None:
+                self._file = open(self._path, "a+b")  # noqa: SIM115 - held for the process's life
+            fcntl.flock(self._file, fcntl.LOCK_EX)
+        except BaseException:
+            self._threads.release()
+            raise
 
-    def create_table(self) -> None:
-        with self.datastore.get_connection() as conn:
-            conn.execute("SELECT pg_advisory_lock(%s)", [SCHEMA_LOCK])
-            try:
-                super().create_table()  # type: ignore[misc]
-            finally:
-                conn.execute("SELECT pg_advisory_unlock(%s)", [SCHEMA_LOCK])
-
-
-class PostgresLedgerRecorder(_TakingTurnsAtDDL, PostgresApplicationRecorder):
-    pass
-
-
-class PostgresViewRecorder(_TakingTurnsAtDDL, PostgresTrackingRecorder):
-    pass
-
-
-def _postgres_secret(factory: Any) -> bytes:
-    with factory.datastore.transaction(commit=True) as cursor:
-        cursor.execute("SELECT pg_advisory_xact_lock(%s)", [SCHEMA_LOCK])
-        cursor.execute("CREATE TABLE IF NOT EXISTS handshake_ledger_secret (id INTEGER PRIMARY KEY, k BYTEA NOT NULL)")
-        cursor.execute("INSERT INTO handshake_ledger_secret VALUES (1, %s) ON CONFLICT (id) DO NOTHING",
-                       [secrets.token_bytes(32)])
-        cursor.execute("SELECT k FROM handshake_ledger_secret WHERE id = 1")
-        return bytes(cursor.fetchone()["k"])
+    def __exit__(self, *exc: object) -> None:
+        try:
+            fcntl.flock(self._file, fcntl.LOCK_UN)
+        finally:
+            self._threads.release()

@@ -188,7 +188,7 @@ def open_ledger(location: str | os.PathLike[str] | None = None, *, clock: Clock 
     """Open (creating if needed) the ledger at ``location`` and bring its views up to date."""
     location = str(location or os.environ.get("HANDSHAKE_LEDGER_DATA") or DEFAULT_LOCATION)
     events = open_store(location, HandshakeLedger.name)
-    app = HandshakeLedger(env=events.env, clock=clock, limits=limits)
+    app = HandshakeLedger(env=events.env, clock=clock, limits=limits, command_lock=events.command_lock())
     views = open_store(location, "HandshakeViews")
     view = HandshakeView(views.tracking_recorder(), upstream=app.name, placeholder=views.placeholder)
     ledger = Ledger(app, views, view, TokenCodec(events.secret()))

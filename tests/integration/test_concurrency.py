@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from typing import Any, Iterator
 
 import pytest
@@ -60,6 +61,8 @@ def test_accepting_what_another_process_just_accepted_says_already_accepted(data
     ledger.client(MANAGEMENT).create_organization(FeatureSet="ALL")
     (handshake_id,) = invite(ledger, ALICE)
     with open_ledger(data_location) as elsewhere:
+        # A writer that does not take turns with this process (another tool on the same store).
+        elsewhere.app._command_lock = threading.RLock()
         original = ledger.app._account_or_new
 
         def accepted_elsewhere_meanwhile(*args: Any) -> Any:
