@@ -109,6 +109,10 @@ class HandshakeLedger(Application[str]):
         self.limits = limits
         self._command_lock = command_lock or threading.RLock()
 
+    def close(self) -> None:
+        getattr(self._command_lock, "close", lambda: None)()
+        super().close()
+
     def construct_repository(self) -> Repository[str]:
         repository = super().construct_repository()  # the cache as the env says
         repository.__class__ = FoldingRepository  # same state, a cheaper replay

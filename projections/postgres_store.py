@@ -88,3 +88,6 @@ class AdvisoryLock:
         finally:
             self._threads.release()
 
+    def close(self) -> None:
+        if self._connection is not None:
+            self._connection.close()

@@ -129,3 +129,7 @@ class FileLock:
             fcntl.flock(self._file, fcntl.LOCK_UN)
         finally:
             self._threads.release()
+
+    def close(self) -> None:
+        if self._file is not None:
+            self._file.close()
