@@ -440,7 +440,7 @@ def seed_handshake(seed: Seed, i: int) -> Handshake:
     return handshake
 
 
-def grow(ledger: Any, seed: Seed, size: int, batch: int = 2000) -> None:
+def grow(ledger: Any, seed: Seed, size: int, batch: int = 10_000) -> None:
     """Bulk-save handshakes (and their organizations and recipients) until the ledger holds ``size``."""
     began, first = time.perf_counter(), ledger.app.recorder.max_notification_id() or 0
     pending: list[Any] = []
@@ -457,7 +457,7 @@ def grow(ledger: Any, seed: Seed, size: int, batch: int = 2000) -> None:
     if pending:
         ledger.app.save(*pending)
     seed.count = size
-    ledger.view.catch_up(ledger.app, batch=5000)
+    ledger.view.catch_up(ledger.app, batch=20_000)
     seed.seconds += time.perf_counter() - began
     seed.events += (ledger.app.recorder.max_notification_id() or 0) - first
 
