@@ -7,16 +7,11 @@ Storage: a folder with SQLite files (default ``handshake-ledger-data/``, or
 from __future__ import annotations
 
 import os
-import secrets
 import threading
-import uuid
 from datetime import datetime
-from pathlib import Path
 from typing import Any, Callable, Iterator
 
-from eventsourcing.persistence import InfrastructureFactory
 from eventsourcing.sqlite import SQLiteTrackingRecorder
-from eventsourcing.utils import Environment
 
 from ledger import errors
 from ledger.application import Caller, HandshakeLedger, Limits

@@ -1,0 +1,208 @@
+"""The handshake operations: one load-check-save method per AWS operation.
+
+Each command loads its aggregates, checks the AWS rules in the order of decision 11
+(input → existence and visibility → caller's side → state → business constraints), and
+saves every changed aggregate in one transaction. A refused command records nothing.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from ledger import errors
+from ledger.account import email_claim_id
+from ledger.handshake import (
+    ALL_FEATURES_LIFETIME,
+    APPROVE_ALL_FEATURES,
+    ENABLE_ALL_FEATURES,
+    INVITE,
+    INVITE_LIFETIME,
+    OPEN,
+    REQUESTED,
+    Handshake,
+)
+from ledger.ids import handshake_arn, new_handshake_id
+from ledger.organization import ALL, RATE_WINDOW, Organization
+from ledger.service import Caller, LedgerService, command
+
+
+class HandshakeCommands(LedgerService):
+    @command
+    def invite_account_to_organization(
+        self, caller: Caller, target_type: str, target_id: str,
+        notes: str | None = None, tags: list[dict[str, str]] | None = None,
+    ) -> Handshake:
+        now = self.clock.now()
+        organization = self._managed_organization(caller)
+        tags = tags or []
+        target_account = target_id if target_type == "ACCOUNT" else self.account_by_email(target_id)
+        target_key = target_account or email_claim_id(target_id)
+        if organization.pending_all_features(now):
+            raise errors.HandshakeConstraintViolationException(
+                "You can't send invitations while the organization is enabling all features.",
+                "INVITE_DISABLED_DURING_ENABLE_ALL_FEATURES",
+            )
+        if target_account in organization.members:
+            raise errors.HandshakeConstraintViolationException(
+                f"Account {target_account} is already a member of this organization.", "ALREADY_IN_AN_ORGANIZATION"
+            )
+        if organization.open_invitation_to(target_key, now):
+            raise errors.DuplicateHandshakeException(
+                f"An open invitation to {target_id} already exists; cancel or decline it first."
+            )
+        if len(tags) > self.limits.tags_per_account:
+            raise errors.ConstraintViolationException(
+                f"An account can have at most {self.limits.tags_per_account} tags.", "MAX_TAG_LIMIT_EXCEEDED"
+            )
+        if len(organization.members) + len(organization.open_invitations(now)) >= self.limits.accounts_per_organization:
+            raise errors.HandshakeConstraintViolationException(
+                "You have exceeded the allowed number of AWS accounts.", "ACCOUNT_NUMBER_LIMIT_EXCEEDED"
+            )
+        if organization.invitations_sent_since(now - RATE_WINDOW) >= self.limits.invitations_per_day:
+            raise errors.HandshakeConstraintViolationException(
+                "You have sent too many invitations in the last 24 hours.", "HANDSHAKE_RATE_LIMIT_EXCEEDED"
+            )
+        handshake_id = new_handshake_id()
+        resources: list[dict[str, Any]] = [
+            {"Type": "ORGANIZATION", "Value": organization.id, "Resources": [
+                {"Type": "MASTER_EMAIL", "Value": organization.management_email},
+                {"Type": "MASTER_NAME", "Value": organization.management_name},
+                {"Type": "ORGANIZATION_FEATURE_SET", "Value": organization.feature_set},
+            ]},
+            {"Type": target_type, "Value": target_id},
+        ]
+        if notes is not None:
+            resources.append({"Type": "NOTES", "Value": notes})
+        handshake = Handshake(
+            id=handshake_id, action=INVITE,
+            arn=handshake_arn(organization.management_account_id, organization.id, INVITE, handshake_id),
+            organization_id=organization.id, sender_account_id=organization.management_account_id,
+            recipient_account_id=target_account, target_type=target_type, target_id=target_id,
+            parties=[{"Type": "ORGANIZATION", "Id": organization.id}, {"Type": target_type, "Id": target_id}],
+            resources=resources, state=OPEN, expires_at=now + INVITE_LIFETIME, parent_id=None, children=[],
+            tags=tags, **self._by(caller, now),
+        )
+        organization.record_invitation(
+            handshake_id=handshake_id, target=target_key, expires_at=handshake.expires_at, **self._by(caller, now)
+        )
+        self.save(handshake, organization)
+        return handshake
+
+    def describe_handshake(self, caller: Caller, handshake_id: str) -> Handshake:
+        return self._visible_handshake(caller, handshake_id, self.clock.now())
+
+    @command
+    def accept_handshake(self, caller: Caller, handshake_id: str) -> Handshake:
+        now = self.clock.now()
+        handshake = self._visible_handshake(caller, handshake_id, now)
+        if caller.account_id != self.recipient_of(handshake):
+            raise errors.AccessDeniedException("Only the recipient of a handshake can accept it.")
+        handshake.accept(**self._stamp(caller, now))
+        if handshake.action == INVITE:
+            self._join(handshake, caller, now)
+        elif handshake.action == APPROVE_ALL_FEATURES:
+            parent: Handshake = self.repository.get(handshake.parent_id)
+            parent.record_child_accepted(handshake.id, **self._stamp(caller, now))
+            self.save(handshake, parent)
+        else:
+            organization: Organization = self.repository.get(handshake.organization_id)
+            organization.enable_all_features(handshake_id=handshake.id, **self._by(caller, now))
+            self.save(handshake, organization)
+        return handshake
+
+    def _join(self, handshake: Handshake, caller: Caller, now: datetime) -> None:
+        account = self._account_or_new(caller.account_id, caller, now)
+        if account.organization_id is not None:
+            self._check_not_moved_on(handshake)  # joined by this very handshake, meanwhile?
+            raise errors.HandshakeConstraintViolationException(
+                "The account is already a member of an organization.", "ALREADY_IN_AN_ORGANIZATION"
+            )
+        organization: Organization = self.repository.get(handshake.organization_id)
+        organization.admit_member(
+            account_id=account.id, email=account.email, name=account.name, handshake_id=handshake.id,
+            tags=handshake.tags, **self._by(caller, now),
+        )
+        account.join(organization_id=organization.id, method="INVITED", handshake_id=handshake.id,
+                     **self._by(caller, now))
+        self.save(handshake, organization, account)
+
+    @command
+    def decline_handshake(self, caller: Caller, handshake_id: str) -> Handshake:
+        now = self.clock.now()
+        handshake = self._visible_handshake(caller, handshake_id, now)
+        if caller.account_id != self.recipient_of(handshake):
+            raise errors.AccessDeniedException("Only the recipient of a handshake can decline it.")
+        handshake.decline(**self._stamp(caller, now))
+        self.save(handshake, *self._close_invitation(handshake, "DECLINED", caller, now))
+        return handshake
+
+    @command
+    def cancel_handshake(self, caller: Caller, handshake_id: str) -> Handshake:
+        now = self.clock.now()
+        handshake = self._visible_handshake(caller, handshake_id, now)
+        if caller.account_id != handshake.sender_account_id:
+            raise errors.AccessDeniedException("Only the sender of a handshake can cancel it.")
+        handshake.cancel(**self._stamp(caller, now))
+        changed = self._close_invitation(handshake, "CANCELED", caller, now)
+        if handshake.action == ENABLE_ALL_FEATURES:
+            changed += self._cancel_children(handshake, caller, now)
+            organization: Organization = self.repository.get(handshake.organization_id)
+            organization.end_all_features_request(handshake_id=handshake.id, **self._by(caller, now))
+            changed.append(organization)
+        self.save(handshake, *changed)
+        return handshake
+
+    def _close_invitation(self, handshake: Handshake, outcome: str, caller: Caller, now: datetime) -> list[Any]:
+        if handshake.action != INVITE:
+            return []
+        organization: Organization = self.repository.get(handshake.organization_id)
+        organization.close_invitation(handshake_id=handshake.id, outcome=outcome, **self._by(caller, now))
+        return [organization]
+
+    @command
+    def enable_all_features(self, caller: Caller) -> Handshake:
+        now = self.clock.now()
+        organization = self._managed_organization(caller)
+        if organization.feature_set == ALL:
+            raise errors.HandshakeConstraintViolationException(
+                "This organization already has all features enabled.", "ORGANIZATION_ALREADY_HAS_ALL_FEATURES"
+            )
+        if organization.pending_all_features(now):
+            raise errors.HandshakeConstraintViolationException(
+                "This organization is already enabling all features.",
+                "ORGANIZATION_IS_ALREADY_PENDING_ALL_FEATURES_MIGRATION",
+            )
+        expires_at = now + ALL_FEATURES_LIFETIME
+        invited = [a for a, m in sorted(organization.members.items()) if m["joined_method"] == "INVITED"]
+        parent_id = new_handshake_id()
+        children = [self._approval(organization, member, parent_id, expires_at, caller, now) for member in invited]
+        parent = Handshake(
+            id=parent_id, action=ENABLE_ALL_FEATURES,
+            arn=handshake_arn(organization.management_account_id, organization.id, ENABLE_ALL_FEATURES, parent_id),
+            organization_id=organization.id, sender_account_id=organization.management_account_id,
+            recipient_account_id=organization.management_account_id,
+            target_type="ORGANIZATION", target_id=organization.id,
+            parties=[{"Type": "ORGANIZATION", "Id": organization.id}],
+            resources=[{"Type": "ORGANIZATION", "Value": organization.id}],
+            state=REQUESTED if children else OPEN, expires_at=expires_at, parent_id=None,
+            children=[c.id for c in children], tags=[], **self._by(caller, now),
+        )
+        canceled = self._cancel_open_invitations(organization, caller, now, cause=f"{ENABLE_ALL_FEATURES} {parent_id}")
+        organization.start_all_features(handshake_id=parent_id, expires_at=expires_at, **self._by(caller, now))
+        self.save(parent, *children, *canceled, organization)
+        return parent
+
+    def _approval(self, organization: Organization, member: str, parent_id: str, expires_at: datetime,
+                  caller: Caller, now: datetime) -> Handshake:
+        child_id = new_handshake_id()
+        return Handshake(
+            id=child_id, action=APPROVE_ALL_FEATURES,
+            arn=handshake_arn(organization.management_account_id, organization.id, APPROVE_ALL_FEATURES, child_id),
+            organization_id=organization.id, sender_account_id=organization.management_account_id,
+            recipient_account_id=member, target_type="ACCOUNT", target_id=member,
+            parties=[{"Type": "ORGANIZATION", "Id": organization.id}, {"Type": "ACCOUNT", "Id": member}],
+            resources=[{"Type": "ACCOUNT", "Value": member}, {"Type": "PARENT_HANDSHAKE", "Value": parent_id}],
+            state=OPEN, expires_at=expires_at, parent_id=parent_id, children=[], tags=[],
+            **self._by(caller, now),
+        )

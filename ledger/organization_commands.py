@@ -1,0 +1,133 @@
+"""Accounts and the organization around the handshakes: one load-check-save method per operation."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from ledger import errors
+from ledger.account import Account, EmailClaim, default_email, default_name, email_claim_id
+from ledger.handshake import Handshake
+from ledger.ids import new_organization_id, new_root_id
+from ledger.organization import ALL, Organization
+from ledger.service import Caller, LedgerService, command
+
+
+class OrganizationCommands(LedgerService):
+    @command
+    def register_account(self, account_id: str, email: str | None = None, name: str | None = None,
+                         caller: Caller | None = None) -> Account:
+        """Record an account's email and name (from the accounts file); a no-op when unchanged."""
+        now = self.clock.now()
+        caller = caller or Caller(account_id)
+        email = email or default_email(account_id)
+        name = name or default_name(account_id)
+        owner = self.account_by_email(email)
+        if owner not in (None, account_id):
+            raise errors.ConstraintViolationException(
+                f"Email {email} already belongs to account {owner}.", "EMAIL_ALREADY_IN_USE"
+            )
+        account = self.account(account_id)
+        changed: list[Any] = []
+        if account is None:
+            account = Account(id=account_id, email=email, name=name, **self._by(caller, now))
+        elif (account.email, account.name) != (email, name):
+            if account.email.lower() != email.lower():
+                old: EmailClaim | None = self._get(email_claim_id(account.email))
+                if old is not None and old.account_id == account_id:
+                    old.release(**self._by(caller, now))
+                    changed.append(old)
+            account.change_profile(email=email, name=name, **self._by(caller, now))
+        else:
+            return account
+        claim: EmailClaim | None = self._get(email_claim_id(email))
+        if claim is None:
+            claim = EmailClaim(id=email_claim_id(email), account_id=account_id, **self._by(caller, now))
+        elif claim.account_id != account_id:
+            claim.reclaim(account_id=account_id, **self._by(caller, now))
+        self.save(account, claim, *changed)
+        return account
+
+    # -- organization context -------------------------------------------------------------
+
+    @command
+    def create_organization(self, caller: Caller, feature_set: str = ALL) -> Organization:
+        now = self.clock.now()
+        account = self._account_or_new(caller.account_id, caller, now)
+        if account.organization_id is not None:
+            raise errors.AlreadyInOrganizationException()
+        organization = Organization(
+            id=new_organization_id(), root_id=new_root_id(), feature_set=feature_set,
+            management_account_id=account.id, management_email=account.email, management_name=account.name,
+            **self._by(caller, now),
+        )
+        account.join(organization_id=organization.id, method="CREATED", handshake_id=None, **self._by(caller, now))
+        self.save(organization, account)
+        return organization
+
+    def describe_organization(self, caller: Caller) -> Organization:
+        return self._member_organization(caller)
+
+    @command
+    def delete_organization(self, caller: Caller) -> None:
+        now = self.clock.now()
+        organization = self._managed_organization(caller)
+        if len(organization.members) > 1:
+            raise errors.OrganizationNotEmptyException()
+        changed: list[Any] = self._cancel_open_invitations(organization, caller, now, cause="organization deleted")
+        pending = organization.pending_all_features(now)
+        if pending:
+            parent: Handshake = self.repository.get(pending)
+            parent.cancel(cause="organization deleted", **self._stamp(caller, now))
+            changed += [parent, *self._cancel_children(parent, caller, now)]
+        organization.delete(**self._by(caller, now))
+        account = self._account_or_new(caller.account_id, caller, now)
+        account.leave(organization_id=organization.id, **self._by(caller, now))
+        self.save(organization, account, *changed)
+
+    @command
+    def leave_organization(self, caller: Caller) -> None:
+        now = self.clock.now()
+        organization = self._member_organization(caller)
+        if organization.management_account_id == caller.account_id:
+            raise errors.MasterCannotLeaveOrganizationException()
+        self._release(organization, caller.account_id, caller, now, removed=False)
+
+    @command
+    def remove_account_from_organization(self, caller: Caller, account_id: str) -> None:
+        now = self.clock.now()
+        organization = self._managed_organization(caller)
+        if account_id == organization.management_account_id:
+            raise errors.MasterCannotLeaveOrganizationException()
+        if account_id not in organization.members:
+            raise errors.AccountNotFoundException(f"Account {account_id} is not a member of {organization.id}.")
+        self._release(organization, account_id, caller, now, removed=True)
+
+    def _release(self, organization: Organization, account_id: str, caller: Caller, now: datetime, *, removed: bool) -> None:
+        """A member goes; an approval still awaited from it is canceled and no longer awaited."""
+        changed: list[Any] = []
+        pending = organization.pending_all_features(now)
+        if pending:
+            parent: Handshake = self.repository.get(pending)
+            for child_id in parent.pending_children:
+                child: Handshake = self.repository.get(child_id)
+                if child.recipient_account_id == account_id:
+                    if child.is_live_at(now):
+                        child.cancel(cause="member left the organization", **self._stamp(caller, now))
+                        changed.append(child)
+                    parent.withdraw_child(child_id, **self._stamp(caller, now))
+                    changed.append(parent)
+        organization.release_member(account_id=account_id, removed=removed, **self._by(caller, now))
+        account = self._account_or_new(account_id, caller, now)
+        account.leave(organization_id=organization.id, **self._by(caller, now))
+        self.save(organization, account, *changed)
+
+    def list_accounts(self, caller: Caller) -> tuple[Organization, list[str]]:
+        organization = self._managed_organization(caller)
+        return organization, sorted(organization.members)
+
+    def describe_account(self, caller: Caller, account_id: str) -> Organization:
+        organization = self._managed_organization(caller)
+        if account_id not in organization.members:
+            raise errors.AccountNotFoundException(f"Account {account_id} is not a member of {organization.id}.")
+        return organization
