@@ -1,10 +1,10 @@
 """``handshake-ledger serve``: the ledger's ``call()`` over HTTP, as AWS JSON 1.1 (decisions 1-4).
 
 ``POST /`` with ``X-Amz-Target: AWSOrganizationsV20161128.<Op>`` and a JSON object body answers
-the operation; ``GET /_ledger/health`` answers 200 when the server is ready. This module adds no
-business rule: it finds the caller, hands the operation to the ledger, and is the one place where
-domain errors become wire errors. Every answer carries ``x-amzn-RequestId``; that id is also the
-``request_id`` of the events the request records.
+the operation; ``GET /_ledger/health`` answers 200 and the answering process's pid when the server
+is ready. This module adds no business rule: it finds the caller, hands the operation to the
+ledger, and is the one place where domain errors become wire errors. Every answer carries
+``x-amzn-RequestId``; that id is also the ``request_id`` of the events the request records.
 
 The server is the standard library's threading HTTP/1.1 server (one thread per connection,
 keep-alive): ``scripts/http_server_choice.py`` measured it against uvicorn. SIGTERM or SIGINT
@@ -85,7 +85,7 @@ class AwsJsonService:
     def handle(self, request: SignedRequest) -> Response:
         request_id = str(uuid.uuid4())
         if request.method == "GET" and request.path == HEALTH_PATH:
-            return json_response(200, {"Status": "ok"}, request_id)
+            return json_response(200, {"Status": "ok", "Pid": os.getpid()}, request_id)  # which worker
         if request.method != "POST" or request.path.partition("?")[0] != "/":
             return json_response(404, {"__type": "UnknownOperationException",
                                        "Message": f"No route for {request.method} {request.path}."}, request_id)
@@ -187,14 +187,21 @@ class LedgerHTTPServer(ThreadingHTTPServer):
     daemon_threads = False  # server_close() joins the handler threads
     request_queue_size = 128
 
-    def __init__(self, address: tuple[str, int], service: AwsJsonService):
+    def __init__(self, address: tuple[str, int], service: AwsJsonService, *, listening: socket.socket | None = None):
+        """Bind ``address``, or accept on ``listening``: a bound, listening, non-blocking socket
+        shared with other worker processes (``serve --workers``)."""
         self.service = service
         self.stopping = False
         self._connections: set[socket.socket] = set()
         self._lock = threading.Lock()
         if ":" in address[0]:
             self.address_family = socket.AF_INET6
-        super().__init__(address, LedgerRequestHandler)
+        super().__init__(address, LedgerRequestHandler, bind_and_activate=listening is None)
+        if listening is not None:
+            self.socket.close()
+            self.socket = listening
+            self.server_address = listening.getsockname()[:2]
+            self.server_name, self.server_port = str(self.server_address[0]), int(self.server_address[1])
 
     def server_bind(self) -> None:
         TCPServer.server_bind(self)  # skip HTTPServer's reverse DNS lookup
@@ -244,13 +251,19 @@ def register_accounts(ledger: Ledger, accounts: Accounts) -> None:
             ledger.register_account(entry.id, entry.email, entry.name)
 
 
+def load_settings(accounts_file: str | None, strict: bool) -> tuple[Accounts, Limits]:
+    """The accounts file and the limits; AccountsFileError or ValueError when unusable."""
+    accounts = load_accounts(accounts_file)
+    limits = limits_from_env(os.environ)
+    if strict and not accounts_file:
+        raise ValueError("--strict needs --accounts: the secrets to verify signatures against")
+    return accounts, limits
+
+
 def serve(location: str | None, *, host: str, port: int, accounts_file: str | None, strict: bool) -> int:
     """Serve until SIGTERM/SIGINT: 0 after a clean stop, 2 for unusable settings, 1 when refused."""
     try:
-        accounts = load_accounts(accounts_file)
-        limits = limits_from_env(os.environ)
-        if strict and not accounts_file:
-            raise ValueError("--strict needs --accounts: the secrets to verify signatures against")
+        accounts, limits = load_settings(accounts_file, strict)
     except (AccountsFileError, ValueError) as problem:
         print(f"handshake-ledger: {problem}", file=sys.stderr)
         return 2

@@ -221,6 +221,11 @@ def demo(args: argparse.Namespace) -> int:
 def serve(args: argparse.Namespace) -> int:
     from ledger.entrypoints.aws_json import serve as run_server
 
+    if args.workers > 1:
+        from ledger.entrypoints.workers import serve as run_workers
+
+        return run_workers(args.data, host=args.host, port=args.port, accounts_file=args.accounts,
+                           strict=args.strict, workers=args.workers)
     return run_server(args.data, host=args.host, port=args.port, accounts_file=args.accounts, strict=args.strict)
 
 
@@ -245,6 +250,8 @@ def build_parser() -> Parser:
     serve_.add_argument("--data", default=None, help="data location (default: $HANDSHAKE_LEDGER_DATA or ./handshake-ledger-data)")
     serve_.add_argument("--accounts", default=None, help="accounts file (TOML)")
     serve_.add_argument("--strict", action="store_true", help="verify SigV4 signatures against the accounts file")
+    serve_.add_argument("--workers", type=count(1), default=1, metavar="N",
+                        help="server processes sharing the port, plus one view runner (default: 1, one process)")
 
     history_ = command("history", history, "the audit trail of one handshake", data, as_json)
     history_.add_argument("handshake_id", metavar="HANDSHAKE_ID")

@@ -10,6 +10,7 @@ import socket
 import subprocess
 import sys
 import time
+from contextlib import nullcontext
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -48,12 +49,18 @@ def write_accounts(path: Path, keys: dict[str, list[tuple[str, str]]] | None = N
 
 
 class Server:
-    """``handshake-ledger serve`` as a subprocess; restartable on the same data."""
+    """``handshake-ledger serve`` as a subprocess; restartable on the same data.
 
-    def __init__(self, data: Path, *, accounts: Path | None = None, strict: bool = False,
-                 env: dict[str, str] | None = None):
+    ``data``: a folder or a PostgreSQL URL; ``workers``: ``serve --workers``; ``log``: a file
+    that collects the server's stderr (else it goes to the test's).
+    """
+
+    def __init__(self, data: Path | str, *, accounts: Path | None = None, strict: bool = False,
+                 env: dict[str, str] | None = None, workers: int = 1, log: Path | None = None):
         self.data, self.accounts, self.strict, self.env = data, accounts, strict, env or {}
+        self.workers, self.log = workers, log
         self.process: subprocess.Popen[bytes] | None = None
+        self.faketime: str | None = None
         self.port = 0
 
     @property
@@ -66,9 +73,12 @@ class Server:
                    "--data", str(self.data)]
         command += ["--accounts", str(self.accounts)] if self.accounts else []
         command += ["--strict"] if self.strict else []
+        command += ["--workers", str(self.workers)] if self.workers != 1 else []
         command = ["faketime", "-f", faketime, *command] if faketime else command
+        self.faketime = faketime
         env = {**os.environ, "PYTHONPATH": str(ROOT), **self.env}
-        self.process = subprocess.Popen(command, cwd=ROOT, env=env, start_new_session=True)
+        with open(self.log, "ab") if self.log else nullcontext() as log:
+            self.process = subprocess.Popen(command, cwd=ROOT, env=env, start_new_session=True, stderr=log)
         self._wait_until_healthy()
         return self
 
@@ -76,7 +86,7 @@ class Server:
         """The server's own pid: ``faketime`` runs it as a child and does not pass signals on."""
         assert self.process is not None
         children = Path(f"/proc/{self.process.pid}/task/{self.process.pid}/children")
-        if children.exists() and children.read_text().split():
+        if self.faketime and children.exists() and children.read_text().split():
             return int(children.read_text().split()[0])
         return self.process.pid
 

@@ -89,7 +89,7 @@ class TestIdentity:
 class TestRoutes:
     def test_health(self, server: Server) -> None:
         status, headers, raw = server.get("/_ledger/health")
-        assert (status, json.loads(raw)) == (200, {"Status": "ok"})
+        assert (status, json.loads(raw)) == (200, {"Status": "ok", "Pid": server.server_pid()})
         assert is_request_id(headers.get("x-amzn-RequestId"))
 
     def test_other_paths_are_not_found(self, server: Server) -> None:
