@@ -72,6 +72,7 @@ class Ledger(LedgerReader):
         self.reads = HandshakeReads(view, tokens)
         self.clock = app.clock
         self.runner: ViewRunner | None = None
+        self._reached = 0
 
     def now(self) -> datetime:
         return self.clock.now()
@@ -86,11 +87,15 @@ class Ledger(LedgerReader):
         return handler(self, caller, request, self.now())
 
     def catch_up(self) -> int:
-        """Bring the views up to the end of the log (cheap when they already are)."""
+        """Bring the views up to the end of the log: one query when they already are there.
+
+        ``_reached`` is how far this process has seen the view go; views only move forward,
+        so when the log's head is not past it there is nothing to do.
+        """
         head = self.app.recorder.max_notification_id() or 0
-        if self.view.position() >= head:
-            return head
-        return self.view.catch_up(self.app)
+        if head > self._reached:
+            self._reached = max(self._reached, self.view.catch_up(self.app))
+        return self._reached
 
     def follow(self, interval: float = 0.5) -> None:
         """Keep the views following the log in the background (the server does this)."""
@@ -126,7 +131,8 @@ class Ledger(LedgerReader):
 
     def rebuild(self, progress: Callable[[int, int], None] | None = None) -> int:
         """Replay the whole log into fresh views and swap them in; the old ones answer meanwhile."""
-        return self.view.rebuild(self.app, progress=progress)
+        self._reached = self.view.rebuild(self.app, progress=progress)
+        return self._reached
 
     def events(self, after: int = 0, *, follow: bool = False, poll: float = 0.2,
                stop: threading.Event | None = None) -> Iterator[dict[str, Any]]:
