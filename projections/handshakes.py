@@ -53,6 +53,14 @@ def _sqlite_select(datastore: SQLiteDatastore, statement: str, params: list[Any]
             raise getattr(persistence, type(error).__name__, persistence.PersistenceError)(error) from error
 
 
+def log_head(app: Any) -> int:
+    """The last position of the application's log: asked before every query, so kept cheap."""
+    recorder = app.recorder
+    if _is_sqlite_file(recorder.datastore):
+        return _sqlite_select(recorder.datastore, recorder.select_max_notification_id_statement, [])[0][0] or 0
+    return recorder.max_notification_id() or 0
+
+
 def _is_sqlite_file(datastore: Any) -> bool:
     return isinstance(datastore, SQLiteDatastore) and not datastore.pool.is_sqlite_memory_mode
 

@@ -22,7 +22,7 @@ from ledger.history import HistoryEntry, handshake_as_of, history
 from ledger.shapes import describe_handshake
 from projections.analytics import analytics
 from projections.feed import change_feed
-from projections.handshakes import HandshakeView
+from projections.handshakes import HandshakeView, log_head
 from projections.paging import TokenCodec
 from projections.reads import HandshakeReads
 from projections.runner import ViewRunner
@@ -92,8 +92,7 @@ class Ledger(LedgerReader):
         ``_reached`` is how far this process has seen the view go; views only move forward,
         so when the log's head is not past it there is nothing to do.
         """
-        head = self.app.recorder.max_notification_id() or 0
-        if head > self._reached:
+        if log_head(self.app) > self._reached:
             self._reached = max(self._reached, self.view.catch_up(self.app))
         return self._reached
 
