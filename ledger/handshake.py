@@ -107,35 +107,35 @@ class Handshake(LedgerAggregate):
 
     # -- guarded commands ----------------------------------------------------------------
 
-    def accept(self, *, actor: str, request_id: str | None, now: datetime) -> None:
-        self._check_move_to(ACCEPTED, now)
-        if self.state_at(now) == REQUESTED:
+    def accept(self, *, actor: str, request_id: str | None, timestamp: datetime) -> None:
+        self._check_move_to(ACCEPTED, timestamp)
+        if self.state_at(timestamp) == REQUESTED:
             raise InvalidHandshakeTransitionException(
                 f"Handshake {self.id} is still waiting for {len(self.pending_children)} "
                 "member account(s) to approve; it can be accepted once it is OPEN."
             )
-        self._accepted(actor=actor, request_id=request_id, timestamp=now)
+        self._accepted(actor=actor, request_id=request_id, timestamp=timestamp)
 
-    def decline(self, *, actor: str, request_id: str | None, now: datetime) -> None:
-        self._check_move_to(DECLINED, now)
+    def decline(self, *, actor: str, request_id: str | None, timestamp: datetime) -> None:
+        self._check_move_to(DECLINED, timestamp)
         if self.action == ENABLE_ALL_FEATURES:
             raise InvalidHandshakeTransitionException(
                 "An ENABLE_ALL_FEATURES handshake can be accepted or canceled, not declined."
             )
-        self._declined(actor=actor, request_id=request_id, timestamp=now)
+        self._declined(actor=actor, request_id=request_id, timestamp=timestamp)
 
-    def cancel(self, *, actor: str, request_id: str | None, now: datetime, cause: str | None = None) -> None:
-        self._check_move_to(CANCELED, now)
-        self._canceled(cause=cause, actor=actor, request_id=request_id, timestamp=now)
+    def cancel(self, *, actor: str, request_id: str | None, timestamp: datetime, cause: str | None = None) -> None:
+        self._check_move_to(CANCELED, timestamp)
+        self._canceled(cause=cause, actor=actor, request_id=request_id, timestamp=timestamp)
 
-    def record_child_accepted(self, child_id: str, *, actor: str, request_id: str | None, now: datetime) -> None:
-        if child_id in self.pending_children and self.is_live_at(now):
-            self._child_accepted(child_id=child_id, actor=actor, request_id=request_id, timestamp=now)
+    def record_child_accepted(self, child_id: str, *, actor: str, request_id: str | None, timestamp: datetime) -> None:
+        if child_id in self.pending_children and self.is_live_at(timestamp):
+            self._child_accepted(child_id=child_id, actor=actor, request_id=request_id, timestamp=timestamp)
 
-    def withdraw_child(self, child_id: str, *, actor: str, request_id: str | None, now: datetime) -> None:
+    def withdraw_child(self, child_id: str, *, actor: str, request_id: str | None, timestamp: datetime) -> None:
         """A member left: its approval is no longer awaited."""
-        if child_id in self.pending_children and self.is_live_at(now):
-            self._child_withdrawn(child_id=child_id, actor=actor, request_id=request_id, timestamp=now)
+        if child_id in self.pending_children and self.is_live_at(timestamp):
+            self._child_withdrawn(child_id=child_id, actor=actor, request_id=request_id, timestamp=timestamp)
 
     def _check_move_to(self, wanted: str, now: datetime) -> None:
         current = self.state_at(now)

@@ -92,18 +92,23 @@ class HandshakeCommands(LedgerService):
     def describe_handshake(self, caller: Caller, handshake_id: str) -> Handshake:
         return self._visible_handshake(caller, handshake_id, self.clock.now())
 
+    def _received_handshake(self, caller: Caller, handshake_id: str, now: datetime, verb: str) -> Handshake:
+        """The handshake, if the caller is the side that answers it (its recipient)."""
+        handshake = self._visible_handshake(caller, handshake_id, now)
+        if caller.account_id != self.recipient_of(handshake):
+            raise errors.AccessDeniedException(f"Only the recipient of a handshake can {verb} it.")
+        return handshake
+
     @command
     def accept_handshake(self, caller: Caller, handshake_id: str) -> Handshake:
         now = self.clock.now()
-        handshake = self._visible_handshake(caller, handshake_id, now)
-        if caller.account_id != self.recipient_of(handshake):
-            raise errors.AccessDeniedException("Only the recipient of a handshake can accept it.")
-        handshake.accept(**self._stamp(caller, now))
+        handshake = self._received_handshake(caller, handshake_id, now, "accept")
+        handshake.accept(**self._by(caller, now))
         if handshake.action == INVITE:
             self._join(handshake, caller, now)
         elif handshake.action == APPROVE_ALL_FEATURES:
             parent: Handshake = self.repository.get(handshake.parent_id)
-            parent.record_child_accepted(handshake.id, **self._stamp(caller, now))
+            parent.record_child_accepted(handshake.id, **self._by(caller, now))
             self.save(handshake, parent)
         else:
             organization: Organization = self.repository.get(handshake.organization_id)
@@ -130,10 +135,8 @@ class HandshakeCommands(LedgerService):
     @command
     def decline_handshake(self, caller: Caller, handshake_id: str) -> Handshake:
         now = self.clock.now()
-        handshake = self._visible_handshake(caller, handshake_id, now)
-        if caller.account_id != self.recipient_of(handshake):
-            raise errors.AccessDeniedException("Only the recipient of a handshake can decline it.")
-        handshake.decline(**self._stamp(caller, now))
+        handshake = self._received_handshake(caller, handshake_id, now, "decline")
+        handshake.decline(**self._by(caller, now))
         self.save(handshake, *self._close_invitation(handshake, "DECLINED", caller, now))
         return handshake
 
@@ -143,7 +146,7 @@ class HandshakeCommands(LedgerService):
         handshake = self._visible_handshake(caller, handshake_id, now)
         if caller.account_id != handshake.sender_account_id:
             raise errors.AccessDeniedException("Only the sender of a handshake can cancel it.")
-        handshake.cancel(**self._stamp(caller, now))
+        handshake.cancel(**self._by(caller, now))
         changed = self._close_invitation(handshake, "CANCELED", caller, now)
         if handshake.action == ENABLE_ALL_FEATURES:
             changed += self._cancel_children(handshake, caller, now)

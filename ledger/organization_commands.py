@@ -78,7 +78,7 @@ class OrganizationCommands(LedgerService):
         pending = organization.pending_all_features(now)
         if pending:
             parent: Handshake = self.repository.get(pending)
-            parent.cancel(cause="organization deleted", **self._stamp(caller, now))
+            parent.cancel(cause="organization deleted", **self._by(caller, now))
             changed += [parent, *self._cancel_children(parent, caller, now)]
         organization.delete(**self._by(caller, now))
         account = self._account_or_new(caller.account_id, caller, now)
@@ -113,9 +113,9 @@ class OrganizationCommands(LedgerService):
                 child: Handshake = self.repository.get(child_id)
                 if child.recipient_account_id == account_id:
                     if child.is_live_at(now):
-                        child.cancel(cause="member left the organization", **self._stamp(caller, now))
+                        child.cancel(cause="member left the organization", **self._by(caller, now))
                         changed.append(child)
-                    parent.withdraw_child(child_id, **self._stamp(caller, now))
+                    parent.withdraw_child(child_id, **self._by(caller, now))
                     changed.append(parent)
         organization.release_member(account_id=account_id, removed=removed, **self._by(caller, now))
         account = self._account_or_new(account_id, caller, now)

@@ -186,9 +186,6 @@ class LedgerService(Application[str]):
         if any(True for _ in self.events.get(aggregate.id, gt=read, limit=1)):
             raise IntegrityError(f"{aggregate.id} changed after version {read}.")
 
-    def _stamp(self, caller: Caller, now: datetime) -> dict[str, Any]:
-        return {"actor": caller.account_id, "request_id": caller.request_id, "now": now}
-
     def _by(self, caller: Caller, now: datetime) -> dict[str, Any]:
         return {"actor": caller.account_id, "request_id": caller.request_id, "timestamp": now}
 
@@ -200,7 +197,7 @@ class LedgerService(Application[str]):
         for child_id in parent.children:
             child: Handshake = self.repository.get(child_id)
             if child.is_live_at(now):
-                child.cancel(cause=f"parent {parent.id} canceled", **self._stamp(caller, now))
+                child.cancel(cause=f"parent {parent.id} canceled", **self._by(caller, now))
                 canceled.append(child)
         return canceled
 
@@ -209,7 +206,7 @@ class LedgerService(Application[str]):
         for handshake_id in organization.open_invitations(now):
             invitation: Handshake = self.repository.get(handshake_id)
             if invitation.is_live_at(now):
-                invitation.cancel(cause=cause, **self._stamp(caller, now))
+                invitation.cancel(cause=cause, **self._by(caller, now))
                 changed.append(invitation)
             organization.close_invitation(handshake_id=handshake_id, outcome="CANCELED", **self._by(caller, now))
         return changed

@@ -153,7 +153,7 @@ class TestOptimisticConcurrency:
             if not interfered:
                 interfered.append(True)
                 competitor = app.repository.get(handshake_id)
-                competitor.cancel(actor=MANAGEMENT, request_id=None, now=world.ledger.now())
+                competitor.cancel(actor=MANAGEMENT, request_id=None, timestamp=world.ledger.now())
                 real_save(competitor, app.repository.get(world.org_id))
             return real_save(*aggregates, **kwargs)
 
