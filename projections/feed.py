@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any, Iterator
 
 from ledger.aggregate import payload
+from ledger.handshake import Handshake
 
 PAGE = 500
 
@@ -16,6 +17,7 @@ def record(app: Any, notification: Any) -> dict[str, Any]:
     return {
         "position": notification.id,
         "aggregate_id": event.originator_id,
+        "handshake_id": event.originator_id if isinstance(event, Handshake.Event) else None,
         "version": event.originator_version,
         "type": notification.topic.split(":", 1)[-1],
         "timestamp": event.timestamp.isoformat(),

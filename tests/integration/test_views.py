@@ -215,7 +215,10 @@ class TestChangeFeed:
         resumed = list(ledger.events(after=positions[9]))
         assert resumed == everything[10:]
         first = everything[0]
-        assert set(first) >= {"position", "aggregate_id", "type", "timestamp", "actor", "payload"}
+        assert set(first) >= {"position", "aggregate_id", "handshake_id", "type", "timestamp", "actor", "payload"}
+        invitations = [r for r in everything if r["type"] == "Handshake.Created:v1"]
+        assert len(invitations) == 45 and all(r["handshake_id"] == r["aggregate_id"] for r in invitations)
+        assert all(r["handshake_id"] is None for r in everything if not r["aggregate_id"].startswith("h-"))
 
 
 class TestRunner:
