@@ -28,6 +28,7 @@ one that keeps dying young is restarted after a pause that grows from 0.1 s to 5
 
 from __future__ import annotations
 
+import ctypes
 import math
 import os
 import select
@@ -50,6 +51,7 @@ from ledger.entrypoints.identity import Identity
 STOP_SIGNALS = {signal.SIGTERM, signal.SIGINT}
 STOP_GRACE = 30.0  # seconds the children have to finish their requests before SIGKILL
 YOUNG = 1.0  # a child dying younger than this many seconds is restarted after a pause
+PR_SET_PDEATHSIG = 1  # prctl(2): the signal a child gets when its parent dies
 FIRST_PAUSE, LONGEST_PAUSE = 0.1, 5.0
 PREFIX = "handshake-ledger:"
 
@@ -244,10 +246,12 @@ class Supervisor:
         """Fork a child running ``body``; signals wait until it has put back the default handlers."""
         sys.stdout.flush()
         sys.stderr.flush()
+        supervisor = os.getpid()
         blocked = signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS | {signal.SIGCHLD})
         try:
             pid = os.fork()
             if pid == 0:
+                _stop_with(supervisor)
                 self._become_child(body)
         finally:
             signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
@@ -271,3 +275,14 @@ class Supervisor:
                 sys.stderr.flush()
             finally:
                 os._exit(code)  # never back into the supervisor's code
+
+
+def _stop_with(supervisor: int) -> None:
+    """Ask Linux for SIGTERM when the supervisor dies (even by SIGKILL): no orphaned workers."""
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+    except (OSError, AttributeError):
+        return  # not Linux: a supervisor killed by SIGKILL leaves its workers serving
+    if os.getppid() != supervisor:  # it died before the request took effect
+        os.kill(os.getpid(), signal.SIGTERM)

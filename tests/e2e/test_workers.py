@@ -323,3 +323,33 @@ def test_racing_clients_on_the_workers_end_each_handshake_once(data_location: st
     accepted = {invitations[h] for h, [o] in won.items() if o.move == "accept_handshake"}
     assert members == accepted | {MANAGEMENT}
     assert_views_equal_a_rebuild(data_location, [MANAGEMENT], sorted(invitations.values()))
+
+
+
+def test_workers_stop_when_the_supervisor_is_killed(data_location: str) -> None:
+    """A supervisor killed by SIGKILL leaves no worker serving (Linux parent-death signal)."""
+    server = Server(data_location, workers=2).start()
+    assert server.process is not None
+    group = server.process.pid
+    try:
+        workers = children(server.process.pid)
+        assert len(workers) >= 3  # two workers and the view runner
+        os.kill(server.process.pid, signal.SIGKILL)
+        server.process.wait(timeout=10)
+        deadline = time.monotonic() + 10
+        while any(_alive(pid) for pid in workers) and time.monotonic() < deadline:
+            time.sleep(0.05)  # bounded wait for the children's own shutdown
+        assert not any(_alive(pid) for pid in workers)
+    finally:
+        try:
+            os.killpg(group, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[-1].split()[0]
+    except FileNotFoundError:
+        return False
+    return state != "Z"
