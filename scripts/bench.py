@@ -436,7 +436,7 @@ def seed_handshake(seed: Seed, i: int) -> Handshake:
     state = seed.state(i)
     if state in answer:
         actor = mgmt if state == "CANCELED" else target
-        answer[state](actor=actor, request_id=None, now=timestamp + timedelta(seconds=1))
+        answer[state](actor=actor, request_id=None, timestamp=timestamp + timedelta(seconds=1))
     return handshake
 
 

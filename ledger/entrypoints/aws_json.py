@@ -268,6 +268,7 @@ def serve(location: str | None, *, host: str, port: int, accounts_file: str | No
         print(f"handshake-ledger: {problem}", file=sys.stderr)
         return 2
     with open_ledger(location, limits=limits) as ledger:
+        ledger.follow(interval=0.2)
         try:
             register_accounts(ledger, accounts)
             server = LedgerHTTPServer((host, port), AwsJsonService(ledger, Identity(accounts, strict=strict)))

@@ -73,6 +73,10 @@ class Ledger(LedgerReader):
         self.clock = app.clock
         self.runner: ViewRunner | None = None
         self._reached = 0
+        # Every command catches the (shared) views up before it answers, so its writer and
+        # everyone else read it next. Queries catch up too, unless a runner follows the log
+        # (here or in a sibling process) to pick up writers that died before catching up.
+        self.views_followed = False
 
     def now(self) -> datetime:
         return self.clock.now()
@@ -83,7 +87,8 @@ class Ledger(LedgerReader):
         return answer
 
     def query(self, handler: Callable[..., dict[str, Any]], caller: Caller, request: Any) -> dict[str, Any]:
-        self.catch_up()
+        if not self.views_followed:
+            self.catch_up()
         return handler(self, caller, request, self.now())
 
     def catch_up(self) -> int:
@@ -100,6 +105,7 @@ class Ledger(LedgerReader):
         """Keep the views following the log in the background (the server does this)."""
         if self.runner is None:
             self.runner = ViewRunner(self.catch_up, recorder=self.app.recorder, interval=interval).start()
+        self.views_followed = True
 
     # -- audit and time travel --------------------------------------------------------------
 

@@ -16,9 +16,10 @@ stop them). The children:
 - a set-up child, first and once: registers the accounts file's names and emails and catches the
   views up (exit 1, as single-process ``serve``, when the ledger refuses them);
 - the view runner: opens the ledger, ``follow()``s the log until SIGTERM/SIGINT;
-- N workers: aws_json's server on the inherited socket. They start no runner of their own (nor
-  does single-process ``serve``) and catch the views up before answering (``Ledger.query`` and
-  ``command``), so a writer reads its own writes whichever worker answers its next request.
+- N workers: aws_json's server on the inherited socket, with no runner of their own. Every
+  command catches the shared views up before it answers, so a writer reads its own writes
+  whichever worker answers its next request; the runner picks up anything a worker that died
+  between its commit and its catch-up left behind.
 
 The supervisor forks from a state with no thread and no open ledger, so children inherit no
 connection or lock. It forwards SIGTERM/SIGINT to the children, waits for them (SIGKILL after
@@ -106,13 +107,14 @@ def set_up(settings: Settings) -> int:
 def follow_views(settings: Settings) -> int:
     signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)  # the runner thread inherits the mask; sigwait takes them
     with open_ledger(settings.location, limits=settings.limits) as ledger:
-        ledger.follow()
+        ledger.follow(interval=0.2)
         signal.sigwait(STOP_SIGNALS)
     return 0
 
 
 def serve_on(listening: socket.socket, settings: Settings) -> int:
     with open_ledger(settings.location, limits=settings.limits) as ledger:
+        ledger.views_followed = True  # by the view runner, a sibling process
         service = AwsJsonService(ledger, Identity(settings.accounts, strict=settings.strict))
         run_until_signalled(LedgerHTTPServer(listening.getsockname()[:2], service, listening=listening))
     return 0
