@@ -795,10 +795,6 @@ def bench_http(location: str, seed: Seed, plan: Plan, scratch: Path, rng: random
     try:
         probe = request("DescribeHandshake", {"HandshakeId": "h-0000000000000000"}, "111111111111")
         ceiling_requests = split([probe] * plan.http_reads, plan.http_clients)
-        if not (ROOT / "ledger" / "entrypoints" / "aws_json.py").exists():  # TODO: drop once the service exists
-            ceiling = http_rates(fixed_port, fixed_port, {}, ceiling_requests)["ceiling"]["rate"]
-            return [Figure("http_pending", "HTTP service (aws_json.py not there yet)", None, "req/s",
-                           "fixed-200 server req/s", ceiling)]
         server, port = start_ledger_server(location, scratch)
         workloads = http_workloads(seed, plan, rng)
         load(port, [share[: len(share) // 5] for share in workloads["DescribeHandshake"]])  # warm-up
