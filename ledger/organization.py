@@ -6,6 +6,7 @@ neither closed by an event nor past their expiration at the instant of the check
 
 from __future__ import annotations
 
+import copy
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -50,6 +51,20 @@ class Organization(LedgerAggregate):
         self.invitations: dict[str, dict[str, Any]] = {}
         self.all_features_request: dict[str, Any] | None = None
         self.deleted = False
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> Organization:
+        """The copy the aggregate cache hands out, without copying every member's entry.
+
+        Member entries are replaced, never changed in place, so copies may share them; a deep
+        copy cost O(members) per command (7 ms at 3,000 members). Invitation entries do change
+        in place, and stay few (open ones and the last 24 hours').
+        """
+        clone = copy.copy(self)
+        clone.members = dict(self.members)
+        clone.invitations = {h: dict(i) for h, i in self.invitations.items()}
+        clone.all_features_request = copy.copy(self.all_features_request)
+        clone._pending_events = list(self._pending_events)
+        return clone
 
     # -- reading ------------------------------------------------------------------------
 

@@ -80,3 +80,26 @@ class TestMembership:
     def test_member_cannot_list_organization_handshakes(self, world):
         world.join(ALICE)
         assert error_of(world.alice.list_handshakes_for_organization).code == "AccessDeniedException"
+
+
+class TestCachedCopies:
+    def test_a_copy_changes_independently_of_the_cached_organization(self, world):
+        import copy
+
+        world.join(ALICE)
+        invitation = world.invite(BOB)
+        cached = world.ledger.app.repository.get(world.org_id)
+        clone = copy.deepcopy(cached)
+        now = world.ledger.now()
+        clone.close_invitation(handshake_id=invitation, outcome="CANCELED", actor=MANAGEMENT, request_id=None,
+                               timestamp=now)
+        clone.release_member(account_id=ALICE, removed=True, actor=MANAGEMENT, request_id=None, timestamp=now)
+        assert cached.invitations[invitation]["open"] and ALICE in cached.members
+        assert (cached.version, len(cached.pending_events)) == (clone.version - 2, len(clone.pending_events) - 2)
+
+    def test_a_refused_command_leaves_the_organization_as_it_was(self, world):
+        world.join(ALICE)
+        before = world.ledger.app.repository.get(world.org_id)
+        error_of(world.mgmt.delete_organization)  # not empty: refused after loading the organization
+        after = world.ledger.app.repository.get(world.org_id)
+        assert (after.version, sorted(after.members)) == (before.version, sorted(before.members))
