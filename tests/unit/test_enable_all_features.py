@@ -12,6 +12,14 @@ def start(world):
     return world.mgmt.enable_all_features()["Handshake"]
 
 
+def start_with_alice_and_bob(world):
+    """Two invited members, then EnableAllFeatures: the parent and its children by member."""
+    world.join(ALICE)
+    world.join(BOB)
+    parent = start(world)
+    return parent, children(world, parent["Id"])
+
+
 def children(world, parent_id):
     pages = world.mgmt.list_handshakes_for_organization(Filter={"ParentHandshakeId": parent_id})
     return {h["Parties"][1]["Id"]: h for h in pages["Handshakes"]}
@@ -40,10 +48,7 @@ class TestEnableAllFeatures:
 
     def test_members_approve_then_management_finalizes(self, billing_world):
         world = billing_world
-        world.join(ALICE)
-        world.join(BOB)
-        parent = start(world)
-        kids = children(world, parent["Id"])
+        parent, kids = start_with_alice_and_bob(world)
         world.alice.accept_handshake(HandshakeId=kids[ALICE]["Id"])
         assert world.state(parent["Id"]) == "REQUESTED"
         error = error_of(world.mgmt.accept_handshake, HandshakeId=parent["Id"])
@@ -85,10 +90,7 @@ class TestEnableAllFeatures:
 
     def test_cancel_parent_cancels_open_children_in_one_transaction(self, billing_world):
         world = billing_world
-        world.join(ALICE)
-        world.join(BOB)
-        parent = start(world)
-        kids = children(world, parent["Id"])
+        parent, kids = start_with_alice_and_bob(world)
         world.alice.accept_handshake(HandshakeId=kids[ALICE]["Id"])
         before = world.ledger.app.recorder.max_notification_id()
         world.mgmt.cancel_handshake(HandshakeId=parent["Id"])
@@ -147,10 +149,7 @@ class TestEnableAllFeatures:
 
     def test_member_leaving_is_no_longer_awaited(self, billing_world):
         world = billing_world
-        world.join(ALICE)
-        world.join(BOB)
-        parent = start(world)
-        kids = children(world, parent["Id"])
+        parent, kids = start_with_alice_and_bob(world)
         world.alice.accept_handshake(HandshakeId=kids[ALICE]["Id"])
         world.mgmt.remove_account_from_organization(AccountId=BOB)
         assert world.state(kids[BOB]["Id"], BOB) == "CANCELED"
