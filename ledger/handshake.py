@@ -96,9 +96,6 @@ class Handshake(LedgerAggregate):
     def state_at(self, now: datetime) -> str:
         return state_at(self.state, self.expires_at, now)
 
-    def ended_at(self, now: datetime) -> datetime | None:
-        return ended_at(self.state, self.closed_at, self.expires_at, now)
-
     def is_visible_at(self, now: datetime) -> bool:
         return visible_at(self.state, self.closed_at, self.expires_at, now)
 

@@ -125,17 +125,12 @@ class LedgerService(Application[str]):
 
     def _account_or_new(self, account_id: str, caller: Caller, now: datetime) -> Account:
         return self.account(account_id) or Account(
-            id=account_id, email=default_email(account_id), name=default_name(account_id),
-            actor=caller.account_id, request_id=caller.request_id, timestamp=now,
+            id=account_id, email=default_email(account_id), name=default_name(account_id), **self._by(caller, now)
         )
 
     def account_by_email(self, email: str) -> str | None:
         claim: EmailClaim | None = self._get(email_claim_id(email))
         return claim.account_id if claim else None
-
-    def email_of(self, account_id: str) -> str:
-        account = self.account(account_id)
-        return account.email if account else default_email(account_id)
 
     def organization_of(self, account_id: str) -> Organization | None:
         account = self.account(account_id)

@@ -197,6 +197,6 @@ def open_ledger(location: str | os.PathLike[str] | None = None, *, clock: Clock 
     app = HandshakeLedger(env=events.env, clock=clock, limits=limits, command_lock=events.command_lock())
     views = open_store(location, "HandshakeViews")
     view = HandshakeView(views.tracking_recorder(), upstream=app.name, placeholder=views.placeholder)
-    ledger = Ledger(app, views, view, TokenCodec(events.secret()))
+    ledger = Ledger(app, views, view, TokenCodec(views.secret()))  # the views' pool: no extra connection
     ledger.catch_up()
     return ledger
