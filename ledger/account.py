@@ -1,8 +1,10 @@
-"""Accounts and the email addresses that identify them.
+"""Accounts and the email addresses that identify them: the directory's aggregates (decision 19).
 
 An ``Account`` (id: the 12-digit account id) knows its email, its name and which
-organization it belongs to. An ``EmailClaim`` (id: ``email:<address>``) maps an email back
-to its account, so EMAIL-targeted invitations find their recipient without a scan.
+organization it belongs to. An ``EmailClaim`` (id: ``email:<address in lower case>``) maps a
+registered email back to its account, so EMAIL-targeted invitations find their recipient
+without a scan. Default addresses (``account-<id>@example.com``) are never claimed: the rule
+in ``ledger/directory.py`` resolves them.
 """
 
 from __future__ import annotations
@@ -12,18 +14,14 @@ from datetime import datetime
 from eventsourcing.domain import event
 
 from ledger.aggregate import LedgerAggregate
+from ledger.directory import default_email, default_name, email_key
 
-
-def default_email(account_id: str) -> str:
-    return f"account-{account_id}@example.com"
-
-
-def default_name(account_id: str) -> str:
-    return f"Account {account_id}"
+__all__ = ["Account", "EmailClaim", "default_email", "default_name", "email_claim_id"]
 
 
 def email_claim_id(email: str) -> str:
-    return f"email:{email.strip().lower()}"
+    """The id of the claim on an address: ``email:`` and its ``email_key``."""
+    return f"email:{email_key(email)}"
 
 
 class Account(LedgerAggregate):

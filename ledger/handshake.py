@@ -148,10 +148,14 @@ class Handshake(LedgerAggregate):
     @event("Accepted", topic="handshake-ledger:Handshake.Accepted:v1")
     def _accepted(self, actor: str, request_id: str | None, timestamp: datetime) -> None:
         self._close(ACCEPTED, timestamp)
+        if self.target_type == "EMAIL":  # the AcceptHandshake example: the EMAIL party stays
+            self.resources = [*self.resources, {"Type": "ACCOUNT", "Value": actor}]
+        self._answered_by(actor)
 
     @event("Declined", topic="handshake-ledger:Handshake.Declined:v1")
     def _declined(self, actor: str, request_id: str | None, timestamp: datetime) -> None:
         self._close(DECLINED, timestamp)
+        self._answered_by(actor)
 
     @event("Canceled", topic="handshake-ledger:Handshake.Canceled:v1")
     def _canceled(self, cause: str | None, actor: str, request_id: str | None, timestamp: datetime) -> None:
@@ -164,6 +168,11 @@ class Handshake(LedgerAggregate):
     @event("ChildWithdrawn", topic="handshake-ledger:Handshake.ChildWithdrawn:v1")
     def _child_withdrawn(self, child_id: str, actor: str, request_id: str | None, timestamp: datetime) -> None:
         self._drop_pending(child_id)
+
+    def _answered_by(self, account_id: str) -> None:
+        """An EMAIL invitation's recipient, unknown until answered, is the account that answered."""
+        if self.recipient_account_id is None:
+            self.recipient_account_id = account_id
 
     def _close(self, state: str, timestamp: datetime) -> None:
         self.state = state

@@ -36,8 +36,8 @@ class HandshakeCommands(LedgerService):
         now = self.clock.now()
         organization = self._managed_organization(caller)
         tags = tags or []
-        target_account = target_id if target_type == "ACCOUNT" else self.account_by_email(target_id)
-        target_key = target_account or email_claim_id(target_id)
+        sent_to = target_id if target_type == "ACCOUNT" else email_claim_id(target_id)
+        target_account = self.target_account(target_type, target_id)
         if organization.pending_all_features(now):
             raise errors.HandshakeConstraintViolationException(
                 "You can't send invitations while the organization is enabling all features.",
@@ -47,7 +47,7 @@ class HandshakeCommands(LedgerService):
             raise errors.HandshakeConstraintViolationException(
                 f"Account {target_account} is already a member of this organization.", "ALREADY_IN_AN_ORGANIZATION"
             )
-        if organization.open_invitation_to(target_key, now):
+        if organization.open_invitation_to(target_account or sent_to, now, self._resolve_sent_to):
             raise errors.DuplicateHandshakeException(
                 f"An open invitation to {target_id} already exists; cancel or decline it first."
             )
@@ -66,8 +66,8 @@ class HandshakeCommands(LedgerService):
         handshake_id = new_handshake_id()
         resources: list[dict[str, Any]] = [
             {"Type": "ORGANIZATION", "Value": organization.id, "Resources": [
-                {"Type": "MASTER_EMAIL", "Value": organization.management_email},
-                {"Type": "MASTER_NAME", "Value": organization.management_name},
+                {"Type": "MASTER_EMAIL", "Value": self.email_of(organization.management_account_id)},
+                {"Type": "MASTER_NAME", "Value": self.name_of(organization.management_account_id)},
                 {"Type": "ORGANIZATION_FEATURE_SET", "Value": organization.feature_set},
             ]},
             {"Type": target_type, "Value": target_id},
@@ -78,16 +78,24 @@ class HandshakeCommands(LedgerService):
             id=handshake_id, action=INVITE,
             arn=handshake_arn(organization.management_account_id, organization.id, INVITE, handshake_id),
             organization_id=organization.id, sender_account_id=organization.management_account_id,
-            recipient_account_id=target_account, target_type=target_type, target_id=target_id,
+            # An EMAIL invitation's recipient is resolved when it is read or answered (decision 19).
+            recipient_account_id=target_id if target_type == "ACCOUNT" else None,
+            target_type=target_type, target_id=target_id,
             parties=[{"Type": "ORGANIZATION", "Id": organization.id}, {"Type": target_type, "Id": target_id}],
             resources=resources, state=OPEN, expires_at=now + INVITE_LIFETIME, parent_id=None, children=[],
             tags=tags, **self._by(caller, now),
         )
         organization.record_invitation(
-            handshake_id=handshake_id, target=target_key, expires_at=handshake.expires_at, **self._by(caller, now)
+            handshake_id=handshake_id, target=sent_to, expires_at=handshake.expires_at, **self._by(caller, now)
         )
         self.save(handshake, organization)
         return handshake
+
+    def _resolve_sent_to(self, sent_to: str) -> str:
+        """What an invitation's recorded target names now: its account, or the address itself."""
+        if sent_to.startswith("email:"):
+            return self.owner_of(sent_to.removeprefix("email:")) or sent_to
+        return sent_to
 
     def describe_handshake(self, caller: Caller, handshake_id: str) -> Handshake:
         return self._visible_handshake(caller, handshake_id, self.clock.now())
@@ -117,12 +125,22 @@ class HandshakeCommands(LedgerService):
         return handshake
 
     def _join(self, handshake: Handshake, caller: Caller, now: datetime) -> None:
+        """The recipient joins; a member of another organization moves in one transaction (decision 12)."""
         account = self._account_or_new(caller.account_id, caller, now)
-        if account.organization_id is not None:
+        changed: list[Any] = []
+        if account.organization_id == handshake.organization_id:
             self._check_not_moved_on(handshake)  # joined by this very handshake, meanwhile?
             raise errors.HandshakeConstraintViolationException(
-                "The account is already a member of an organization.", "ALREADY_IN_AN_ORGANIZATION"
+                "The account is already a member of this organization.", "ALREADY_IN_AN_ORGANIZATION"
             )
+        if account.organization_id is not None:
+            previous: Organization = self.repository.get(account.organization_id)
+            if previous.management_account_id == account.id:
+                raise errors.MasterCannotLeaveOrganizationException(
+                    f"Account {account.id} is the management account of {previous.id}: "
+                    "delete that organization before joining another."
+                )
+            changed += self._depart(previous, account, caller, now, removed=False)
         organization: Organization = self.repository.get(handshake.organization_id)
         organization.admit_member(
             account_id=account.id, email=account.email, name=account.name, handshake_id=handshake.id,
@@ -130,7 +148,7 @@ class HandshakeCommands(LedgerService):
         )
         account.join(organization_id=organization.id, method="INVITED", handshake_id=handshake.id,
                      **self._by(caller, now))
-        self.save(handshake, organization, account)
+        self.save(handshake, organization, account, *changed)
 
     @command
     def decline_handshake(self, caller: Caller, handshake_id: str) -> Handshake:

@@ -1,14 +1,19 @@
 """The Organization aggregate: membership, feature set, and the invitations that count toward quotas.
 
 Quotas are computed from this history (decision 12): open invitations are those sent and
-neither closed by an event nor past their expiration at the instant of the check.
+neither closed by an event nor past their expiration at the instant of the check; the daily
+quota counts the invitations sent in the last 24 hours except those accepted since.
+
+Emails and names are not kept here: the account directory (decision 19) answers for them, so
+the ``management_email``/``management_name`` and member ``email``/``name`` fields that the
+events carry (as they were at that moment) are not read.
 """
 
 from __future__ import annotations
 
 import copy
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Callable
 
 from eventsourcing.domain import event
 
@@ -37,17 +42,11 @@ class Organization(LedgerAggregate):
         self.root_id = root_id
         self.feature_set = feature_set
         self.management_account_id = management_account_id
-        self.management_email = management_email
-        self.management_name = management_name
         self.members: dict[str, dict[str, Any]] = {
-            management_account_id: {
-                "email": management_email,
-                "name": management_name,
-                "joined_method": "CREATED",
-                "joined_at": timestamp,
-            }
+            management_account_id: {"joined_method": "CREATED", "joined_at": timestamp}
         }
-        # handshake id -> {target, requested_at, expires_at, open}; pruned as it ages.
+        # handshake id -> {target, requested_at, expires_at, open, accepted}; pruned as it ages.
+        # ``target``: the account id, or ``email:<address>`` as sent (resolved when compared).
         self.invitations: dict[str, dict[str, Any]] = {}
         self.all_features_request: dict[str, Any] | None = None
         self.deleted = False
@@ -71,14 +70,16 @@ class Organization(LedgerAggregate):
     def open_invitations(self, now: datetime) -> dict[str, dict[str, Any]]:
         return {h: i for h, i in self.invitations.items() if i["open"] and now < i["expires_at"]}
 
-    def open_invitation_to(self, target: str, now: datetime) -> str | None:
+    def open_invitation_to(self, target: str, now: datetime, resolve: Callable[[str], str]) -> str | None:
+        """An open invitation whose target resolves (now) to the same ``target`` (decision 12)."""
         for handshake_id, invitation in self.open_invitations(now).items():
-            if invitation["target"] == target:
+            if resolve(invitation["target"]) == target:
                 return handshake_id
         return None
 
     def invitations_sent_since(self, since: datetime) -> int:
-        return sum(1 for i in self.invitations.values() if i["requested_at"] > since)
+        """What the daily quota counts: invitations sent after ``since``, unless accepted since."""
+        return sum(1 for i in self.invitations.values() if i["requested_at"] > since and not i.get("accepted"))
 
     def pending_all_features(self, now: datetime) -> str | None:
         """The id of the ENABLE_ALL_FEATURES handshake in progress, if any."""
@@ -95,7 +96,7 @@ class Organization(LedgerAggregate):
     ) -> None:
         self._prune(timestamp)
         self.invitations[handshake_id] = {
-            "target": target, "requested_at": timestamp, "expires_at": expires_at, "open": True,
+            "target": target, "requested_at": timestamp, "expires_at": expires_at, "open": True, "accepted": False,
         }
 
     @event("InvitationClosed", topic="handshake-ledger:Organization.InvitationClosed:v1")
@@ -116,11 +117,9 @@ class Organization(LedgerAggregate):
         request_id: str | None,
         timestamp: datetime,
     ) -> None:
-        self.members[account_id] = {
-            "email": email, "name": name, "joined_method": "INVITED", "joined_at": timestamp, "tags": tags,
-        }
+        self.members[account_id] = {"joined_method": "INVITED", "joined_at": timestamp, "tags": tags}
         if handshake_id in self.invitations:
-            self.invitations[handshake_id]["open"] = False
+            self.invitations[handshake_id].update(open=False, accepted=True)
 
     @event("MemberLeft", topic="handshake-ledger:Organization.MemberLeft:v1")
     def release_member(self, account_id: str, removed: bool, actor: str, request_id: str | None, timestamp: datetime) -> None:

@@ -6,7 +6,8 @@ from datetime import datetime
 from typing import Any
 
 from ledger import errors
-from ledger.account import Account, EmailClaim, default_email, default_name, email_claim_id
+from ledger.account import Account, EmailClaim, email_claim_id
+from ledger.directory import default_email, default_name, default_owner, email_key
 from ledger.handshake import Handshake
 from ledger.ids import new_organization_id, new_root_id
 from ledger.organization import ALL, Organization
@@ -17,12 +18,17 @@ class OrganizationCommands(LedgerService):
     @command
     def register_account(self, account_id: str, email: str | None = None, name: str | None = None,
                          caller: Caller | None = None) -> Account:
-        """Record an account's email and name (from the accounts file); a no-op when unchanged."""
+        """Record an account's email and name (decision 19); a no-op when unchanged.
+
+        ``email``/``name`` default to the account's defaults. An address that belongs to another
+        account (registered by it, or its default ``account-<id>@example.com``) is refused with
+        ConstraintViolationException ``EMAIL_ALREADY_IN_USE`` (an internal operation: not on the wire).
+        """
         now = self.clock.now()
         caller = caller or Caller(account_id)
         email = email or default_email(account_id)
         name = name or default_name(account_id)
-        owner = self.account_by_email(email)
+        owner = self._claimed_by(email_key(email)) or default_owner(email)
         if owner not in (None, account_id):
             raise errors.ConstraintViolationException(
                 f"Email {email} already belongs to account {owner}.", "EMAIL_ALREADY_IN_USE"
@@ -31,21 +37,23 @@ class OrganizationCommands(LedgerService):
         changed: list[Any] = []
         if account is None:
             account = Account(id=account_id, email=email, name=name, **self._by(caller, now))
-        elif (account.email, account.name) != (email, name):
-            if account.email.lower() != email.lower():
+        elif (account.email, account.name) == (email, name):
+            return account
+        else:
+            if email_key(account.email) != email_key(email):
                 old: EmailClaim | None = self._get(email_claim_id(account.email))
                 if old is not None and old.account_id == account_id:
                     old.release(**self._by(caller, now))
                     changed.append(old)
             account.change_profile(email=email, name=name, **self._by(caller, now))
-        else:
-            return account
-        claim: EmailClaim | None = self._get(email_claim_id(email))
-        if claim is None:
-            claim = EmailClaim(id=email_claim_id(email), account_id=account_id, **self._by(caller, now))
-        elif claim.account_id != account_id:
-            claim.reclaim(account_id=account_id, **self._by(caller, now))
-        self.save(account, claim, *changed)
+        if default_owner(email) is None:  # a default address is never claimed: the rule resolves it
+            claim: EmailClaim | None = self._get(email_claim_id(email))
+            if claim is None:
+                changed.append(EmailClaim(id=email_claim_id(email), account_id=account_id, **self._by(caller, now)))
+            elif claim.account_id != account_id:
+                claim.reclaim(account_id=account_id, **self._by(caller, now))
+                changed.append(claim)
+        self.save(account, *changed)
         return account
 
     # -- organization context -------------------------------------------------------------
@@ -91,7 +99,8 @@ class OrganizationCommands(LedgerService):
         organization = self._member_organization(caller)
         if organization.management_account_id == caller.account_id:
             raise errors.MasterCannotLeaveOrganizationException()
-        self._release(organization, caller.account_id, caller, now, removed=False)
+        account = self._account_or_new(caller.account_id, caller, now)
+        self.save(*self._depart(organization, account, caller, now, removed=False))
 
     @command
     def remove_account_from_organization(self, caller: Caller, account_id: str) -> None:
@@ -101,26 +110,8 @@ class OrganizationCommands(LedgerService):
             raise errors.MasterCannotLeaveOrganizationException()
         if account_id not in organization.members:
             raise errors.AccountNotFoundException(f"Account {account_id} is not a member of {organization.id}.")
-        self._release(organization, account_id, caller, now, removed=True)
-
-    def _release(self, organization: Organization, account_id: str, caller: Caller, now: datetime, *, removed: bool) -> None:
-        """A member goes; an approval still awaited from it is canceled and no longer awaited."""
-        changed: list[Any] = []
-        pending = organization.pending_all_features(now)
-        if pending:
-            parent: Handshake = self.repository.get(pending)
-            for child_id in parent.pending_children:
-                child: Handshake = self.repository.get(child_id)
-                if child.recipient_account_id == account_id:
-                    if child.is_live_at(now):
-                        child.cancel(cause="member left the organization", **self._by(caller, now))
-                        changed.append(child)
-                    parent.withdraw_child(child_id, **self._by(caller, now))
-                    changed.append(parent)
-        organization.release_member(account_id=account_id, removed=removed, **self._by(caller, now))
         account = self._account_or_new(account_id, caller, now)
-        account.leave(organization_id=organization.id, **self._by(caller, now))
-        self.save(organization, account, *changed)
+        self.save(*self._depart(organization, account, caller, now, removed=True))
 
     def list_accounts(self, caller: Caller) -> tuple[Organization, list[str]]:
         organization = self._managed_organization(caller)

@@ -13,11 +13,10 @@ from eventsourcing.application import AggregateNotFoundError, Application, Repos
 from eventsourcing.persistence import IntegrityError, Transcoder
 
 from ledger import errors
-from ledger.account import Account, EmailClaim, default_email, default_name, email_claim_id
+from ledger.account import Account, EmailClaim, email_claim_id
 from ledger.clock import Clock, system_clock
-from ledger.handshake import (
-    Handshake,
-)
+from ledger.directory import default_email, default_name, resolve_owner
+from ledger.handshake import Handshake
 from ledger.organization import Organization
 from ledger.transcoding import LenientDatetimeTranscoder
 
@@ -128,9 +127,27 @@ class LedgerService(Application[str]):
             id=account_id, email=default_email(account_id), name=default_name(account_id), **self._by(caller, now)
         )
 
-    def account_by_email(self, email: str) -> str | None:
-        claim: EmailClaim | None = self._get(email_claim_id(email))
+    # -- the account directory (decision 19), read from the aggregates --------------------
+
+    def email_of(self, account_id: str) -> str:
+        account = self.account(account_id)
+        return account.email if account else default_email(account_id)
+
+    def name_of(self, account_id: str) -> str:
+        account = self.account(account_id)
+        return account.name if account else default_name(account_id)
+
+    def owner_of(self, email: str) -> str | None:
+        """The account an email belongs to now (``ledger.directory.resolve_owner``)."""
+        return resolve_owner(email, claimed_by=self._claimed_by, email_of=self.email_of)
+
+    def _claimed_by(self, key: str) -> str | None:
+        claim: EmailClaim | None = self._get(email_claim_id(key))
         return claim.account_id if claim else None
+
+    def target_account(self, target_type: str, target_id: str) -> str | None:
+        """The account an invitation's target names now: an ACCOUNT itself, an EMAIL's owner."""
+        return target_id if target_type == "ACCOUNT" else self.owner_of(target_id)
 
     def organization_of(self, account_id: str) -> Organization | None:
         account = self.account(account_id)
@@ -153,10 +170,12 @@ class LedgerService(Application[str]):
         return organization
 
     def recipient_of(self, handshake: Handshake) -> str | None:
+        """Who answers the handshake: recorded, or for an unanswered EMAIL invitation whoever
+        the address belongs to now (decision 19)."""
         if handshake.recipient_account_id:
             return handshake.recipient_account_id
         if handshake.target_type == "EMAIL":
-            return self.account_by_email(handshake.target_id)
+            return self.owner_of(handshake.target_id)
         return None
 
     def _visible_handshake(self, caller: Caller, handshake_id: str, now: datetime) -> Handshake:
@@ -195,6 +214,26 @@ class LedgerService(Application[str]):
                 child.cancel(cause=f"parent {parent.id} canceled", **self._by(caller, now))
                 canceled.append(child)
         return canceled
+
+    def _depart(self, organization: Organization, account: Account, caller: Caller, now: datetime, *,
+                removed: bool) -> list[Any]:
+        """A member goes (left, removed, or moved to another organization): an approval still
+        awaited from it is canceled and no longer awaited. Returns what changed, unsaved."""
+        changed: list[Any] = [organization, account]
+        pending = organization.pending_all_features(now)
+        if pending:
+            parent: Handshake = self.repository.get(pending)
+            for child_id in parent.pending_children:
+                child: Handshake = self.repository.get(child_id)
+                if child.recipient_account_id == account.id:
+                    if child.is_live_at(now):
+                        child.cancel(cause="member left the organization", **self._by(caller, now))
+                        changed.append(child)
+                    parent.withdraw_child(child_id, **self._by(caller, now))
+                    changed.append(parent)
+        organization.release_member(account_id=account.id, removed=removed, **self._by(caller, now))
+        account.leave(organization_id=organization.id, **self._by(caller, now))
+        return changed
 
     def _cancel_open_invitations(self, organization: Organization, caller: Caller, now: datetime, cause: str) -> list[Any]:
         changed: list[Any] = []

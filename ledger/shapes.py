@@ -36,7 +36,7 @@ def describe_handshake(handshake: Handshake, now: datetime) -> dict[str, Any]:
     )
 
 
-def organization_shape(organization: Organization) -> dict[str, Any]:
+def organization_shape(organization: Organization, management_email: str) -> dict[str, Any]:
     mgmt = organization.management_account_id
     policies = [{"Type": "SERVICE_CONTROL_POLICY", "Status": "ENABLED"}] if organization.feature_set == ALL else []
     return {
@@ -45,18 +45,18 @@ def organization_shape(organization: Organization) -> dict[str, Any]:
         "FeatureSet": organization.feature_set,
         "MasterAccountArn": account_arn(mgmt, organization.id, mgmt),
         "MasterAccountId": mgmt,
-        "MasterAccountEmail": organization.management_email,
+        "MasterAccountEmail": management_email,
         "AvailablePolicyTypes": policies,
     }
 
 
-def account_shape(organization: Organization, account_id: str) -> dict[str, Any]:
+def account_shape(organization: Organization, account_id: str, email: str, name: str) -> dict[str, Any]:
     member = organization.members[account_id]
     return {
         "Id": account_id,
         "Arn": account_arn(organization.management_account_id, organization.id, account_id),
-        "Email": member["email"],
-        "Name": member["name"],
+        "Email": email,
+        "Name": name,
         "Status": "ACTIVE",
         "State": "ACTIVE",
         "JoinedMethod": member["joined_method"],

@@ -16,7 +16,6 @@ from eventsourcing.sqlite import SQLiteTrackingRecorder
 from ledger import errors
 from ledger.application import Caller, HandshakeLedger, Limits
 from ledger.clock import Clock, system_clock
-from ledger.entrypoints.client import LedgerClient
 from ledger.entrypoints.dispatch import QUERIES, dispatch
 from ledger.history import HistoryEntry, handshake_as_of, history
 from ledger.shapes import describe_handshake
@@ -54,8 +53,14 @@ class LedgerReader:
             caller = Caller(caller)
         return dispatch(self, caller, operation, params)
 
-    def client(self, account_id: str) -> LedgerClient:
-        return LedgerClient(self, account_id)
+    def client(self, account_id: str, service: str = "organizations") -> Any:
+        """A real boto3 (botocore) client for ``account_id``, answered in-process (no socket)."""
+        clients = self.__dict__.get("_clients")
+        if clients is None:
+            from ledger.entrypoints.client import Clients  # it serves through aws_json, which imports us
+
+            clients = self.__dict__.setdefault("_clients", Clients(self))
+        return clients.get(account_id, service)
 
     def analytics(self, by: str = "organization") -> list[dict[str, Any]]:
         return analytics(self.view.facts(), now=self.now(), by=by)

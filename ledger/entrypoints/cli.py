@@ -20,6 +20,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Iterator, NoReturn
 
+from botocore.exceptions import ClientError
 from eventsourcing.persistence import PersistenceError
 
 from ledger import errors
@@ -319,6 +320,11 @@ def main(argv: list[str] | None = None) -> int:
         return fail(str(error), error.code)
     except errors.OrganizationsError as error:
         return fail(str(error), 2 if isinstance(error, errors.InvalidInputException) else 1)
+    except ClientError as error:  # the same refusal, through an in-process boto3 client
+        answer = error.response
+        code, reason = answer["Error"]["Code"], answer.get("Reason")
+        text = f"{code}{f' ({reason})' if reason else ''}: {answer['Error'].get('Message', '')}"
+        return fail(text, 2 if code == "InvalidInputException" else 1)
     except BrokenPipeError:  # e.g. `events | head`: the reader is gone, and that is fine
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0

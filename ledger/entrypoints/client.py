@@ -1,61 +1,83 @@
-"""An in-process client with boto3's face: snake_case methods, boto3's keyword arguments,
-boto3's answers (timestamps as aware datetimes), errors under ``client.exceptions``."""
+"""In-process boto3 clients: botocore's own client, answered by the ledger without a socket.
+
+``ledger.client(account_id)`` is a real botocore ``Organizations`` client (what
+``boto3.client("organizations")`` returns): botocore serializes, validates, signs with the
+account id as access key (decision 4), pages and raises ``ClientError``. Only the send is
+replaced: botocore's ``before-send`` event hands the prepared request to the same
+``AwsJsonService`` that answers HTTP, and its answer goes back as the HTTP response would
+(the way moto intercepts boto3). So ``except client.exceptions.HandshakeNotFoundException``,
+``e.response["Error"]["Code"]`` and paginators behave exactly as against the server.
+"""
 
 from __future__ import annotations
 
-import uuid
+import threading
 from functools import cache
-from typing import Any, Callable
+from typing import Any, Iterator
 
-from botocore import xform_name
+import botocore.session
+from botocore.awsrequest import AWSPreparedRequest, AWSResponse
+from botocore.config import Config
 
-from ledger import errors
-from ledger.application import Caller
-from ledger.commands import service_model
+from ledger.entrypoints.aws_json import Answers, AwsJsonService
+from ledger.entrypoints.accounts import Accounts
+from ledger.entrypoints.identity import Identity, SignedRequest
+
+ENDPOINT = "http://handshake-ledger.in-process"
+REGION = "us-east-1"
+# Commands are not idempotent: a client never sends one twice (botocore would retry a 5xx).
+NO_RETRIES = Config(retries={"total_max_attempts": 1})
 
 
 @cache
-def operation_names() -> dict[str, str]:
-    """boto3 method name -> AWS operation name, for every Organizations operation."""
-    return {xform_name(name): name for name in service_model().operation_names}
+def _session() -> botocore.session.Session:
+    """One botocore session per process: its loader caches the service models."""
+    return botocore.session.get_session()
 
 
-class LedgerClient:
-    exceptions = errors
+class _Body:
+    """The raw HTTP body botocore reads an answer from."""
 
-    def __init__(self, ledger: Any, account_id: str):
-        self.ledger = ledger
-        self.account_id = account_id
+    def __init__(self, body: bytes):
+        self._body = body
 
-    def __getattr__(self, method: str) -> Callable[..., dict[str, Any]]:
-        operation = operation_names().get(method)
-        if operation is None:
-            raise AttributeError(f"'{type(self).__name__}' object has no attribute '{method}'")
-
-        def call(**params: Any) -> dict[str, Any]:
-            request_id = str(uuid.uuid4())
-            answer = self.ledger.call(operation, params, Caller(self.account_id, request_id))
-            answer["ResponseMetadata"] = {"RequestId": request_id, "HTTPStatusCode": 200}
-            return answer
-
-        call.__name__ = method
-        return call
-
-    def get_paginator(self, method: str) -> Paginator:
-        return Paginator(getattr(self, method))
+    def stream(self, **_: Any) -> Iterator[bytes]:
+        yield self._body
 
 
-class Paginator:
-    """Follows NextToken like boto3's paginators do."""
+class InProcessSender:
+    """botocore's ``before-send`` handler: the prepared request, answered by ``service``."""
 
-    def __init__(self, call: Callable[..., dict[str, Any]]):
-        self._call = call
+    def __init__(self, service: AwsJsonService):
+        self.service = service
 
-    def paginate(self, **params: Any) -> Any:
-        token = None
-        while True:
-            page = self._call(**params, **({"NextToken": token} if token else {}))
-            yield page
-            token = page.get("NextToken")
-            if not token:
-                return
+    def __call__(self, request: AWSPreparedRequest, **_: Any) -> AWSResponse:
+        path = request.url[len(ENDPOINT):] or "/"
+        headers = {name.lower(): value.decode() if isinstance(value, bytes) else str(value)
+                   for name, value in request.headers.items()}
+        body = request.body if isinstance(request.body, bytes) else (request.body or "").encode()
+        answer = self.service.handle(SignedRequest(request.method, path, headers, body))
+        return AWSResponse(request.url, answer.status, answer.headers, _Body(answer.body))
+
+
+class Clients:
+    """Boto3 clients of one ledger, one per (service, account), created once and shared by threads."""
+
+    def __init__(self, ledger: Answers, endpoint: str = ENDPOINT):
+        self._sender = InProcessSender(AwsJsonService(ledger, Identity(Accounts())))
+        self._endpoint = endpoint
+        self._clients: dict[tuple[str, str], Any] = {}
+        self._lock = threading.Lock()
+
+    def get(self, account_id: str, service: str = "organizations") -> Any:
+        with self._lock:
+            client = self._clients.get((service, account_id))
+            if client is None:
+                client = _session().create_client(
+                    service, region_name=REGION, endpoint_url=self._endpoint, aws_access_key_id=account_id,
+                    aws_secret_access_key="in-process", config=NO_RETRIES,
+                )
+                client.meta.events.register(f"before-send.{client.meta.service_model.service_id.hyphenize()}",
+                                            self._sender)
+                self._clients[(service, account_id)] = client
+            return client

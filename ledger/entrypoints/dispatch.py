@@ -39,11 +39,19 @@ def _enable_all_features(ledger: Any, caller: Caller, request: Any, now: datetim
 
 
 def _create_organization(ledger: Any, caller: Caller, request: Any, now: datetime) -> dict[str, Any]:
-    return {"Organization": organization_shape(ledger.app.create_organization(caller, request.FeatureSet or "ALL"))}
+    return _organization(ledger, ledger.app.create_organization(caller, request.FeatureSet or "ALL"))
 
 
 def _describe_organization(ledger: Any, caller: Caller, request: Any, now: datetime) -> dict[str, Any]:
-    return {"Organization": organization_shape(ledger.app.describe_organization(caller))}
+    return _organization(ledger, ledger.app.describe_organization(caller))
+
+
+def _organization(ledger: Any, organization: Any) -> dict[str, Any]:
+    return {"Organization": organization_shape(organization, ledger.app.email_of(organization.management_account_id))}
+
+
+def _account(ledger: Any, organization: Any, account_id: str) -> dict[str, Any]:
+    return account_shape(organization, account_id, ledger.app.email_of(account_id), ledger.app.name_of(account_id))
 
 
 def _no_output(method: str, *fields: str) -> Handler:
@@ -60,7 +68,7 @@ def _list_accounts(ledger: Any, caller: Caller, request: Any, now: datetime) -> 
         after = ledger.tokens.read(request.NextToken, scope)[0]
         account_ids = [a for a in account_ids if a > after]
     size = request.MaxResults or 20
-    answer: dict[str, Any] = {"Accounts": [account_shape(organization, a) for a in account_ids[:size]]}
+    answer: dict[str, Any] = {"Accounts": [_account(ledger, organization, a) for a in account_ids[:size]]}
     if len(account_ids) > size:
         answer["NextToken"] = ledger.tokens.issue(scope, [account_ids[size - 1]])
     return answer
@@ -68,7 +76,7 @@ def _list_accounts(ledger: Any, caller: Caller, request: Any, now: datetime) -> 
 
 def _describe_account(ledger: Any, caller: Caller, request: Any, now: datetime) -> dict[str, Any]:
     organization = ledger.app.describe_account(caller, request.AccountId)
-    return {"Account": account_shape(organization, request.AccountId)}
+    return {"Account": _account(ledger, organization, request.AccountId)}
 
 
 def _describe_handshake(ledger: Any, caller: Caller, request: Any, now: datetime) -> dict[str, Any]:

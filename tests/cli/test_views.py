@@ -93,7 +93,8 @@ class TestList:
 
     def test_for_account_lists_what_it_received(self, demo: Demo) -> None:
         handshake_id = demo.tried("invitation accepted by email")
-        recipient = requested(demo, handshake_id)["Details"]["recipient_account_id"]
+        trail = demo.run("history", handshake_id, "--json").json()["History"]
+        recipient = next(entry["Actor"] for entry in trail if entry["What"] == "Accepted")
         listed = demo.run("list", "--account", recipient, "--json").json()["Handshakes"]
         assert handshake_id in [h["Id"] for h in listed]
 

@@ -70,12 +70,13 @@ class TestHandshakeErrors:
             invite(management, ALICE)
         assert error_of(caught)[0] == "DuplicateHandshakeException"
 
-    def test_accepting_while_in_another_organization(self, organization: Any, management: Any, outsider: Any) -> None:
+    def test_management_account_of_another_organization_cannot_move(self, organization: Any, management: Any,
+                                                                    outsider: Any) -> None:
         handshake_id = invite(management, OUTSIDER)
         with pytest.raises(ClientError) as caught:
             outsider.accept_handshake(HandshakeId=handshake_id)
         code, _, reason = error_of(caught)
-        assert (code, reason) == ("HandshakeConstraintViolationException", "ALREADY_IN_AN_ORGANIZATION")
+        assert (code, reason) == ("MasterCannotLeaveOrganizationException", None)
 
 
 class TestInputErrors:

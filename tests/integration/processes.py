@@ -15,7 +15,7 @@ from typing import Any, Callable
 
 from ledger import open_ledger
 from ledger.application import Limits
-from ledger.errors import OrganizationsError
+from botocore.exceptions import ClientError
 
 Job = tuple[str, str, str]  # (client method, account calling it, handshake id)
 Outcome = tuple[str, str, str, str]  # the job, then its outcome
@@ -27,8 +27,8 @@ RETRIES = 50  # attempts of a job answered ConcurrentModificationException, as a
 def outcome_of(call: Callable[[], Any]) -> str:
     try:
         call()
-    except OrganizationsError as error:
-        return error.code
+    except ClientError as error:
+        return str(error.response["Error"]["Code"])
     except Exception as error:  # noqa: BLE001 - the test asserts there is none; keep it to report
         return f"unexpected: {type(error).__name__}: {error}"
     return "ok"

@@ -10,7 +10,6 @@ from eventsourcing.persistence import IntegrityError
 
 from ledger import open_ledger
 from ledger.application import Limits
-from ledger.errors import HandshakeAlreadyInStateException
 from projections.handshakes import HandshakeView
 from projections.stores import open_store
 from tests.conftest import ALICE, BOB, MANAGEMENT, OUTSIDER
@@ -71,7 +70,7 @@ def test_accepting_what_another_process_just_accepted_says_already_accepted(data
             return original(*args)
 
         monkeypatch.setattr(ledger.app, "_account_or_new", accepted_elsewhere_meanwhile)
-        with pytest.raises(HandshakeAlreadyInStateException):
+        with pytest.raises(ledger.client(ALICE).exceptions.HandshakeAlreadyInStateException):
             ledger.client(ALICE).accept_handshake(HandshakeId=handshake_id)
 
 

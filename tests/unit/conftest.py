@@ -74,10 +74,20 @@ def billing_world() -> Iterator[World]:
     yield from make_world("CONSOLIDATED_BILLING")
 
 
-def error_of(call: Any, **params: Any) -> Any:
-    """The AWS error a call raised (fails the test if it succeeded)."""
-    from ledger.errors import OrganizationsError
+@dataclass(frozen=True)
+class AwsError:
+    """An error answer as a boto3 caller reads it from ``ClientError.response``."""
 
-    with pytest.raises(OrganizationsError) as caught:
+    code: str
+    message: str
+    reason: str | None
+
+
+def error_of(call: Any, **params: Any) -> AwsError:
+    """The AWS error a boto3 call raised (fails the test if it succeeded)."""
+    from botocore.exceptions import ClientError
+
+    with pytest.raises(ClientError) as caught:
         call(**params)
-    return caught.value
+    response = caught.value.response
+    return AwsError(response["Error"]["Code"], response["Error"]["Message"], response.get("Reason"))

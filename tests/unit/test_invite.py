@@ -147,6 +147,37 @@ class TestQuotas:
         world.clock.tick(1)
         assert world.state(world.invite(ALICE)) == "OPEN"
 
+    def test_accepted_invitations_do_not_count_toward_the_daily_quota(self, world):
+        """The issue's example: 19 sent and canceled, a 20th sent and accepted, then a 21st is OPEN."""
+        for n in range(19):
+            world.mgmt.cancel_handshake(HandshakeId=world.invite(f"6000000000{n:02d}"))
+        world.alice.accept_handshake(HandshakeId=world.invite(ALICE))
+        assert world.state(world.invite(BOB)) == "OPEN"
+
+    def test_an_acceptance_frees_a_place_the_same_day(self, world):
+        alices = world.invite(ALICE)
+        for n in range(19):
+            world.mgmt.cancel_handshake(HandshakeId=world.invite(f"6000000000{n:02d}"))
+        assert error_of(world.mgmt.invite_account_to_organization,
+                        Target={"Type": "ACCOUNT", "Id": BOB}).reason == "HANDSHAKE_RATE_LIMIT_EXCEEDED"
+        world.alice.accept_handshake(HandshakeId=alices)
+        assert world.state(world.invite(BOB)) == "OPEN"
+
+    @pytest.mark.parametrize("how", ["decline", "cancel", "expire"])
+    def test_unaccepted_invitations_still_count(self, world, how):
+        first = world.invite(ALICE)
+        if how == "decline":
+            world.alice.decline_handshake(HandshakeId=first)
+        elif how == "cancel":
+            world.mgmt.cancel_handshake(HandshakeId=first)
+        else:
+            world.clock.tick(15 * 86400)  # expired after 15 days: outside the window by then, so
+            first = None                 # this case checks the window alone
+        for n in range(19 if first else 20):
+            world.mgmt.cancel_handshake(HandshakeId=world.invite(f"6000000000{n:02d}"))
+        assert error_of(world.mgmt.invite_account_to_organization,
+                        Target={"Type": "ACCOUNT", "Id": BOB}).reason == "HANDSHAKE_RATE_LIMIT_EXCEEDED"
+
     def test_refused_invitation_records_nothing(self, world):
         world.invite(ALICE)
         before = world.ledger.app.recorder.max_notification_id()

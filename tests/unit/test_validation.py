@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from ledger.commands import request_model
-from ledger.commands import service_model
-from tests.conftest import ALICE
+from botocore import xform_name
+from botocore.exceptions import ParamValidationError
+
+from ledger.commands import request_model, service_model
+from ledger.errors import OrganizationsError
+from tests.conftest import ALICE, MANAGEMENT
 from tests.unit.conftest import error_of
 
 CASES = [
@@ -45,23 +48,41 @@ CASES = [
 ]
 
 
+def server_error(world, method: str, params: dict) -> OrganizationsError:
+    """What the server answers, past botocore's own client-side checks (other SDKs check less)."""
+    with pytest.raises(OrganizationsError) as caught:
+        operation = next(op for op in service_model().operation_names if xform_name(op) == method)
+        world.ledger.call(operation, params, MANAGEMENT)
+    return caught.value
+
+
 class TestValidation:
     @pytest.mark.parametrize(("method", "params", "reason"), CASES, ids=[f"{m}-{r}" for m, _, r in CASES])
     def test_invalid_input_reason(self, world, method, params, reason):
         before = world.ledger.app.recorder.max_notification_id()
-        error = error_of(getattr(world.mgmt, method), **params)
+        error = server_error(world, method, params)
         assert (error.code, error.reason) == ("InvalidInputException", reason)
         assert error.message
         assert world.ledger.app.recorder.max_notification_id() == before
 
     def test_wrong_type_is_a_serialization_error(self, world):
-        error = error_of(world.mgmt.list_handshakes_for_account, MaxResults="5")
+        error = server_error(world, "list_handshakes_for_account", {"MaxResults": "5"})
         assert error.code == "SerializationException"
+
+    def test_boto3_checks_what_it_can_before_sending(self, world):
+        with pytest.raises(ParamValidationError):
+            world.mgmt.accept_handshake()
+
+    def test_what_boto3_sends_is_checked_by_the_server(self, world):
+        error = error_of(world.mgmt.accept_handshake, HandshakeId="h-short")
+        assert (error.code, error.reason) == ("InvalidInputException", "INVALID_PATTERN")
 
     def test_exceptions_are_reachable_from_the_client(self, world):
         with pytest.raises(world.mgmt.exceptions.HandshakeNotFoundException) as caught:
             world.mgmt.describe_handshake(HandshakeId="h-0000000000")
-        assert (caught.value.code, caught.value.reason) == ("HandshakeNotFoundException", None)
+        error = caught.value.response
+        assert (error["Error"]["Code"], error.get("Reason")) == ("HandshakeNotFoundException", None)
+        assert error["ResponseMetadata"]["HTTPStatusCode"] == 400
 
     def test_request_models_follow_botocore(self):
         model = service_model()
