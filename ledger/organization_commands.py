@@ -73,9 +73,6 @@ class OrganizationCommands(LedgerService):
         self.save(organization, account)
         return organization
 
-    def describe_organization(self, caller: Caller) -> Organization:
-        return self._member_organization(caller)
-
     @command
     def delete_organization(self, caller: Caller) -> None:
         now = self.clock.now()
@@ -112,13 +109,3 @@ class OrganizationCommands(LedgerService):
             raise errors.AccountNotFoundException(f"Account {account_id} is not a member of {organization.id}.")
         account = self._account_or_new(account_id, caller, now)
         self.save(*self._depart(organization, account, caller, now, removed=True))
-
-    def list_accounts(self, caller: Caller) -> tuple[Organization, list[str]]:
-        organization = self._managed_organization(caller)
-        return organization, sorted(organization.members)
-
-    def describe_account(self, caller: Caller, account_id: str) -> Organization:
-        organization = self._managed_organization(caller)
-        if account_id not in organization.members:
-            raise errors.AccountNotFoundException(f"Account {account_id} is not a member of {organization.id}.")
-        return organization

@@ -48,17 +48,3 @@ def organization_shape(organization: Organization, management_email: str) -> dic
         "MasterAccountEmail": management_email,
         "AvailablePolicyTypes": policies,
     }
-
-
-def account_shape(organization: Organization, account_id: str, email: str, name: str) -> dict[str, Any]:
-    member = organization.members[account_id]
-    return {
-        "Id": account_id,
-        "Arn": account_arn(organization.management_account_id, organization.id, account_id),
-        "Email": email,
-        "Name": name,
-        "Status": "ACTIVE",
-        "State": "ACTIVE",
-        "JoinedMethod": member["joined_method"],
-        "JoinedTimestamp": member["joined_at"],
-    }

@@ -1,23 +1,31 @@
-"""What the handshake view's rows are, and which row changes each event makes.
+"""The ledger view's tables, and which row changes each event makes.
 
-Times are stored as microseconds since the epoch: exact, orderable, and the same on SQLite
-and PostgreSQL. A batch of events becomes a few ``executemany`` calls.
+Three versioned tables (``projections/versions.py``): handshakes (what DescribeHandshake and
+the Lists answer), accounts (the account directory of decision 19: emails, names, memberships)
+and organizations. A new version is made only when an answer changes; bookkeeping (how many
+approvals a parent still awaits) is updated in place. Expiry and retention are never stored as
+changes: they are derived when read, from the stored instants (decisions 13-14).
+
+``event_times`` maps positions to instants: ``high_us`` is the latest timestamp up to and
+including the position, so "as of T" is the longest prefix of the log recorded at or before T
+(one index seek). Times are microseconds since the epoch: exact, orderable, the same on SQLite
+and PostgreSQL.
 """
 
 from __future__ import annotations
 
-import itertools
 import json
 from datetime import datetime, timedelta, timezone
-from typing import Any, Callable
+from typing import Any
 
 from ledger.account import Account
-from ledger.handshake import LIVE_STATES, RETENTION, Handshake
+from ledger.directory import email_key
+from ledger.handshake import ACCEPTED, CANCELED, DECLINED, LIVE_STATES, OPEN, REQUESTED, RETENTION, Handshake
+from ledger.organization import ALL, Organization
+from projections.versions import Row, VersionedBatch, VersionedTable
 
 MICROS = 1_000_000
 RETENTION_US = int(RETENTION.total_seconds()) * MICROS
-
-
 EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 ONE_US = timedelta(microseconds=1)
 
@@ -31,9 +39,10 @@ def from_us(us: int) -> datetime:
     return datetime.fromtimestamp(us // MICROS, timezone.utc).replace(microsecond=us % MICROS)
 
 
-TABLES = """
-CREATE TABLE IF NOT EXISTS {p}handshakes (
-    id TEXT PRIMARY KEY,
+VERSION_COLUMNS = "valid_from BIGINT NOT NULL, valid_to BIGINT"
+TABLES = f"""
+CREATE TABLE IF NOT EXISTS {{p}}handshakes (
+    id TEXT NOT NULL, {VERSION_COLUMNS},
     organization_id TEXT NOT NULL,
     action TEXT NOT NULL,
     arn TEXT NOT NULL,
@@ -48,124 +57,150 @@ CREATE TABLE IF NOT EXISTS {p}handshakes (
     pending_children INTEGER NOT NULL,
     sender_account_id TEXT NOT NULL,
     recipient_account_id TEXT,
-    target_email TEXT
+    target_email TEXT,
+    PRIMARY KEY (id, valid_from)
 );
-CREATE INDEX IF NOT EXISTS {p}handshakes_by_recipient ON {p}handshakes (recipient_account_id, requested_us, id);
-CREATE INDEX IF NOT EXISTS {p}handshakes_by_email ON {p}handshakes (target_email, requested_us, id);
-CREATE INDEX IF NOT EXISTS {p}handshakes_by_organization ON {p}handshakes (organization_id, requested_us, id);
-CREATE INDEX IF NOT EXISTS {p}handshakes_by_parent ON {p}handshakes (parent_id, requested_us, id);
-CREATE TABLE IF NOT EXISTS {p}accounts (
-    account_id TEXT PRIMARY KEY,
+CREATE INDEX IF NOT EXISTS {{p}}handshakes_by_recipient
+    ON {{p}}handshakes (recipient_account_id, requested_us, id, valid_from, valid_to);
+CREATE INDEX IF NOT EXISTS {{p}}handshakes_by_email ON {{p}}handshakes (target_email, requested_us, id, valid_from, valid_to);
+CREATE INDEX IF NOT EXISTS {{p}}handshakes_by_organization
+    ON {{p}}handshakes (organization_id, requested_us, id, valid_from, valid_to);
+CREATE INDEX IF NOT EXISTS {{p}}handshakes_by_parent ON {{p}}handshakes (parent_id, requested_us, id, valid_from, valid_to);
+CREATE INDEX IF NOT EXISTS {{p}}handshakes_changed ON {{p}}handshakes (valid_from);
+CREATE INDEX IF NOT EXISTS {{p}}handshakes_by_expiry ON {{p}}handshakes (expires_us);
+CREATE INDEX IF NOT EXISTS {{p}}handshakes_by_retention ON {{p}}handshakes (visible_until_us);
+CREATE TABLE IF NOT EXISTS {{p}}accounts (
+    account_id TEXT NOT NULL, {VERSION_COLUMNS},
     email TEXT NOT NULL,
+    email_key TEXT NOT NULL,
+    name TEXT NOT NULL,
     organization_id TEXT,
-    is_management INTEGER NOT NULL
+    joined_method TEXT,
+    joined_us BIGINT,
+    PRIMARY KEY (account_id, valid_from)
 );
-CREATE TABLE IF NOT EXISTS {p}event_times (
+CREATE INDEX IF NOT EXISTS {{p}}accounts_by_email ON {{p}}accounts (email_key, valid_from, valid_to);
+CREATE INDEX IF NOT EXISTS {{p}}accounts_by_organization ON {{p}}accounts (organization_id, account_id, valid_from, valid_to);
+CREATE TABLE IF NOT EXISTS {{p}}organizations (
+    organization_id TEXT NOT NULL, {VERSION_COLUMNS},
+    management_account_id TEXT NOT NULL,
+    feature_set TEXT NOT NULL,
+    root_id TEXT NOT NULL,
+    deleted INTEGER NOT NULL,
+    PRIMARY KEY (organization_id, valid_from)
+);
+CREATE TABLE IF NOT EXISTS {{p}}event_times (
     notification_id BIGINT PRIMARY KEY,
-    timestamp_us BIGINT NOT NULL
+    timestamp_us BIGINT NOT NULL,
+    high_us BIGINT NOT NULL
 );
-CREATE INDEX IF NOT EXISTS {p}event_times_by_time ON {p}event_times (timestamp_us, notification_id);
+CREATE INDEX IF NOT EXISTS {{p}}event_times_by_time ON {{p}}event_times (high_us, notification_id);
 """
-TABLE_NAMES = ("handshakes", "accounts", "event_times")
+TABLE_NAMES = ("handshakes", "accounts", "organizations", "event_times")
+
+HANDSHAKES = VersionedTable("handshakes", "id", (
+    "id", "valid_from", "valid_to", "organization_id", "action", "arn", "parties", "resources", "state",
+    "requested_us", "expires_us", "closed_us", "visible_until_us", "parent_id", "pending_children",
+    "sender_account_id", "recipient_account_id", "target_email",
+))
+ACCOUNTS = VersionedTable("accounts", "account_id", (
+    "account_id", "valid_from", "valid_to", "email", "email_key", "name", "organization_id", "joined_method",
+    "joined_us",
+))
+ORGANIZATIONS = VersionedTable("organizations", "organization_id", (
+    "organization_id", "valid_from", "valid_to", "management_account_id", "feature_set", "root_id", "deleted",
+))
+VERSIONED = (HANDSHAKES, ACCOUNTS, ORGANIZATIONS)
+CLOSED = {Handshake.Accepted: ACCEPTED, Handshake.Declined: DECLINED, Handshake.Canceled: CANCELED}
 
 
-INSERT_HANDSHAKE = "INSERT INTO {p}handshakes VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-CLOSE_HANDSHAKE = "UPDATE {p}handshakes SET state = ?, closed_us = ?, visible_until_us = ? WHERE id = ?"
-DROP_PENDING_CHILD = (
-    "UPDATE {p}handshakes SET pending_children = pending_children - 1, "
-    "state = CASE WHEN pending_children = 1 AND state = 'REQUESTED' THEN 'OPEN' ELSE state END WHERE id = ?"
-)
-STATE, CLOSED_US, VISIBLE_UNTIL_US, PENDING_CHILDREN = 6, 9, 10, 12  # columns of a handshakes row
-
-
-class RowChanges:
-    """The row changes of a batch of events, written with a few ``executemany``.
-
-    A row inserted by the batch is changed in memory exactly as the UPDATE would change it;
-    rows of earlier batches get their UPDATEs, in event order, after the inserts.
-    """
+class RowChanges(VersionedBatch):
+    """The row changes of a batch of events, and their positions' instants."""
 
     def __init__(self) -> None:
+        super().__init__(VERSIONED)
         self.times: list[tuple[int, int]] = []
-        self.handshakes: list[list[Any]] = []
-        self.accounts: list[list[Any]] = []
-        self.new_handshakes: dict[str, list[Any]] = {}
-        self.new_accounts: dict[str, list[Any]] = {}
-        self.updates: list[tuple[str, list[Any]]] = []
 
-    def time(self, notification_id: int, timestamp_us: int) -> None:
-        self.times.append((notification_id, timestamp_us))
-
-    def insert_handshake(self, row: list[Any]) -> None:
-        self.handshakes.append(row)
-        self.new_handshakes.setdefault(row[0], row)
-
-    def close_handshake(self, handshake_id: str, state: str, closed_us: int) -> None:
-        row = self.new_handshakes.get(handshake_id)
-        if row is None:
-            self.updates.append((CLOSE_HANDSHAKE, [state, closed_us, closed_us + RETENTION_US, handshake_id]))
-        else:
-            row[STATE], row[CLOSED_US], row[VISIBLE_UNTIL_US] = state, closed_us, closed_us + RETENTION_US
-
-    def drop_pending_child(self, handshake_id: str) -> None:
-        row = self.new_handshakes.get(handshake_id)
-        if row is None:
-            self.updates.append((DROP_PENDING_CHILD, [handshake_id]))
-            return
-        if row[PENDING_CHILDREN] == 1 and row[STATE] == "REQUESTED":
-            row[STATE] = "OPEN"
-        row[PENDING_CHILDREN] -= 1
-
-    def insert_account(self, row: list[Any]) -> None:
-        self.accounts.append(row)
-        self.new_accounts.setdefault(row[0], row)
-
-    def change_account(self, account_id: str, columns: dict[int, Any], update: str) -> None:
-        row = self.new_accounts.get(account_id)
-        if row is None:
-            self.updates.append((update, [*columns.values(), account_id]))
-        else:
-            for column, value in columns.items():
-                row[column] = value
-
-    def write(self, cursor: Any, sql: Callable[[str], str]) -> None:
-        if self.handshakes:
-            cursor.executemany(sql(INSERT_HANDSHAKE), self.handshakes)
-        if self.accounts:
-            cursor.executemany(sql("INSERT INTO {p}accounts VALUES (?, ?, ?, ?)"), self.accounts)
+    def write(self, cursor: Any, sql: Any) -> None:
+        super().write(cursor, sql)
         if self.times:
-            cursor.executemany(sql("INSERT INTO {p}event_times VALUES (?, ?)"), self.times)
-        for text, group in itertools.groupby(self.updates, key=lambda update: update[0]):
-            cursor.executemany(sql(text), [params for _, params in group])
+            cursor.execute(sql("SELECT MAX(high_us) AS high FROM {p}event_times"))
+            found = cursor.fetchone()
+            high = (found["high"] if isinstance(found, dict) else found[0]) or 0
+            rows = []
+            for notification_id, timestamp_us in self.times:
+                high = max(high, timestamp_us)
+                rows.append((notification_id, timestamp_us, high))
+            cursor.executemany(sql("INSERT INTO {p}event_times VALUES (?, ?, ?)"), rows)
 
 
-def add_event(batch: RowChanges, notification_id: int, event: Any) -> None:
+def add_event(batch: RowChanges, position: int, event: Any) -> None:
     """Add one event's row changes to the batch."""
     timestamp_us = to_us(event.timestamp)
-    batch.time(notification_id, timestamp_us)
+    batch.times.append((position, timestamp_us))
+    key = event.originator_id
     if isinstance(event, Handshake.Created):
-        expires_us = to_us(event.expires_at)
-        batch.insert_handshake([
-            event.originator_id, event.organization_id, event.action, event.arn,
-            json.dumps(event.parties), json.dumps(event.resources), event.state,
-            timestamp_us, expires_us, timestamp_us if event.state not in LIVE_STATES else None,
-            expires_us + RETENTION_US, event.parent_id, len(event.children),
-            event.sender_account_id, event.recipient_account_id,
-            event.target_id.lower() if event.target_type == "EMAIL" else None,
-        ])
-    elif isinstance(event, (Handshake.Accepted, Handshake.Declined, Handshake.Canceled)):
-        state = {Handshake.Accepted: "ACCEPTED", Handshake.Declined: "DECLINED"}.get(type(event), "CANCELED")
-        batch.close_handshake(event.originator_id, state, timestamp_us)
+        batch.insert("handshakes", position, _handshake_row(event, timestamp_us))
+    elif type(event) in CLOSED:
+        batch.change("handshakes", position, key, _closing(CLOSED[type(event)], event.actor, timestamp_us))
     elif isinstance(event, (Handshake.ChildAccepted, Handshake.ChildWithdrawn)):
-        batch.drop_pending_child(event.originator_id)
+        batch.change("handshakes", position, key, _child_answered)
     elif isinstance(event, Account.Created):
-        batch.insert_account([event.originator_id, event.email.lower(), None, 0])
+        batch.insert("accounts", position, {
+            "account_id": key, "email": event.email, "email_key": email_key(event.email), "name": event.name,
+            "organization_id": None, "joined_method": None, "joined_us": None,
+        })
     elif isinstance(event, Account.ProfileChanged):
-        batch.change_account(event.originator_id, {1: event.email.lower()},
-                             "UPDATE {p}accounts SET email = ? WHERE account_id = ?")
+        profile = {"email": event.email, "email_key": email_key(event.email), "name": event.name}
+        batch.change("accounts", position, key, lambda _: (profile, True))
     elif isinstance(event, Account.JoinedOrganization):
-        batch.change_account(event.originator_id, {2: event.organization_id, 3: int(event.method == "CREATED")},
-                             "UPDATE {p}accounts SET organization_id = ?, is_management = ? WHERE account_id = ?")
+        joined = {"organization_id": event.organization_id, "joined_method": event.method, "joined_us": timestamp_us}
+        batch.change("accounts", position, key, lambda _: (joined, True))
     elif isinstance(event, Account.LeftOrganization):
-        batch.change_account(event.originator_id, {2: None, 3: 0},
-                             "UPDATE {p}accounts SET organization_id = ?, is_management = ? WHERE account_id = ?")
+        batch.change("accounts", position, key,
+                     lambda _: ({"organization_id": None, "joined_method": None, "joined_us": None}, True))
+    elif isinstance(event, Organization.Created):
+        batch.insert("organizations", position, {
+            "organization_id": key, "management_account_id": event.management_account_id,
+            "feature_set": event.feature_set, "root_id": event.root_id, "deleted": 0,
+        })
+    elif isinstance(event, Organization.AllFeaturesEnabled):
+        batch.change("organizations", position, key, lambda _: ({"feature_set": ALL}, True))
+    elif isinstance(event, Organization.Deleted):
+        batch.change("organizations", position, key, lambda _: ({"deleted": 1}, True))
+
+
+def _handshake_row(event: Any, timestamp_us: int) -> Row:
+    expires_us = to_us(event.expires_at)
+    return {
+        "id": event.originator_id, "organization_id": event.organization_id, "action": event.action,
+        "arn": event.arn, "parties": json.dumps(event.parties), "resources": json.dumps(event.resources),
+        "state": event.state, "requested_us": timestamp_us, "expires_us": expires_us,
+        "closed_us": timestamp_us if event.state not in LIVE_STATES else None,
+        "visible_until_us": expires_us + RETENTION_US, "parent_id": event.parent_id,
+        "pending_children": len(event.children), "sender_account_id": event.sender_account_id,
+        "recipient_account_id": event.recipient_account_id,
+        "target_email": email_key(event.target_id) if event.target_type == "EMAIL" else None,
+    }
+
+
+def _closing(state: str, actor: str, closed_us: int) -> Any:
+    """Accepted, Declined or Canceled: the state, when, and who answered (decision 19)."""
+
+    def change(row: Row) -> tuple[Row, bool]:
+        columns: Row = {"state": state, "closed_us": closed_us, "visible_until_us": closed_us + RETENTION_US}
+        if state != CANCELED and row["recipient_account_id"] is None:
+            columns["recipient_account_id"] = actor  # an EMAIL invitation's recipient: who answered
+        if state == ACCEPTED and row["target_email"] is not None:
+            columns["resources"] = json.dumps([*json.loads(row["resources"]), {"Type": "ACCOUNT", "Value": actor}])
+        return columns, True
+
+    return change
+
+
+def _child_answered(row: Row) -> tuple[Row, bool]:
+    """An approval less to wait for; the last one opens the parent (a new version)."""
+    pending = row["pending_children"] - 1
+    if pending == 0 and row["state"] == REQUESTED:
+        return {"pending_children": 0, "state": OPEN}, True
+    return {"pending_children": pending}, False

@@ -1,8 +1,10 @@
-"""The handshake view: one row per handshake, indexed by recipient and by organization.
+"""The ledger's view: handshakes, the account directory and organizations, every version kept.
 
-It serves DescribeHandshake and both List operations, and is the fact table of the
-analytics. Rows never change as time passes: expiry and the 30-day retention are applied
-at query time from the stored instants (decisions 13-14).
+It serves DescribeHandshake, both Lists, DescribeOrganization, ListAccounts, DescribeAccount
+and the analytics, live or as of any position (``projections/queries.py``): its tables are
+versioned (``projections/versions.py``), so the past is an index lookup. Rows never change as
+time passes: expiry and the 30-day retention are applied at query time from the stored instants
+(decisions 13-14).
 
 Exactly once: every batch of events changes the rows and records its position in the
 tracking table in one transaction (eventsourcing's tracking recorders). Rebuild fills a
@@ -15,9 +17,7 @@ from __future__ import annotations
 import sqlite3
 import threading
 from contextlib import contextmanager
-from dataclasses import dataclass
-from datetime import datetime
-from typing import Any, Callable, Iterable, Iterator, Sequence
+from typing import Any, Callable, Iterator, Sequence
 
 from eventsourcing import persistence
 from eventsourcing.persistence import IntegrityError, Notification, Tracking
@@ -33,10 +33,6 @@ from projections.handshake_rows import (  # noqa: F401 - to_us, from_us, MICROS 
     to_us,
 )
 
-@dataclass(frozen=True)
-class Page:
-    rows: list[Any]
-    has_more: bool
 
 
 def _sqlite_select(datastore: SQLiteDatastore, statement: str, params: list[Any]) -> list[Any]:
@@ -141,7 +137,7 @@ class HandshakeView:
             return self._follow(app, self.upstream, self.prefix, stop=stop, batch=batch, progress=progress)
 
     def _follow(self, app: Any, name: str, prefix: str, *, stop: int | None, batch: int,
-                progress: Callable[[int, int], None] | None, until: datetime | None = None) -> int:
+                progress: Callable[[int, int], None] | None) -> int:
         position = self.position(name)
         while stop is None or position < stop:
             notifications = app.recorder.select_notifications(
@@ -150,10 +146,13 @@ class HandshakeView:
             if not notifications:
                 break
             try:
-                self.apply(app, notifications, name=name, prefix=prefix, until=until, after=position)
+                self.apply(app, notifications, name=name, prefix=prefix, after=position)
             except IntegrityError:
                 # Another process moved the view first: nothing applied here; resume after it.
-                position = self.position(name)
+                moved = self.position(name)
+                if moved == position:
+                    raise  # not a race: these rows can't be applied
+                position = moved
                 continue
             position = notifications[-1].id
             if progress:
@@ -161,25 +160,21 @@ class HandshakeView:
         return position
 
     def apply(self, app: Any, notifications: Sequence[Notification], *, name: str | None = None,
-              prefix: str | None = None, until: datetime | None = None, after: int | None = None) -> None:
+              prefix: str | None = None, after: int | None = None) -> None:
         """One transaction: the rows of these events, then the tracking position.
 
         ``after``: the position these notifications were read after; the batch is refused
         (IntegrityError, nothing applied) unless the view is still there.
         """
         prefix = self.prefix if prefix is None else prefix
-        rows = self._prepare(app, notifications, prefix, until)
+        rows = self._prepare(app, notifications, prefix)
         self._write(rows, name or self.upstream, prefix, notifications[-1].id, after=after)
 
-    def _prepare(self, app: Any, notifications: Sequence[Notification], prefix: str,
-                 until: datetime | None) -> RowChanges:
+    def _prepare(self, app: Any, notifications: Sequence[Notification], prefix: str) -> RowChanges:
         """Decode the events and gather their row changes (before the transaction: less time locked)."""
         batch = RowChanges()
         for notification in notifications:
-            event = app.mapper.to_domain_event(notification)
-            if until is not None and event.timestamp > until:
-                continue
-            self._apply_event(batch, prefix, notification.id, event)
+            self._apply_event(batch, prefix, notification.id, app.mapper.to_domain_event(notification))
         return batch
 
     def _write(self, batch: RowChanges, name: str, prefix: str, last: int, *, after: int | None) -> None:
@@ -265,60 +260,10 @@ class HandshakeView:
 
     # -- queries ---------------------------------------------------------------------------------
 
-    def get(self, handshake_id: str) -> Any | None:
-        rows = self._query("SELECT * FROM {p}handshakes WHERE id = ?", [handshake_id])
-        return rows[0] if rows else None
+    def query(self, text: str, params: Sequence[Any] = ()) -> list[Any]:
+        """Rows of one SELECT over the view's tables (``{p}`` is their prefix, ``?`` a parameter)."""
+        return self._query(text, params)
 
-    def account(self, account_id: str) -> Any | None:
-        """email, organization_id and is_management of an account the ledger has seen."""
-        rows = self._query("SELECT * FROM {p}accounts WHERE account_id = ?", [account_id])
-        return rows[0] if rows else None
-
-    def email_of(self, account_id: str) -> str | None:
-        account = self.account(account_id)
-        return account["email"] if account else None
-
-    def received_by(self, account_id: str, *, now: datetime, action: str | None, parent_id: str | None,
-                    after: tuple[int, str] | None, limit: int) -> Page:
-        """Handshakes addressed to the account: by id, or by its registered email."""
-        rows = self._page("recipient_account_id = ?", [account_id], now, action, parent_id, after, limit)
-        email = self.email_of(account_id)
-        if email:
-            by_email = self._page("target_email = ? AND recipient_account_id IS NULL", [email],
-                                  now, action, parent_id, after, limit)
-            rows = sorted(rows + by_email, key=lambda r: (r["requested_us"], r["id"]), reverse=True)
-        return Page(rows[:limit], len(rows) > limit)
-
-    def of_organization(self, organization_id: str, *, now: datetime, action: str | None, parent_id: str | None,
-                        after: tuple[int, str] | None, limit: int) -> Page:
-        rows = self._page("organization_id = ?", [organization_id], now, action, parent_id, after, limit)
-        return Page(rows[:limit], len(rows) > limit)
-
-    def _page(self, where: str, params: list[Any], now: datetime, action: str | None, parent_id: str | None,
-              after: tuple[int, str] | None, limit: int) -> list[Any]:
-        """Newest first, keyset after ``after``; one row more than asked tells if there is more."""
-        clauses, values = [where, "visible_until_us > ?"], [*params, to_us(now)]
-        if action:
-            clauses.append("action = ?")
-            values.append(action)
-        if parent_id:
-            clauses.append("parent_id = ?")
-            values.append(parent_id)
-        if after:
-            clauses.append("(requested_us < ? OR (requested_us = ? AND id < ?))")
-            values += [after[0], after[0], after[1]]
-        text = ("SELECT * FROM {p}handshakes WHERE " + " AND ".join(clauses)
-                + " ORDER BY requested_us DESC, id DESC LIMIT ?")
-        return self._query(text, [*values, limit + 1])
-
-    def facts(self, organization_id: str | None = None) -> Iterable[Any]:
-        """Every handshake row, whatever its retention: the analytics read them all."""
-        if organization_id:
-            return self._query("SELECT * FROM {p}handshakes WHERE organization_id = ?", [organization_id])
-        return self._query("SELECT * FROM {p}handshakes")
-
-    def position_at(self, instant: datetime) -> int:
-        """The last position whose event happened at or before ``instant`` (the time index)."""
-        rows = self._query("SELECT MAX(notification_id) AS n FROM {p}event_times WHERE timestamp_us <= ?",
-                           [to_us(instant)])
-        return (rows[0]["n"] if rows else None) or 0
+    def facts(self) -> list[Any]:
+        """Every handshake's current version, whatever its retention (the analytics read them all)."""
+        return self._query("SELECT * FROM {p}handshakes WHERE valid_to IS NULL")

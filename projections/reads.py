@@ -1,77 +1,165 @@
-"""DescribeHandshake and the two List operations, answered from the handshake view.
+"""The AWS read operations, answered from the view at a moment (live, or as of then).
 
-The same code answers for the live ledger and for the ledger as of an instant: only the
-view (live, or replayed up to the instant) and ``now`` differ.
+DescribeHandshake, ListHandshakesForAccount/ForOrganization, DescribeOrganization,
+ListAccounts and DescribeAccount: the same code answers the live ledger (moment = the live
+view, now) and the ledger as of any instant or position, with the account directory as it
+stood then (decision 19) and expiry and retention judged at the moment's instant (13-14).
+NextTokens are bound to the caller, the operation, the filter and the moment (decision 17).
 """
 
 from __future__ import annotations
 
 import json
-from datetime import datetime
 from typing import Any
 
 from ledger import errors
+from ledger.directory import default_email, default_name, email_key, resolve_owner
+from ledger.ids import account_arn, organization_arn
+from ledger.organization import ALL
 from ledger.shapes import handshake_shape
-from projections.handshakes import HandshakeView, from_us, to_us
+from projections.handshake_rows import from_us
 from projections.paging import TokenCodec
+from projections.queries import Moment, ViewQueries
 
 DEFAULT_PAGE = 20
 
 
-def row_shape(row: Any, now: datetime) -> dict[str, Any]:
+class ViewDirectory:
+    """The account directory (``ledger.directory``) as the view saw it at a moment."""
+
+    def __init__(self, queries: ViewQueries, moment: Moment):
+        self.queries, self.moment = queries, moment
+
+    def email_of(self, account_id: str) -> str:
+        account = self.queries.account(account_id, self.moment)
+        return account["email"] if account else default_email(account_id)
+
+    def name_of(self, account_id: str) -> str:
+        account = self.queries.account(account_id, self.moment)
+        return account["name"] if account else default_name(account_id)
+
+    def owner_of(self, email: str) -> str | None:
+        return resolve_owner(email, claimed_by=lambda key: self.queries.claimed_by(key, self.moment),
+                             email_of=self.email_of)
+
+
+def handshake_answer(row: Any, moment: Moment) -> dict[str, Any]:
     shape = handshake_shape(
         id=row["id"], arn=row["arn"], parties=[], state=row["state"],
         requested_at=from_us(row["requested_us"]), expires_at=from_us(row["expires_us"]),
-        action=row["action"], resources=[], now=now,
+        action=row["action"], resources=[], now=moment.instant,
     )
-    # Decoded afresh from the row, so nobody else holds them: the shape's defensive deep copy
-    # (for an aggregate's own lists) would only double the cost of a List page.
+    # Decoded afresh from the row, so nobody else holds them: no defensive copy needed.
     shape["Parties"], shape["Resources"] = json.loads(row["parties"]), json.loads(row["resources"])
     return shape
 
 
-class HandshakeReads:
-    def __init__(self, view: HandshakeView, tokens: TokenCodec):
-        self.view = view
+class LedgerReads:
+    def __init__(self, queries: ViewQueries, tokens: TokenCodec):
+        self.queries = queries
         self.tokens = tokens
 
-    def describe(self, account_id: str, handshake_id: str, now: datetime) -> dict[str, Any]:
-        row = self.view.get(handshake_id)
-        if row is None or row["visible_until_us"] <= to_us(now) or not self._is_party(row, account_id):
-            raise errors.HandshakeNotFoundException(f"We can't find a handshake with the HandshakeId {handshake_id}.")
-        return {"Handshake": row_shape(row, now)}
+    # -- handshakes ------------------------------------------------------------------------------
 
-    def _is_party(self, row: Any, account_id: str) -> bool:
+    def describe_handshake(self, account_id: str, handshake_id: str, moment: Moment) -> dict[str, Any]:
+        row = self.queries.handshake(handshake_id, moment)
+        if row is None or row["visible_until_us"] <= moment.instant_us or not self._is_party(row, account_id, moment):
+            raise errors.HandshakeNotFoundException(f"We can't find a handshake with the HandshakeId {handshake_id}.")
+        return {"Handshake": handshake_answer(row, moment)}
+
+    def _is_party(self, row: Any, account_id: str, moment: Moment) -> bool:
         if account_id in (row["sender_account_id"], row["recipient_account_id"]):
             return True
-        return bool(row["target_email"]) and row["recipient_account_id"] is None \
-            and row["target_email"] == self.view.email_of(account_id)
+        return row["recipient_account_id"] is None and row["target_email"] is not None \
+            and ViewDirectory(self.queries, moment).owner_of(row["target_email"]) == account_id
 
-    def list_for_account(self, account_id: str, request: Any, now: datetime) -> dict[str, Any]:
-        return self._list("ListHandshakesForAccount", account_id, request, now,
-                          lambda **kw: self.view.received_by(account_id, **kw))
+    def list_for_account(self, account_id: str, request: Any, moment: Moment) -> dict[str, Any]:
+        key = email_key(ViewDirectory(self.queries, moment).email_of(account_id))
+        return self._list("ListHandshakesForAccount", account_id, request, moment,
+                          lambda **kw: self.queries.received_by(account_id, key, moment, **kw))
 
-    def list_for_organization(self, account_id: str, request: Any, now: datetime) -> dict[str, Any]:
-        account = self.view.account(account_id)
-        if account is None or account["organization_id"] is None:
-            raise errors.AWSOrganizationsNotInUseException()
-        if not account["is_management"]:
-            raise errors.AccessDeniedException(
-                "Only the management account can list the handshakes of the organization."
-            )
-        organization_id = account["organization_id"]
-        return self._list("ListHandshakesForOrganization", account_id, request, now,
-                          lambda **kw: self.view.of_organization(organization_id, **kw))
+    def list_for_organization(self, account_id: str, request: Any, moment: Moment) -> dict[str, Any]:
+        organization = self._managed(account_id, moment, "list the handshakes of the organization")
+        return self._list("ListHandshakesForOrganization", account_id, request, moment,
+                          lambda **kw: self.queries.of_organization(organization["organization_id"], moment, **kw))
 
-    def _list(self, operation: str, account_id: str, request: Any, now: datetime, fetch: Any) -> dict[str, Any]:
+    def _list(self, operation: str, account_id: str, request: Any, moment: Moment, fetch: Any) -> dict[str, Any]:
         action = request.Filter.ActionType if request.Filter else None
         parent_id = request.Filter.ParentHandshakeId if request.Filter else None
-        scope = {"op": operation, "caller": account_id, "action": action, "parent": parent_id}
+        scope = self._scope(operation, account_id, moment, action=action, parent=parent_id)
         after = tuple(self.tokens.read(request.NextToken, scope)) if request.NextToken else None
-        page = fetch(now=now, action=action, parent_id=parent_id, after=after,
-                     limit=request.MaxResults or DEFAULT_PAGE)
-        answer: dict[str, Any] = {"Handshakes": [row_shape(row, now) for row in page.rows]}
+        page = fetch(action=action, parent_id=parent_id, after=after, limit=request.MaxResults or DEFAULT_PAGE)
+        answer: dict[str, Any] = {"Handshakes": [handshake_answer(row, moment) for row in page.rows]}
         if page.has_more:
             last = page.rows[-1]
             answer["NextToken"] = self.tokens.issue(scope, [last["requested_us"], last["id"]])
         return answer
+
+    # -- organizations and accounts -------------------------------------------------------------
+
+    def describe_organization(self, account_id: str, moment: Moment) -> dict[str, Any]:
+        organization = self._organization_of(account_id, moment)
+        mgmt = organization["management_account_id"]
+        return {"Organization": {
+            "Id": organization["organization_id"],
+            "Arn": organization_arn(mgmt, organization["organization_id"]),
+            "FeatureSet": organization["feature_set"],
+            "MasterAccountArn": account_arn(mgmt, organization["organization_id"], mgmt),
+            "MasterAccountId": mgmt,
+            "MasterAccountEmail": ViewDirectory(self.queries, moment).email_of(mgmt),
+            "AvailablePolicyTypes": ([{"Type": "SERVICE_CONTROL_POLICY", "Status": "ENABLED"}]
+                                     if organization["feature_set"] == ALL else []),
+        }}
+
+    def list_accounts(self, account_id: str, request: Any, moment: Moment) -> dict[str, Any]:
+        organization = self._managed(account_id, moment, "list the accounts of the organization")
+        scope = self._scope("ListAccounts", account_id, moment)
+        after = self.tokens.read(request.NextToken, scope)[0] if request.NextToken else None
+        size = request.MaxResults or DEFAULT_PAGE
+        rows = self.queries.members(organization["organization_id"], moment, after=after, limit=size)
+        answer: dict[str, Any] = {"Accounts": [self._account(organization, row) for row in rows[:size]]}
+        if len(rows) > size:
+            answer["NextToken"] = self.tokens.issue(scope, [rows[size - 1]["account_id"]])
+        return answer
+
+    def describe_account(self, account_id: str, member_id: str, moment: Moment) -> dict[str, Any]:
+        organization = self._managed(account_id, moment, "describe the accounts of the organization")
+        member = self.queries.account(member_id, moment)
+        if member is None or member["organization_id"] != organization["organization_id"]:
+            raise errors.AccountNotFoundException(
+                f"Account {member_id} is not a member of {organization['organization_id']}."
+            )
+        return {"Account": self._account(organization, member)}
+
+    def _account(self, organization: Any, row: Any) -> dict[str, Any]:
+        mgmt = organization["management_account_id"]
+        return {
+            "Id": row["account_id"],
+            "Arn": account_arn(mgmt, organization["organization_id"], row["account_id"]),
+            "Email": row["email"],
+            "Name": row["name"],
+            "Status": "ACTIVE",
+            "State": "ACTIVE",
+            "JoinedMethod": row["joined_method"],
+            "JoinedTimestamp": from_us(row["joined_us"]),
+        }
+
+    def _organization_of(self, account_id: str, moment: Moment) -> Any:
+        account = self.queries.account(account_id, moment)
+        organization = account and account["organization_id"] and \
+            self.queries.organization(account["organization_id"], moment)
+        if not organization:
+            raise errors.AWSOrganizationsNotInUseException()
+        return organization
+
+    def _managed(self, account_id: str, moment: Moment, what: str) -> Any:
+        organization = self._organization_of(account_id, moment)
+        if organization["management_account_id"] != account_id:
+            raise errors.AccessDeniedException(f"Only the management account can {what}.")
+        return organization
+
+    @staticmethod
+    def _scope(operation: str, account_id: str, moment: Moment, **filters: Any) -> dict[str, Any]:
+        """What a NextToken is bound to: the live view, or the very moment it was issued for."""
+        at = None if moment.position is None else [moment.position, moment.instant_us]
+        return {"op": operation, "caller": account_id, "at": at, **filters}

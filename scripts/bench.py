@@ -49,7 +49,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # runnable from a checkout without installing
 
 from ledger import open_ledger  # noqa: E402
-from ledger.account import Account, EmailClaim, default_email, default_name, email_claim_id  # noqa: E402
+from ledger.account import Account, default_email, default_name  # noqa: E402
 from ledger.application import Caller  # noqa: E402
 from ledger.clock import system_clock  # noqa: E402
 from ledger.handshake import INVITE, INVITE_LIFETIME, OPEN, Handshake  # noqa: E402
@@ -395,7 +395,8 @@ class Seed:
 
 
 def seed_organization(seed: Seed, org: int) -> list[Any]:
-    mgmt, timestamp = management(org), seed.base - timedelta(days=1)
+    """Made just before its first handshake: the log is written in time order, as a real one is."""
+    mgmt, timestamp = management(org), seed.instant(org * seed.org_size) - timedelta(microseconds=2)
     email = default_email(mgmt)
     stamp = {"actor": mgmt, "request_id": None, "timestamp": timestamp}
     organization = Organization(
@@ -404,15 +405,14 @@ def seed_organization(seed: Seed, org: int) -> list[Any]:
     )
     account = Account(id=mgmt, email=email, name=default_name(mgmt), **stamp)
     account.join(organization_id=organization.id, method="CREATED", handshake_id=None, **stamp)
-    return [organization, account, EmailClaim(id=email_claim_id(email), account_id=mgmt, **stamp)]
+    return [organization, account]
 
 
-def seed_recipient(seed: Seed, n: int) -> list[Any]:
+def seed_recipient(seed: Seed, n: int, first: int) -> list[Any]:
+    """A recipient account, seen just before handshake ``first`` (its first)."""
     account_id = f"2{n:011d}"
-    stamp = {"actor": account_id, "request_id": None, "timestamp": seed.base - timedelta(days=1)}
-    email = default_email(account_id)
-    return [Account(id=account_id, email=email, name=default_name(account_id), **stamp),
-            EmailClaim(id=email_claim_id(email), account_id=account_id, **stamp)]
+    stamp = {"actor": account_id, "request_id": None, "timestamp": seed.instant(first) - timedelta(microseconds=1)}
+    return [Account(id=account_id, email=default_email(account_id), name=default_name(account_id), **stamp)]
 
 
 def seed_handshake(seed: Seed, i: int) -> Handshake:
@@ -436,7 +436,8 @@ def seed_handshake(seed: Seed, i: int) -> Handshake:
     state = seed.state(i)
     if state in answer:
         actor = mgmt if state == "CANCELED" else target
-        answer[state](actor=actor, request_id=None, timestamp=timestamp + timedelta(seconds=1))
+        gap = SPREAD / seed.capacity  # answered before the next one is requested: the log in time order
+        answer[state](actor=actor, request_id=None, timestamp=timestamp + gap / 2)
     return handshake
 
 
@@ -450,7 +451,7 @@ def grow(ledger: Any, seed: Seed, size: int) -> None:
         if i % seed.org_size == 0:
             pending += seed_organization(seed, i // seed.org_size)
             while seed.recipients < (i // seed.org_size // 10 + 1) * seed.pool:
-                pending += seed_recipient(seed, seed.recipients)
+                pending += seed_recipient(seed, seed.recipients, i)
                 seed.recipients += 1
         pending.append(seed_handshake(seed, i))
         if len(pending) >= batch:
@@ -638,7 +639,7 @@ def bench_as_of(ledger: Any, seed: Seed, plan: Plan, rng: random.Random) -> list
     )
     instant = seed.instant(seed.count // 2)
     seconds, events = timed(lambda: _as_of_view(ledger, seed, instant))
-    stop = ledger.view.position_at(instant)
+    stop = ledger.queries.position_at(instant)
     raw_events, raw_seconds = raw_log_read(ledger.app, stop=stop)
     view = Figure(
         "as_of_view", f"Ledger-wide as-of view + 1 List @{_n(seed.count)} (midpoint)", seconds, "s",

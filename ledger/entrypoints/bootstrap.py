@@ -8,47 +8,52 @@ from __future__ import annotations
 
 import os
 import threading
-from datetime import datetime
+from datetime import datetime, timezone
 from typing import Any, Callable, Iterator
-
-from eventsourcing.sqlite import SQLiteTrackingRecorder
 
 from ledger import errors
 from ledger.application import Caller, HandshakeLedger, Limits
 from ledger.clock import Clock, system_clock
-from ledger.entrypoints.dispatch import QUERIES, dispatch
+from ledger.entrypoints.dispatch import dispatch
 from ledger.history import HistoryEntry, handshake_as_of, history
+from ledger.instants import parse_instant
 from ledger.shapes import describe_handshake
 from projections.analytics import analytics
+from projections.changes import changes
 from projections.feed import change_feed
 from projections.handshakes import HandshakeView, log_head
 from projections.paging import TokenCodec
-from projections.reads import HandshakeReads
+from projections.queries import Moment, ViewQueries
+from projections.reads import LedgerReads
 from projections.runner import ViewRunner
 from projections.stores import Store, open_store
 
 DEFAULT_LOCATION = "handshake-ledger-data"
-HANDSHAKE_QUERIES = ("DescribeHandshake", "ListHandshakesForAccount", "ListHandshakesForOrganization")
+EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 
 
 class LedgerReader:
-    """What every ledger answers: the handshake queries, clients, analytics."""
+    """What every ledger answers: the AWS operations, boto3 clients, analytics."""
 
     view: HandshakeView
-    reads: HandshakeReads
-    tokens: TokenCodec
+    queries: ViewQueries
+    reads: LedgerReads
+
+    def moment(self) -> Moment:
+        """What queries read: which versions of the view, judged at which instant."""
+        raise NotImplementedError
 
     def now(self) -> datetime:
-        raise NotImplementedError
+        return self.moment().instant
 
     def command(self, handler: Callable[..., dict[str, Any]], caller: Caller, request: Any) -> dict[str, Any]:
         raise NotImplementedError
 
     def query(self, handler: Callable[..., dict[str, Any]], caller: Caller, request: Any) -> dict[str, Any]:
-        return handler(self, caller, request, self.now())
+        return handler(self, caller, request, self.moment())
 
     def call(self, operation: str, params: dict[str, Any] | None, caller: Caller | str) -> dict[str, Any]:
-        """Answer one AWS operation; the HTTP service and the client both come through here."""
+        """Answer one AWS operation; the HTTP service and the clients both come through here."""
         if isinstance(caller, str):
             caller = Caller(caller)
         return dispatch(self, caller, operation, params)
@@ -63,7 +68,8 @@ class LedgerReader:
         return clients.get(account_id, service)
 
     def analytics(self, by: str = "organization") -> list[dict[str, Any]]:
-        return analytics(self.view.facts(), now=self.now(), by=by)
+        moment = self.moment()
+        return analytics(self.queries.facts(moment), now=moment.instant, by=by)
 
 
 class Ledger(LedgerReader):
@@ -73,8 +79,8 @@ class Ledger(LedgerReader):
         self.app = app
         self.store = store
         self.view = view
-        self.tokens = tokens
-        self.reads = HandshakeReads(view, tokens)
+        self.queries = ViewQueries(view)
+        self.reads = LedgerReads(self.queries, tokens)
         self.clock = app.clock
         self.runner: ViewRunner | None = None
         self._reached = 0
@@ -83,18 +89,18 @@ class Ledger(LedgerReader):
         # (here or in a sibling process) to pick up writers that died before catching up.
         self.views_followed = False
 
-    def now(self) -> datetime:
-        return self.clock.now()
+    def moment(self) -> Moment:
+        return Moment(None, self.clock.now())
 
     def command(self, handler: Callable[..., dict[str, Any]], caller: Caller, request: Any) -> dict[str, Any]:
-        answer = handler(self, caller, request, self.now())
+        answer = handler(self, caller, request, self.moment())
         self.catch_up()  # read-your-writes: the caller's next List sees this command
         return answer
 
     def query(self, handler: Callable[..., dict[str, Any]], caller: Caller, request: Any) -> dict[str, Any]:
         if not self.views_followed:
             self.catch_up()
-        return handler(self, caller, request, self.now())
+        return handler(self, caller, request, self.moment())
 
     def catch_up(self) -> int:
         """Bring the views up to the end of the log: one query when they already are there.
@@ -129,15 +135,31 @@ class Ledger(LedgerReader):
             instant = handshake.modified_on if version is not None else self.now()
         return describe_handshake(handshake, instant)
 
-    def at(self, instant: datetime) -> LedgerAt:
-        """A read-only ledger as it stood at ``instant``, replayed from the log into a scratch view."""
-        self.catch_up()
-        stop = self.view.position_at(instant)
-        store = open_store(":memory:", "AsOf")
-        scratch = HandshakeView(store.tracking_recorder(SQLiteTrackingRecorder), upstream=self.app.name)
-        if stop:
-            scratch._follow(self.app, self.app.name, scratch.prefix, stop=stop, batch=1000, progress=None, until=instant)
-        return LedgerAt(instant, scratch, self.tokens, store)
+    def at(self, instant: str | datetime | None = None, *, position: int | None = None) -> LedgerAt:
+        """The ledger as it stood at ``instant`` (ISO 8601, ``now``, ``-3d``, or a datetime), or just
+        after the event at log ``position``: read-only, opened in constant time from the view's
+        versions (no replay). As of T means the longest prefix of the log recorded at or before T,
+        read at T; as of a position, read at the instant of its event. ValueError for an instant
+        that can't be read or a position past the end of the log.
+        """
+        if (instant is None) == (position is None):
+            raise ValueError("give an instant or a position")
+        if not self.views_followed:
+            self.catch_up()
+        if position is None:
+            when = parse_instant(instant, self.clock.now())  # type: ignore[arg-type]
+            return LedgerAt(self, Moment(self.queries.position_at(when), when))
+        if position < 0 or position > self.view.position():
+            raise ValueError(f"position {position} is not in the log (0 to {self.view.position()})")
+        return LedgerAt(self, Moment(position, self.queries.instant_of(position) or EPOCH))
+
+    def changes(self, since: str | datetime, until: str | datetime = "now", *, organization_id: str | None = None,
+                account_id: str | None = None) -> list[dict[str, Any]]:
+        """Every handshake whose DescribeHandshake answer differs between two instants, with both
+        answers (None where it was not visible): new versions, expiries and retention's ends."""
+        before, after = self.at(since), self.at(until)
+        return changes(self.reads, before.moment(), after.moment(), organization_id=organization_id,
+                       account_id=account_id)
 
     def rebuild(self, progress: Callable[[int, int], None] | None = None) -> int:
         """Replay the whole log into fresh views and swap them in; the old ones answer meanwhile."""
@@ -162,36 +184,37 @@ class Ledger(LedgerReader):
 
 
 class LedgerAt(LedgerReader):
-    """The ledger as of an instant: Describe, both Lists and analytics; commands refused."""
+    """The ledger as it stood at a moment: every read operation and analytics; commands refused."""
 
-    def __init__(self, instant: datetime, view: HandshakeView, tokens: TokenCodec, store: Store):
-        self.instant = instant
-        self.view = view
-        self.tokens = tokens
-        self.reads = HandshakeReads(view, tokens)
-        self.store = store
+    def __init__(self, ledger: Ledger, moment: Moment):
+        self.view, self.queries, self.reads = ledger.view, ledger.queries, ledger.reads
+        self._moment = moment
+
+    @property
+    def position(self) -> int:
+        return self._moment.position or 0
+
+    @property
+    def instant(self) -> datetime:
+        return self._moment.instant
+
+    def moment(self) -> Moment:
+        return self._moment
+
+    def command(self, handler: Callable[..., dict[str, Any]], caller: Caller, request: Any) -> dict[str, Any]:
+        raise errors.AccessDeniedException(
+            f"The ledger as of {self.instant.isoformat()} (position {self.position}) is read-only: "
+            "send commands to the live endpoint."
+        )
 
     def close(self) -> None:
-        self.store.close()
+        """Nothing to release: a moment is two numbers over the live ledger's view."""
 
     def __enter__(self) -> LedgerAt:
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.close()
-
-    def now(self) -> datetime:
-        return self.instant
-
-    def command(self, handler: Callable[..., dict[str, Any]], caller: Caller, request: Any) -> dict[str, Any]:
-        raise errors.AccessDeniedException(f"The ledger as of {self.instant.isoformat()} is read-only.")
-
-    def query(self, handler: Callable[..., dict[str, Any]], caller: Caller, request: Any) -> dict[str, Any]:
-        if handler not in (QUERIES[name] for name in HANDSHAKE_QUERIES):
-            raise errors.AccessDeniedException(
-                "The ledger as of an instant answers DescribeHandshake and the List operations only."
-            )
-        return handler(self, caller, request, self.instant)
 
 
 def open_ledger(location: str | os.PathLike[str] | None = None, *, clock: Clock = system_clock,

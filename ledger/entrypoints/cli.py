@@ -16,7 +16,7 @@ import sqlite3
 import sys
 import threading
 from contextlib import contextmanager
-from datetime import datetime, timedelta, timezone
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Iterator, NoReturn
 
@@ -26,14 +26,13 @@ from eventsourcing.persistence import PersistenceError
 from ledger import errors
 from ledger.clock import Clock, system_clock
 from ledger.entrypoints import cli_format as fmt
+from ledger.instants import RELATIVE, parse_instant
 
 if TYPE_CHECKING:
     from ledger.entrypoints.bootstrap import Ledger, LedgerReader
 
 PROG = "handshake-ledger"
 ACTIONS = ("INVITE", "ENABLE_ALL_FEATURES", "APPROVE_ALL_FEATURES")
-RELATIVE = re.compile(r"([+-])((?:\d+[wdhms])+)")
-UNITS = {"w": "weeks", "d": "days", "h": "hours", "m": "minutes", "s": "seconds"}
 
 
 class UsageError(Exception):
@@ -58,19 +57,9 @@ class Parser(argparse.ArgumentParser):
 def instant(text: str) -> datetime:
     """ISO 8601 (a date is its midnight UTC; no offset means UTC), ``now``, or ``-3d``/``+12h``/``-1w2d``."""
     try:
-        if text == "now":
-            return system_clock.now()
-        match = RELATIVE.fullmatch(text)
-        if match:
-            parts = re.findall(r"(\d+)([wdhms])", match.group(2))
-            delta = timedelta(**{UNITS[unit]: int(n) for n, unit in parts})
-            return system_clock.now() + (delta if match.group(1) == "+" else -delta)
-        parsed = datetime.fromisoformat(text)
-        return parsed.replace(tzinfo=timezone.utc) if parsed.tzinfo is None else parsed.astimezone(timezone.utc)
-    except (ValueError, OverflowError):
-        raise argparse.ArgumentTypeError(
-            f"invalid instant {text!r}: use ISO 8601 (2026-03-01, 2026-03-01T12:00:00Z) or now, -3d, -12h, +2d"
-        ) from None
+        return parse_instant(text, system_clock.now())
+    except ValueError as problem:
+        raise argparse.ArgumentTypeError(str(problem)) from None
 
 
 def account_id(text: str) -> str:

@@ -1,94 +1,72 @@
 """The one dispatch: operation name → request model → application or read model → wire shape.
 
-The in-process client and the HTTP service both call ``dispatch``; neither adds rules.
+The in-process clients and the HTTP service both call ``dispatch``; neither adds rules.
+Commands go to the application (``ledger.app``) and answer from what they changed; queries
+go to the read model (``ledger.reads``) at the reader's moment: the live view now, or the view
+as of an instant or position (``ledger.at``).
 """
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import TYPE_CHECKING, Any, Callable
 
 from ledger import errors
 from ledger.application import Caller
 from ledger.commands import parse_request
-from ledger.shapes import account_shape, describe_handshake, organization_shape
+from ledger.shapes import describe_handshake, organization_shape
 
 if TYPE_CHECKING:
     from ledger.entrypoints.bootstrap import LedgerReader
+    from projections.queries import Moment
 
-Handler = Callable[["LedgerReader", Caller, Any, datetime], dict[str, Any]]
+Handler = Callable[["LedgerReader", Caller, Any, "Moment"], dict[str, Any]]
 
+
+# -- commands: the application, answered from the aggregates they changed ----------------------
 
 def _handshake(method: str) -> Handler:
-    def handle(ledger: Any, caller: Caller, request: Any, now: datetime) -> dict[str, Any]:
+    def handle(ledger: Any, caller: Caller, request: Any, moment: Moment) -> dict[str, Any]:
         handshake = getattr(ledger.app, method)(caller, request.HandshakeId)
-        return {"Handshake": describe_handshake(handshake, now)}
+        return {"Handshake": describe_handshake(handshake, moment.instant)}
     return handle
 
 
-def _invite(ledger: Any, caller: Caller, request: Any, now: datetime) -> dict[str, Any]:
+def _invite(ledger: Any, caller: Caller, request: Any, moment: Moment) -> dict[str, Any]:
     handshake = ledger.app.invite_account_to_organization(
         caller, request.Target.Type, request.Target.Id, notes=request.Notes,
         tags=[tag.model_dump() for tag in request.Tags or ()],
     )
-    return {"Handshake": describe_handshake(handshake, now)}
+    return {"Handshake": describe_handshake(handshake, moment.instant)}
 
 
-def _enable_all_features(ledger: Any, caller: Caller, request: Any, now: datetime) -> dict[str, Any]:
-    return {"Handshake": describe_handshake(ledger.app.enable_all_features(caller), now)}
+def _enable_all_features(ledger: Any, caller: Caller, request: Any, moment: Moment) -> dict[str, Any]:
+    return {"Handshake": describe_handshake(ledger.app.enable_all_features(caller), moment.instant)}
 
 
-def _create_organization(ledger: Any, caller: Caller, request: Any, now: datetime) -> dict[str, Any]:
-    return _organization(ledger, ledger.app.create_organization(caller, request.FeatureSet or "ALL"))
-
-
-def _describe_organization(ledger: Any, caller: Caller, request: Any, now: datetime) -> dict[str, Any]:
-    return _organization(ledger, ledger.app.describe_organization(caller))
-
-
-def _organization(ledger: Any, organization: Any) -> dict[str, Any]:
+def _create_organization(ledger: Any, caller: Caller, request: Any, moment: Moment) -> dict[str, Any]:
+    organization = ledger.app.create_organization(caller, request.FeatureSet or "ALL")
     return {"Organization": organization_shape(organization, ledger.app.email_of(organization.management_account_id))}
 
 
-def _account(ledger: Any, organization: Any, account_id: str) -> dict[str, Any]:
-    return account_shape(organization, account_id, ledger.app.email_of(account_id), ledger.app.name_of(account_id))
-
-
 def _no_output(method: str, *fields: str) -> Handler:
-    def handle(ledger: Any, caller: Caller, request: Any, now: datetime) -> dict[str, Any]:
+    def handle(ledger: Any, caller: Caller, request: Any, moment: Moment) -> dict[str, Any]:
         getattr(ledger.app, method)(caller, *(getattr(request, f) for f in fields))
         return {}
     return handle
 
 
-def _list_accounts(ledger: Any, caller: Caller, request: Any, now: datetime) -> dict[str, Any]:
-    organization, account_ids = ledger.app.list_accounts(caller)
-    scope = {"op": "ListAccounts", "caller": caller.account_id}
-    if request.NextToken:
-        after = ledger.tokens.read(request.NextToken, scope)[0]
-        account_ids = [a for a in account_ids if a > after]
-    size = request.MaxResults or 20
-    answer: dict[str, Any] = {"Accounts": [_account(ledger, organization, a) for a in account_ids[:size]]}
-    if len(account_ids) > size:
-        answer["NextToken"] = ledger.tokens.issue(scope, [account_ids[size - 1]])
-    return answer
+# -- queries: the read model at the reader's moment ---------------------------------------------
+
+def _read(method: str, *fields: str) -> Handler:
+    def handle(ledger: Any, caller: Caller, request: Any, moment: Moment) -> dict[str, Any]:
+        return getattr(ledger.reads, method)(caller.account_id, *(getattr(request, f) for f in fields), moment)
+    return handle
 
 
-def _describe_account(ledger: Any, caller: Caller, request: Any, now: datetime) -> dict[str, Any]:
-    organization = ledger.app.describe_account(caller, request.AccountId)
-    return {"Account": _account(ledger, organization, request.AccountId)}
-
-
-def _describe_handshake(ledger: Any, caller: Caller, request: Any, now: datetime) -> dict[str, Any]:
-    return ledger.reads.describe(caller.account_id, request.HandshakeId, now)
-
-
-def _list_for_account(ledger: Any, caller: Caller, request: Any, now: datetime) -> dict[str, Any]:
-    return ledger.reads.list_for_account(caller.account_id, request, now)
-
-
-def _list_for_organization(ledger: Any, caller: Caller, request: Any, now: datetime) -> dict[str, Any]:
-    return ledger.reads.list_for_organization(caller.account_id, request, now)
+def _list(method: str) -> Handler:
+    def handle(ledger: Any, caller: Caller, request: Any, moment: Moment) -> dict[str, Any]:
+        return getattr(ledger.reads, method)(caller.account_id, request, moment)
+    return handle
 
 
 COMMANDS: dict[str, Handler] = {
@@ -103,12 +81,12 @@ COMMANDS: dict[str, Handler] = {
     "RemoveAccountFromOrganization": _no_output("remove_account_from_organization", "AccountId"),
 }
 QUERIES: dict[str, Handler] = {
-    "DescribeHandshake": _describe_handshake,
-    "ListHandshakesForAccount": _list_for_account,
-    "ListHandshakesForOrganization": _list_for_organization,
-    "DescribeOrganization": _describe_organization,
-    "ListAccounts": _list_accounts,
-    "DescribeAccount": _describe_account,
+    "DescribeHandshake": _read("describe_handshake", "HandshakeId"),
+    "ListHandshakesForAccount": _list("list_for_account"),
+    "ListHandshakesForOrganization": _list("list_for_organization"),
+    "DescribeOrganization": _read("describe_organization"),
+    "ListAccounts": _list("list_accounts"),
+    "DescribeAccount": _read("describe_account", "AccountId"),
 }
 OPERATIONS = {**COMMANDS, **QUERIES}
 
@@ -120,7 +98,5 @@ def dispatch(ledger: LedgerReader, caller: Caller, operation: str, params: dict[
         raise errors.UnknownOperationException(f"Unknown operation {operation}.")
     request = parse_request(operation, params or {})
     if operation in COMMANDS:
-        answer = ledger.command(handler, caller, request)
-    else:
-        answer = ledger.query(handler, caller, request)
-    return answer
+        return ledger.command(handler, caller, request)
+    return ledger.query(handler, caller, request)

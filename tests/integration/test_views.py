@@ -10,6 +10,8 @@ from freezegun import freeze_time
 from ledger import open_ledger
 from ledger.application import Limits
 from botocore.exceptions import ClientError
+
+from projections.handshake_rows import TABLE_NAMES
 from tests.conftest import ALICE, BOB, MANAGEMENT
 
 T0 = datetime(2026, 5, 1, 12, 0, tzinfo=timezone.utc)
@@ -104,7 +106,7 @@ class TestExactlyOnce:
             real_apply(cursor, prefix, notification_id, event)
 
         with view._transaction() as cursor:  # forget everything: as if the view file were new
-            for table in ("handshakes", "accounts", "event_times"):
+            for table in TABLE_NAMES:
                 cursor.execute(f"DELETE FROM {view.prefix}{table}")
             cursor.execute(view._sql("DELETE FROM " + view._tracking_table() + " WHERE application_name = ?"),
                            [app.name])

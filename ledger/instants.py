@@ -1,0 +1,37 @@
+"""Instants as people write them: ISO 8601, ``now``, or relative to now (``-3d``, ``+12h``, ``-1w2d``).
+
+The command line, ``ledger.at()`` and the HTTP ``/as-of/`` prefix all read instants here, so
+they accept the same spellings. ``now`` is always passed in (time is injected, decision 15).
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime, timedelta, timezone
+
+RELATIVE = re.compile(r"([+-])((?:[0-9]+[wdhms])+)", re.ASCII)
+UNITS = {"w": "weeks", "d": "days", "h": "hours", "m": "minutes", "s": "seconds"}
+SPELLINGS = "ISO 8601 (2026-03-01, 2026-03-01T12:00:00Z) or now, -3d, -12h, +2d"
+
+
+def parse_instant(value: str | datetime, now: datetime) -> datetime:
+    """An aware UTC datetime; ValueError (naming the accepted spellings) for anything else.
+
+    A date is its midnight UTC; a time without an offset is UTC; ``-1w2d`` is nine days ago.
+    """
+    if isinstance(value, datetime):
+        return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
+    try:
+        if value == "now":
+            return now
+        match = RELATIVE.fullmatch(value)
+        if match:
+            parts = re.findall(r"([0-9]+)([wdhms])", match.group(2))
+            delta = timedelta(**{UNITS[unit]: int(n) for n, unit in parts})
+            return now + (delta if match.group(1) == "+" else -delta)
+        if not value.isascii():
+            raise ValueError(value)
+        parsed = datetime.fromisoformat(value)
+        return parsed.replace(tzinfo=timezone.utc) if parsed.tzinfo is None else parsed.astimezone(timezone.utc)
+    except (ValueError, OverflowError):
+        raise ValueError(f"invalid instant {value!r}: use {SPELLINGS}") from None

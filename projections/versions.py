@@ -1,0 +1,123 @@
+"""Versioned rows: system-versioned tables (SQL:2011's ``FOR SYSTEM_TIME``) kept by a projection.
+
+Every row version holds the log positions between which it was current: ``valid_from``, the
+event that made it, and ``valid_to``, the event that replaced it (NULL while it is current).
+So the live view is the versions with ``valid_to IS NULL`` and the view as of position P is the
+versions with ``valid_from <= P < valid_to``: time travel is an index lookup, not a replay.
+
+A batch of events becomes a list of operations on rows, gathered before the write transaction
+(decoding is the slow part). Inside it, ``VersionedBatch.write`` loads the current versions of
+the rows the batch changes, replays the operations in memory, and writes with a few
+``executemany``: in-place updates of bookkeeping columns, then the closing of replaced
+versions, then the new versions.
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass, field
+from typing import Any, Callable, Sequence
+
+Row = dict[str, Any]
+Change = Callable[[Row], "tuple[Row, bool]"]  # current row -> (changed columns, is a new version?)
+Sql = Callable[[str], str]  # adds the table prefix and the store's placeholders
+LOAD_CHUNK = 500  # keys per SELECT when loading current versions
+
+
+@dataclass(frozen=True)
+class VersionedTable:
+    """A versioned table: its name (without prefix), key column and every column in order."""
+
+    name: str
+    key: str
+    columns: tuple[str, ...]  # begins with key, valid_from, valid_to
+
+    def insert_sql(self) -> str:
+        return f"INSERT INTO {{p}}{self.name} ({', '.join(self.columns)}) VALUES ({', '.join('?' * len(self.columns))})"
+
+
+@dataclass
+class _Pending:
+    table: VersionedTable
+    ops: list[tuple[int, str, Row | None, Change | None]] = field(default_factory=list)
+
+
+class VersionedBatch:
+    """The row operations of a batch of events, for one or more versioned tables."""
+
+    def __init__(self, tables: Sequence[VersionedTable]):
+        self._pending = {table.name: _Pending(table) for table in tables}
+
+    def insert(self, table: str, position: int, row: Row) -> None:
+        """A new row (its first version), made by the event at ``position``."""
+        self._pending[table].ops.append((position, row[self._pending[table].table.key], row, None))
+
+    def change(self, table: str, position: int, key: str, change: Change) -> None:
+        """``change(current)`` gives the changed columns and whether they make a new version
+        (an answer changed) or are bookkeeping, updated in place."""
+        self._pending[table].ops.append((position, key, None, change))
+
+    def write(self, cursor: Any, sql: Sql) -> None:
+        for pending in self._pending.values():
+            if pending.ops:
+                _write_table(cursor, sql, pending.table, pending.ops)
+
+
+def _write_table(cursor: Any, sql: Sql, table: VersionedTable,
+                 ops: list[tuple[int, str, Row | None, Change | None]]) -> None:
+    inserted = {key for _, key, row, _ in ops if row is not None}
+    current: dict[str, Row] = _load_current(cursor, sql, table, {key for _, key, row, _ in ops if key not in inserted})
+    stored = set(current)  # keys whose current version is a row in the table
+    new: list[Row] = []
+    closed: list[tuple[int, str]] = []
+    in_place: list[tuple[tuple[str, ...], list[Any]]] = []
+    for position, key, row, change in ops:
+        if row is not None:
+            version = {**row, "valid_from": position, "valid_to": None}
+        else:
+            old = current.get(key)
+            if old is None:
+                continue  # a change to a row this view never had (events older than the view's tables)
+            columns, versioned = change(old)  # type: ignore[misc]
+            if not versioned:
+                old.update(columns)
+                if key in stored:
+                    in_place.append((tuple(columns), [*columns.values(), key]))
+                continue
+            if key in stored:
+                closed.append((position, key))
+                stored.discard(key)
+            else:
+                old["valid_to"] = position
+            version = {**old, **columns, "valid_from": position, "valid_to": None}
+        current[key] = version
+        new.append(version)
+    for names, group in itertools.groupby(in_place, key=lambda update: update[0]):
+        assignments = ", ".join(f"{name} = ?" for name in names)
+        cursor.executemany(sql(f"UPDATE {{p}}{table.name} SET {assignments} "
+                               f"WHERE {table.key} = ? AND valid_to IS NULL"), [params for _, params in group])
+    if closed:
+        cursor.executemany(sql(f"UPDATE {{p}}{table.name} SET valid_to = ? "
+                               f"WHERE {table.key} = ? AND valid_to IS NULL"), closed)
+    if new:
+        cursor.executemany(sql(table.insert_sql()), [[version[c] for c in table.columns] for version in new])
+
+
+def _load_current(cursor: Any, sql: Sql, table: VersionedTable, keys: set[str]) -> dict[str, Row]:
+    found: dict[str, Row] = {}
+    ordered = sorted(keys)
+    for start in range(0, len(ordered), LOAD_CHUNK):
+        chunk = ordered[start:start + LOAD_CHUNK]
+        cursor.execute(sql(f"SELECT {', '.join(table.columns)} FROM {{p}}{table.name} "
+                           f"WHERE {table.key} IN ({', '.join('?' * len(chunk))}) AND valid_to IS NULL"), chunk)
+        for values in cursor.fetchall():
+            row = dict(zip(table.columns, values.values() if isinstance(values, dict) else values))
+            found[row[table.key]] = row
+    return found
+
+
+def valid_at(position: int | None, alias: str = "") -> tuple[str, list[Any]]:
+    """The SQL condition (and its parameters) for the versions current at ``position`` (None: now)."""
+    if position is None:
+        return f"{alias}valid_to IS NULL", []
+    return f"{alias}valid_from <= ? AND ({alias}valid_to IS NULL OR {alias}valid_to > ?)", [position, position]
