@@ -25,6 +25,7 @@ from eventsourcing.persistence import PersistenceError
 
 from ledger import errors
 from ledger.clock import Clock, system_clock
+from ledger.commands import parse_request
 from ledger.entrypoints import cli_format as fmt
 from ledger.instants import RELATIVE, parse_instant
 
@@ -63,8 +64,20 @@ def instant(text: str) -> datetime:
 
 
 def account_id(text: str) -> str:
-    if not re.fullmatch(r"\d{12}", text):
+    if not re.fullmatch(r"[0-9]{12}", text):
         raise argparse.ArgumentTypeError(f"invalid account id {text!r}: 12 digits expected")
+    return text
+
+
+def handshake_id(text: str) -> str:
+    """A handshake id as the API checks it: InvalidInputException INVALID_PATTERN (exit 2) otherwise."""
+    parse_request("DescribeHandshake", {"HandshakeId": text})
+    return text
+
+
+def organization_id(text: str) -> str:
+    if not re.fullmatch(r"o-[a-z0-9]{10,32}", text):
+        raise argparse.ArgumentTypeError(f"invalid organization id {text!r}: o- and 10-32 lower-case letters or digits")
     return text
 
 
@@ -169,6 +182,14 @@ def analytics(args: argparse.Namespace) -> int:
     return emit(args, {"AsOf": now, "By": args.by, "Analytics": rows}, lambda: fmt.analytics(rows))
 
 
+def diff(args: argparse.Namespace) -> int:
+    """Every handshake whose answer differs between --from and --to, with both answers."""
+    with opened(args) as ledger:
+        until = args.to or ledger.now()
+        found = ledger.changes(args.since, until, organization_id=args.organization, account_id=args.account)
+    return emit(args, {"From": args.since, "To": until, "Changes": found}, lambda: fmt.diff(found, args.since, until))
+
+
 def rebuild(args: argparse.Namespace) -> int:
     with opened(args) as ledger:
         total = ledger.app.recorder.max_notification_id() or 0
@@ -244,11 +265,11 @@ def build_parser() -> Parser:
                         help="server processes sharing the port, plus one view runner (default: 1, one process)")
 
     history_ = command("history", history, "the audit trail of one handshake", data, as_json)
-    history_.add_argument("handshake_id", metavar="HANDSHAKE_ID")
+    history_.add_argument("handshake_id", type=handshake_id, metavar="HANDSHAKE_ID")
     history_.add_argument("--as-of", type=instant, metavar="INSTANT", help="the trail as it read then")
 
     show_ = command("show", show, "one handshake as DescribeHandshake answers it, now or then", data, as_json)
-    show_.add_argument("handshake_id", metavar="HANDSHAKE_ID")
+    show_.add_argument("handshake_id", type=handshake_id, metavar="HANDSHAKE_ID")
     when = show_.add_mutually_exclusive_group()
     when.add_argument("--as-of", type=instant, metavar="INSTANT", help="as it stood at this instant")
     when.add_argument("--version", type=count(1), metavar="N", help="as it stood after its N-th event")
@@ -262,12 +283,20 @@ def build_parser() -> Parser:
     list_cmd.add_argument("--page-size", type=count(1), metavar="N", help="MaxResults of each page asked (1-20)")
     kind = list_cmd.add_mutually_exclusive_group()
     kind.add_argument("--action", choices=ACTIONS, metavar="TYPE", help="filter: " + ", ".join(ACTIONS))
-    kind.add_argument("--parent", metavar="ID", help="filter: children of this ENABLE_ALL_FEATURES handshake")
+    kind.add_argument("--parent", type=handshake_id, metavar="ID", help="filter: children of this ENABLE_ALL_FEATURES handshake")
 
     analytics_ = command("analytics", analytics, "outcomes, acceptance rate, time to decision", data, as_json)
     analytics_.add_argument("--as-of", type=instant, metavar="INSTANT", help="the figures as they stood then")
     analytics_.add_argument("--by", choices=("organization", "action"), default="organization")
     analytics_.add_argument("--csv", action="store_true", help="print CSV")
+
+    diff_ = command("diff", diff, "what changed between two instants: every handshake whose answer differs",
+                    data, as_json)
+    diff_.add_argument("--from", dest="since", type=instant, required=True, metavar="INSTANT")
+    diff_.add_argument("--to", type=instant, metavar="INSTANT", help="default: now")
+    whose = diff_.add_mutually_exclusive_group()
+    whose.add_argument("--organization", type=organization_id, metavar="ID", help="only this organization's")
+    whose.add_argument("--account", type=account_id, metavar="ID", help="as this account's DescribeHandshake saw them")
 
     command("rebuild", rebuild, "replay the log into fresh views (Ctrl-C keeps the old ones)", data)
 
@@ -285,8 +314,8 @@ def joined_instants(argv: list[str]) -> list[str]:
     """``--as-of -3d`` as ``--as-of=-3d``: argparse would take ``-3d`` for an option."""
     out: list[str] = []
     for arg in argv:
-        if out and out[-1] == "--as-of" and RELATIVE.fullmatch(arg):
-            out[-1] = f"--as-of={arg}"
+        if out and out[-1] in ("--as-of", "--from", "--to") and RELATIVE.fullmatch(arg):
+            out[-1] = f"{out[-1]}={arg}"
         else:
             out.append(arg)
     return out

@@ -204,3 +204,17 @@ def demo(summary: dict[str, Any], data: str) -> str:
     lines += [f"  handshake-ledger list --organization --account {pending['ManagementAccountId']} --as-of -3w{data}",
               f"  handshake-ledger analytics --by action{data}"]
     return "\n".join(lines)
+
+
+# -- diff -----------------------------------------------------------------------------------------
+
+def diff(changes: list[dict[str, Any]], since: datetime, until: datetime) -> str:
+    """One line per changed handshake: its state before and after ("-": not visible then)."""
+    rows = []
+    for change in changes:
+        shape = change["After"] or change["Before"]
+        rows.append((change["HandshakeId"], shape["Action"], _party(shape, "ORGANIZATION"), _target(shape),
+                     (change["Before"] or {}).get("State"), (change["After"] or {}).get("State")))
+    body = table(("ID", "ACTION", "ORGANIZATION", "TARGET", "BEFORE", "AFTER"), rows)
+    count = f"{len(changes)} handshake{'s' if len(changes) != 1 else ''} changed"
+    return f"{body}\n\n{count} between {when(since)} and {when(until)}"

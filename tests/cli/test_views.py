@@ -154,3 +154,30 @@ class TestRebuild:
         monkeypatch.undo()
         assert main(["rebuild", "--data", demo.data]) == 0
         assert (org_list(demo), demo.run("analytics", "--json").json()["Analytics"]) == before
+
+
+class TestDiff:
+    def test_what_changed_over_a_week(self, demo: Demo) -> None:
+        answer = demo.run("diff", "--from", "-3w", "--to", "-2w", "--json").json()
+        assert answer["Changes"]
+        for change in answer["Changes"]:
+            assert change["Before"] != change["After"]
+            assert change["HandshakeId"] == (change["After"] or change["Before"])["Id"]
+
+    def test_table_says_how_many_changed(self, demo: Demo) -> None:
+        result = demo.run("diff", "--from", "-3w")
+        assert result.code == 0, result.err
+        assert result.out.splitlines()[0].split() == ["ID", "ACTION", "ORGANIZATION", "TARGET", "BEFORE", "AFTER"]
+        assert "handshakes changed between" in result.out.splitlines()[-1]
+
+    def test_one_organization_only(self, demo: Demo) -> None:
+        organization = demo.summary["Organizations"][0]["Id"]
+        changes = demo.run("diff", "--from", "-6w", "--organization", organization, "--json").json()["Changes"]
+        assert changes and {c["After"]["Parties"][0]["Id"] for c in changes if c["After"]} == {organization}
+
+
+class TestHandshakeIds:
+    def test_a_malformed_id_is_invalid_input_as_on_the_api(self, demo: Demo) -> None:
+        result = demo.run("show", "bad")
+        assert result.code == 2
+        assert "InvalidInputException (INVALID_PATTERN)" in result.err
