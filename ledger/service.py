@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import functools
 import threading
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Callable, Iterable, TypeVar
@@ -14,6 +15,7 @@ from eventsourcing.persistence import IntegrityError, Transcoder
 
 from ledger import errors
 from ledger.account import Account, EmailClaim, email_claim_id
+from ledger.audit import ApiCall, service_events
 from ledger.clock import Clock, system_clock
 from ledger.directory import default_email, default_name, resolve_owner
 from ledger.handshake import Handshake
@@ -25,10 +27,14 @@ T = TypeVar("T")
 
 @dataclass(frozen=True)
 class Caller:
-    """Who sends a command: the account (from SigV4 or the client) and the request's id."""
+    """Who sends a request: the account (from SigV4 or the client), the request's id, and what the
+    audit records of it (the access key, the client's address and user agent)."""
 
     account_id: str
     request_id: str | None = None
+    access_key_id: str | None = None
+    source_ip: str | None = None
+    user_agent: str | None = None
 
 
 @dataclass(frozen=True)
@@ -40,27 +46,24 @@ class Limits:
     tags_per_account: int = 50
 
 
-def command(method: Callable[..., T]) -> Callable[..., T]:
-    """Run a load-check-save method; on a version conflict run it once more, then give up.
+class UnitOfWork:
+    """What one command changed: its aggregates, saved together (one transaction) when it is done."""
 
-    Writers take turns (``command_lock``: threads of a process, and processes sharing the
-    data): the store serialises writes anyway (SQLite has one writer; PostgreSQL locks the
-    events table on insert), and taking turns over load-check-save as well means concurrent
-    commands see each other's results instead of failing on a version conflict. The retry
-    remains for writers that don't take turns (another tool writing to the same store).
-    """
+    def __init__(self) -> None:
+        self.aggregates: dict[str, Any] = {}
+
+    def collect(self, *aggregates: Any) -> None:
+        for aggregate in aggregates:
+            if aggregate is not None:
+                self.aggregates[aggregate.id] = aggregate
+
+
+def command(method: Callable[..., T]) -> Callable[..., T]:
+    """A load-check-save method run as one command (``LedgerService.run_command``)."""
 
     @functools.wraps(method)
     def run(self: LedgerService, *args: Any, **kwargs: Any) -> T:
-        with self._command_lock:
-            try:
-                return method(self, *args, **kwargs)
-            except IntegrityError:
-                pass
-            try:
-                return method(self, *args, **kwargs)
-            except IntegrityError:
-                raise errors.ConcurrentModificationException() from None
+        return self.run_command(lambda: method(self, *args, **kwargs))
 
     return run
 
@@ -96,10 +99,64 @@ class LedgerService(Application[str]):
         self.clock = clock
         self.limits = limits
         self._command_lock = command_lock or threading.RLock()
+        # The command this thread is running on this ledger (another ledger's is not ours).
+        self._unit: ContextVar[UnitOfWork | None] = ContextVar(f"unit-{id(self)}", default=None)
 
     def close(self) -> None:
         getattr(self._command_lock, "close", lambda: None)()
         super().close()
+
+    # -- running a command ----------------------------------------------------------------
+
+    def run_command(self, work: Callable[[], T], audit: Callable[[T], ApiCall] | None = None) -> T:
+        """Run ``work`` (load, check, change; its ``save`` calls are collected) and save what it
+        changed in one transaction, with ``audit(result)`` and the membership service events
+        beside the events (issue 12). On a version conflict run it once more, then answer
+        ConcurrentModificationException. A refused command (an AWS error) saves nothing.
+
+        Writers take turns (``command_lock``: threads of a process, and processes sharing the
+        data): the store serialises writes anyway (SQLite has one writer; PostgreSQL locks the
+        events table on insert), and taking turns over load-check-save as well means concurrent
+        commands see each other's results instead of failing on a version conflict. The retry
+        remains for writers that don't take turns (another tool writing to the same store).
+        """
+        if self._unit.get() is not None:  # an application command inside an audited call
+            return work()
+        with self._command_lock:
+            for attempt in (1, 2):
+                unit = UnitOfWork()
+                token = self._unit.set(unit)
+                try:
+                    result = work()
+                    calls = [audit(result)] if audit else []
+                    self._commit(unit, calls)
+                    return result
+                except IntegrityError:
+                    if attempt == 2:
+                        raise errors.ConcurrentModificationException() from None
+                finally:
+                    self._unit.reset(token)
+        raise AssertionError("unreachable")
+
+    def save(self, *objs: Any, **kwargs: Any) -> Any:
+        """Inside a command: collected, saved when the command is done. Elsewhere: saved now."""
+        unit = self._unit.get()
+        if unit is None:
+            return super().save(*objs, **kwargs)
+        unit.collect(*objs)
+        return []
+
+    def _commit(self, unit: UnitOfWork, calls: list[ApiCall]) -> None:
+        aggregates = list(unit.aggregates.values())
+        management_of = {a.id: a.management_account_id for a in aggregates if isinstance(a, Organization)}
+        pending = [event for aggregate in aggregates for event in aggregate.pending_events]
+        request_id = next((e.request_id for e in pending), None)
+        calls = calls + service_events(pending, management_of, request_id)
+        super().save(*aggregates, **({"audit": calls} if calls else {}))
+
+    def record_refusal(self, call: ApiCall) -> None:
+        """A refused call's audit record, alone: no aggregate changed."""
+        self.recorder.append_calls([call])
 
     def construct_repository(self) -> Repository[str]:
         repository = super().construct_repository()  # the cache as the env says

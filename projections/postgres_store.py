@@ -9,6 +9,8 @@ from typing import Any
 import psycopg
 from eventsourcing.postgres import PostgresApplicationRecorder, PostgresTrackingRecorder
 
+from ledger.audit import AuditLogRecorder
+
 SCHEMA_LOCK = 0x4853_4C45_4447_4552  # any fixed bigint: the advisory lock of our DDL
 COMMAND_LOCK = 0x4853_434F_4D4D_414E  # and the one commands take turns on
 
@@ -32,8 +34,15 @@ class _TakingTurnsAtDDL:
                 conn.execute("SELECT pg_advisory_unlock(%s)", [SCHEMA_LOCK])
 
 
-class PostgresLedgerRecorder(_TakingTurnsAtDDL, PostgresApplicationRecorder):
-    pass
+class PostgresLedgerRecorder(_TakingTurnsAtDDL, AuditLogRecorder, PostgresApplicationRecorder):
+    """The events, and the audit log beside them in the same transactions."""
+
+    placeholder = "%s"
+    autoincrement = "BIGSERIAL PRIMARY KEY"
+
+    @property
+    def audit_table(self) -> str:
+        return f"{self.events_table_name.removesuffix('_events')}_audit_log"
 
 
 class PostgresViewRecorder(_TakingTurnsAtDDL, PostgresTrackingRecorder):

@@ -16,7 +16,10 @@ from typing import Any
 from urllib.parse import unquote, urlparse
 
 from eventsourcing.persistence import InfrastructureFactory
+from eventsourcing.sqlite import SQLiteApplicationRecorder
 from eventsourcing.utils import Environment
+
+from ledger.audit import AuditLogRecorder
 
 SECRET_FILE = "secret.key"
 COMMAND_LOCK_FILE = "commands.lock"
@@ -84,7 +87,12 @@ def open_store(location: str, name: str) -> Store:
         Path(location).mkdir(parents=True, exist_ok=True)
         dbname = str(Path(location) / f"{name.lower()}.sqlite")
     return Store(name, {"PERSISTENCE_MODULE": "eventsourcing.sqlite", "SQLITE_DBNAME": dbname,
-                        "SQLITE_LOCK_TIMEOUT": "30"}, location)
+                        "SQLITE_LOCK_TIMEOUT": "30",
+                        "APPLICATION_RECORDER_TOPIC": "projections.stores:SQLiteLedgerRecorder"}, location)
+
+
+class SQLiteLedgerRecorder(AuditLogRecorder, SQLiteApplicationRecorder):
+    """The events, and the audit log beside them in the same transactions (``ledger.audit``)."""
 
 
 def postgres_env(url: str) -> dict[str, str]:

@@ -37,7 +37,7 @@ from ledger import errors
 from ledger.application import Caller, Limits
 from ledger.entrypoints.accounts import Accounts, AccountsFileError, load_accounts
 from ledger.entrypoints.bootstrap import Ledger, open_ledger
-from ledger.entrypoints.identity import Identity, SignedRequest
+from ledger.entrypoints.identity import Identity, SignedRequest, parse_authorization
 
 TARGET_PREFIX = "AWSOrganizationsV20161128."
 CONTENT_TYPE = "application/x-amz-json-1.1"
@@ -103,7 +103,10 @@ class AwsJsonService:
         target = request.headers.get("x-amz-target", "")
         if not target.startswith(TARGET_PREFIX):
             raise errors.UnknownOperationException(f"Unknown operation target {target!r}.")
-        return self.ledger.call(target[len(TARGET_PREFIX):], _json_object(request.body), Caller(account_id, request_id))
+        credential = parse_authorization(request.headers.get("authorization"))
+        caller = Caller(account_id, request_id, access_key_id=credential.access_key_id if credential else None,
+                        source_ip=getattr(request, "source_ip", None), user_agent=request.headers.get("user-agent"))
+        return self.ledger.call(target[len(TARGET_PREFIX):], _json_object(request.body), caller)
 
 
 def _json_object(body: bytes) -> dict[str, Any]:

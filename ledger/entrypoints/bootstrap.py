@@ -14,7 +14,8 @@ from typing import Any, Callable, Iterator
 from ledger import errors
 from ledger.application import Caller, HandshakeLedger, Limits
 from ledger.clock import Clock, system_clock
-from ledger.entrypoints.dispatch import dispatch
+from ledger.commands import parse_request
+from ledger.entrypoints.dispatch import api_call, dispatch
 from ledger.history import HistoryEntry, handshake_as_of, history
 from ledger.instants import parse_instant
 from ledger.shapes import describe_handshake
@@ -46,7 +47,8 @@ class LedgerReader:
     def now(self) -> datetime:
         return self.moment().instant
 
-    def command(self, handler: Callable[..., dict[str, Any]], caller: Caller, request: Any) -> dict[str, Any]:
+    def command(self, handler: Callable[..., dict[str, Any]], caller: Caller, operation: str,
+                params: dict[str, Any]) -> dict[str, Any]:
         raise NotImplementedError
 
     def query(self, handler: Callable[..., dict[str, Any]], caller: Caller, request: Any) -> dict[str, Any]:
@@ -92,8 +94,20 @@ class Ledger(LedgerReader):
     def moment(self) -> Moment:
         return Moment(None, self.clock.now())
 
-    def command(self, handler: Callable[..., dict[str, Any]], caller: Caller, request: Any) -> dict[str, Any]:
-        answer = handler(self, caller, request, self.moment())
+    def command(self, handler: Callable[..., dict[str, Any]], caller: Caller, operation: str,
+                params: dict[str, Any]) -> dict[str, Any]:
+        """Validate and run one command call; audit it, accepted (with its events) or refused (alone)."""
+        moment = self.moment()
+        try:
+            request = parse_request(operation, params)
+            answer = self.app.run_command(
+                lambda: handler(self, caller, request, moment),
+                audit=lambda answer: api_call(operation, caller, params, moment.instant, answer=answer),
+            )
+        except errors.OrganizationsError as error:
+            if error.status < 500:
+                self.app.record_refusal(api_call(operation, caller, params, moment.instant, error=error))
+            raise
         self.catch_up()  # read-your-writes: the caller's next List sees this command
         return answer
 
@@ -201,7 +215,8 @@ class LedgerAt(LedgerReader):
     def moment(self) -> Moment:
         return self._moment
 
-    def command(self, handler: Callable[..., dict[str, Any]], caller: Caller, request: Any) -> dict[str, Any]:
+    def command(self, handler: Callable[..., dict[str, Any]], caller: Caller, operation: str,
+                params: dict[str, Any]) -> dict[str, Any]:
         raise errors.AccessDeniedException(
             f"The ledger as of {self.instant.isoformat()} (position {self.position}) is read-only: "
             "send commands to the live endpoint."

@@ -8,10 +8,12 @@ as of an instant or position (``ledger.at``).
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import TYPE_CHECKING, Any, Callable
 
 from ledger import errors
 from ledger.application import Caller
+from ledger.audit import ApiCall
 from ledger.commands import parse_request
 from ledger.shapes import describe_handshake, organization_shape
 
@@ -92,11 +94,42 @@ OPERATIONS = {**COMMANDS, **QUERIES}
 
 
 def dispatch(ledger: LedgerReader, caller: Caller, operation: str, params: dict[str, Any] | None) -> dict[str, Any]:
-    """Answer one AWS operation for ``caller``; raise an ``OrganizationsError`` otherwise."""
+    """Answer one AWS operation for ``caller``; raise an ``OrganizationsError`` otherwise.
+
+    A command is validated inside ``ledger.command`` so that a refused one, invalid input
+    included, is audited like any other call (issue 12).
+    """
     handler = OPERATIONS.get(operation)
     if handler is None:
         raise errors.UnknownOperationException(f"Unknown operation {operation}.")
-    request = parse_request(operation, params or {})
     if operation in COMMANDS:
-        return ledger.command(handler, caller, request)
-    return ledger.query(handler, caller, request)
+        return ledger.command(handler, caller, operation, params or {})
+    return ledger.query(handler, caller, parse_request(operation, params or {}))
+
+
+def api_call(operation: str, caller: Caller, params: dict[str, Any], now: datetime, *,
+             answer: dict[str, Any] | None = None, error: errors.OrganizationsError | None = None) -> ApiCall:
+    """The audit record of one command call: what was asked, by whom, and what came back."""
+    return ApiCall(
+        event_time=now, event_name=operation, recipient_account_id=caller.account_id, account_id=caller.account_id,
+        access_key_id=caller.access_key_id, request_id=caller.request_id, source_ip=caller.source_ip,
+        user_agent=caller.user_agent, request_parameters=params, response_elements=answer,
+        error_code=error.code if error else None, error_message=error.message if error else None,
+        resources=_resources(params, answer or {}),
+    )
+
+
+def _resources(params: dict[str, Any], answer: dict[str, Any]) -> tuple[tuple[str, str], ...]:
+    """What a call was about, as CloudTrail names resources: the handshake, organization or account."""
+    found: list[tuple[str, str]] = []
+    handshake = params.get("HandshakeId") or (answer.get("Handshake") or {}).get("Id")
+    if isinstance(handshake, str):
+        found.append(("AWS::Organizations::Handshake", handshake))
+    organization = (answer.get("Organization") or {}).get("Id")
+    if organization:
+        found.append(("AWS::Organizations::Organization", organization))
+    target = params.get("Target")
+    account = params.get("AccountId") or (target.get("Id") if isinstance(target, dict) else None)
+    if isinstance(account, str):
+        found.append(("AWS::Organizations::Account", account))
+    return tuple(found)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from eventsourcing.application import Application
 
 from tests.conftest import ALICE, BOB, MANAGEMENT, OUTSIDER
 from tests.unit.conftest import error_of
@@ -146,41 +147,41 @@ class TestOptimisticConcurrency:
         """A competing writer gets in between load and save once: the retry sees its result."""
         handshake_id = world.invite(ALICE)
         app = world.ledger.app
-        real_save, interfered = app.save, []
+        real_commit, interfered = app._commit, []
 
-        def save_after_competitor(*aggregates, **kwargs):
+        def commit_after_competitor(unit, calls):
             if not interfered:
                 interfered.append(True)
                 competitor = app.repository.get(handshake_id)
                 competitor.cancel(actor=MANAGEMENT, request_id=None, timestamp=world.ledger.now())
-                real_save(competitor, app.repository.get(world.org_id))
-            return real_save(*aggregates, **kwargs)
+                Application.save(app, competitor, app.repository.get(world.org_id))  # not in this command
+            return real_commit(unit, calls)
 
-        app.save = save_after_competitor
+        app._commit = commit_after_competitor
         try:
             error = error_of(world.alice.decline_handshake, HandshakeId=handshake_id)
         finally:
-            del app.save
+            del app._commit
         assert error.code == "InvalidHandshakeTransitionException"
         assert [e.what for e in world.ledger.history(handshake_id)] == ["Requested", "Canceled"]
 
     def test_conflict_twice_is_concurrent_modification(self, world):
         handshake_id = world.invite(ALICE)
         app = world.ledger.app
-        real_save = app.save
+        real_commit = app._commit
 
-        def always_beaten(*aggregates, **kwargs):
+        def always_beaten(unit, calls):
             organization = app.repository.get(world.org_id)
             organization.close_invitation(handshake_id="h-unrelated00", outcome="CANCELED", actor=MANAGEMENT,
                                           request_id=None, timestamp=world.ledger.now())
-            real_save(organization)
-            return real_save(*aggregates, **kwargs)
+            Application.save(app, organization)
+            return real_commit(unit, calls)
 
-        app.save = always_beaten
+        app._commit = always_beaten
         try:
             error = error_of(world.alice.decline_handshake, HandshakeId=handshake_id)
         finally:
-            del app.save
+            del app._commit
         assert error.code == "ConcurrentModificationException"
         assert world.state(handshake_id) == "OPEN"
 
