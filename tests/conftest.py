@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import uuid
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
 
@@ -28,16 +29,23 @@ def store_kind() -> str:
     return os.environ.get("HANDSHAKE_LEDGER_TEST_STORE", "sqlite")
 
 
-@pytest.fixture
-def data_location(tmp_path: Path) -> Iterator[str]:
-    """A fresh, empty data location on the store under test."""
+@contextmanager
+def new_location(folder: Path) -> Iterator[str]:
+    """A fresh, empty data location on the store under test (a new database, or a folder in ``folder``)."""
     if store_kind() == "postgres":
         from tests.pg import fresh_database
 
         with fresh_database() as url:
             yield url
     else:
-        yield str(tmp_path / f"data-{uuid.uuid4().hex[:8]}")
+        yield str(folder / f"data-{uuid.uuid4().hex[:8]}")
+
+
+@pytest.fixture
+def data_location(tmp_path: Path) -> Iterator[str]:
+    """A fresh, empty data location on the store under test."""
+    with new_location(tmp_path) as location:
+        yield location
 
 
 @pytest.fixture
