@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from ledger.handshake import Handshake, state_at
-from ledger.ids import account_arn, organization_arn
+from ledger.ids import account_arn, organization_arn, root_arn
 from ledger.organization import ALL, Organization
 
 
@@ -37,6 +37,9 @@ def describe_handshake(handshake: Handshake, now: datetime) -> dict[str, Any]:
 
 
 def organization_shape(organization: Organization) -> dict[str, Any]:
+    """AvailablePolicyTypes (deprecated) says what all features make available, not what the root
+    enabled: "If you disable a policy type for a root, it still appears enabled for the
+    organization if all features are enabled" (DisablePolicyType)."""
     mgmt = organization.management_account_id
     policies = [{"Type": "SERVICE_CONTROL_POLICY", "Status": "ENABLED"}] if organization.feature_set == ALL else []
     return {
@@ -62,3 +65,17 @@ def account_shape(organization: Organization, account_id: str) -> dict[str, Any]
         "JoinedMethod": member["joined_method"],
         "JoinedTimestamp": member["joined_at"],
     }
+
+
+def root_shape(organization: Organization) -> dict[str, Any]:
+    """The organization's one root; PolicyTypes lists the types enabled in it (none when disabled)."""
+    return {
+        "Id": organization.root_id,
+        "Arn": root_arn(organization.management_account_id, organization.id, organization.root_id),
+        "Name": "Root",
+        "PolicyTypes": [{"Type": policy_type, "Status": "ENABLED"} for policy_type in organization.policy_types],
+    }
+
+
+def service_access_shape(organization: Organization, service_principal: str) -> dict[str, Any]:
+    return {"ServicePrincipal": service_principal, "DateEnabled": organization.service_access[service_principal]}

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any, Callable
 from ledger import errors
 from ledger.application import Caller
 from ledger.commands import parse_request
-from ledger.shapes import account_shape, describe_handshake, organization_shape
+from ledger.shapes import account_shape, describe_handshake, organization_shape, root_shape, service_access_shape
 
 if TYPE_CHECKING:
     from ledger.entrypoints.bootstrap import LedgerReader
@@ -53,22 +53,47 @@ def _no_output(method: str, *fields: str) -> Handler:
     return handle
 
 
-def _list_accounts(ledger: Any, caller: Caller, request: Any, now: datetime) -> dict[str, Any]:
-    organization, account_ids = ledger.app.list_accounts(caller)
-    scope = {"op": "ListAccounts", "caller": caller.account_id}
+def _page(ledger: Any, caller: Caller, request: Any, operation: str, result_key: str, keys: list[str],
+          shape: Callable[[str], dict[str, Any]]) -> dict[str, Any]:
+    """One page of ``keys`` (sorted, unique) after the request's NextToken, each item shaped."""
+    scope = {"op": operation, "caller": caller.account_id}
     if request.NextToken:
         after = ledger.tokens.read(request.NextToken, scope)[0]
-        account_ids = [a for a in account_ids if a > after]
+        keys = [k for k in keys if k > after]
     size = request.MaxResults or 20
-    answer: dict[str, Any] = {"Accounts": [account_shape(organization, a) for a in account_ids[:size]]}
-    if len(account_ids) > size:
-        answer["NextToken"] = ledger.tokens.issue(scope, [account_ids[size - 1]])
+    answer: dict[str, Any] = {result_key: [shape(k) for k in keys[:size]]}
+    if len(keys) > size:
+        answer["NextToken"] = ledger.tokens.issue(scope, [keys[size - 1]])
     return answer
+
+
+def _list_accounts(ledger: Any, caller: Caller, request: Any, now: datetime) -> dict[str, Any]:
+    organization, account_ids = ledger.app.list_accounts(caller)
+    return _page(ledger, caller, request, "ListAccounts", "Accounts", account_ids,
+                 lambda account_id: account_shape(organization, account_id))
 
 
 def _describe_account(ledger: Any, caller: Caller, request: Any, now: datetime) -> dict[str, Any]:
     organization = ledger.app.describe_account(caller, request.AccountId)
     return {"Account": account_shape(organization, request.AccountId)}
+
+
+def _list_roots(ledger: Any, caller: Caller, request: Any, now: datetime) -> dict[str, Any]:
+    organization = ledger.app.list_roots(caller)
+    return _page(ledger, caller, request, "ListRoots", "Roots", [organization.root_id],
+                 lambda root_id: root_shape(organization))
+
+
+def _list_service_access(ledger: Any, caller: Caller, request: Any, now: datetime) -> dict[str, Any]:
+    organization = ledger.app.list_aws_service_access_for_organization(caller)
+    return _page(ledger, caller, request, "ListAWSServiceAccessForOrganization", "EnabledServicePrincipals",
+                 sorted(organization.service_access), lambda principal: service_access_shape(organization, principal))
+
+
+def _policy_type(method: str) -> Handler:
+    def handle(ledger: Any, caller: Caller, request: Any, now: datetime) -> dict[str, Any]:
+        return {"Root": root_shape(getattr(ledger.app, method)(caller, request.RootId, request.PolicyType))}
+    return handle
 
 
 def _describe_handshake(ledger: Any, caller: Caller, request: Any, now: datetime) -> dict[str, Any]:
@@ -93,6 +118,10 @@ COMMANDS: dict[str, Handler] = {
     "DeleteOrganization": _no_output("delete_organization"),
     "LeaveOrganization": _no_output("leave_organization"),
     "RemoveAccountFromOrganization": _no_output("remove_account_from_organization", "AccountId"),
+    "EnablePolicyType": _policy_type("enable_policy_type"),
+    "DisablePolicyType": _policy_type("disable_policy_type"),
+    "EnableAWSServiceAccess": _no_output("enable_aws_service_access", "ServicePrincipal"),
+    "DisableAWSServiceAccess": _no_output("disable_aws_service_access", "ServicePrincipal"),
 }
 QUERIES: dict[str, Handler] = {
     "DescribeHandshake": _describe_handshake,
@@ -101,6 +130,8 @@ QUERIES: dict[str, Handler] = {
     "DescribeOrganization": _describe_organization,
     "ListAccounts": _list_accounts,
     "DescribeAccount": _describe_account,
+    "ListRoots": _list_roots,
+    "ListAWSServiceAccessForOrganization": _list_service_access,
 }
 OPERATIONS = {**COMMANDS, **QUERIES}
 

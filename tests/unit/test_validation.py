@@ -73,13 +73,11 @@ class TestValidation:
 
     def test_every_modeled_error_has_a_class(self):
         from ledger import errors
+        from ledger.entrypoints.dispatch import OPERATIONS
 
         classes = errors.error_classes()
         model = service_model()
-        handshake_ops = ["InviteAccountToOrganization", "AcceptHandshake", "DeclineHandshake", "CancelHandshake",
-                         "DescribeHandshake", "ListHandshakesForAccount", "ListHandshakesForOrganization",
-                         "EnableAllFeatures"]
-        for operation in handshake_ops:
+        for operation in OPERATIONS:
             for error in model.operation_model(operation).error_shapes:
                 assert error.name in classes, error.name
                 assert classes[error.name].has_reason == ("Reason" in error.members)
