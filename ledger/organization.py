@@ -94,7 +94,7 @@ class Organization(LedgerAggregate):
         return None
 
     def check_all_features(self) -> None:
-        """Trusted access for AWS services needs all features (the provider's comment quotes AWS)."""
+        """Trusted access for AWS services needs all features (the message is AWS's)."""
         if self.feature_set != ALL:
             raise errors.ConstraintViolationException(
                 "The request failed because the organization does not have all features enabled. "
@@ -102,7 +102,7 @@ class Organization(LedgerAggregate):
                 "ORGANIZATION_NOT_IN_ALL_FEATURES_MODE",
             )
 
-    def check_root(self, root_id: str) -> None:
+    def _check_root(self, root_id: str) -> None:
         if root_id != self.root_id:
             raise errors.RootNotFoundException(f"We can't find a root with the RootId {root_id}.")
 
@@ -126,7 +126,7 @@ class Organization(LedgerAggregate):
 
     def enable_policy_type(self, root_id: str, policy_type: str, *, actor: str, request_id: str | None,
                            timestamp: datetime) -> None:
-        self.check_root(root_id)
+        self._check_root(root_id)
         if self.feature_set != ALL:
             raise errors.PolicyTypeNotAvailableForOrganizationException(
                 f"You can enable {policy_type} only after you enable all features in the organization."
@@ -138,7 +138,7 @@ class Organization(LedgerAggregate):
 
     def disable_policy_type(self, root_id: str, policy_type: str, *, actor: str, request_id: str | None,
                             timestamp: datetime) -> None:
-        self.check_root(root_id)
+        self._check_root(root_id)
         if policy_type not in self.policy_types:
             raise errors.PolicyTypeNotEnabledException(f"{policy_type} isn't currently enabled in root {root_id}.")
         self._policy_type_disabled(root_id=root_id, policy_type=policy_type, actor=actor,

@@ -68,7 +68,8 @@ def account_shape(organization: Organization, account_id: str) -> dict[str, Any]
 
 
 def root_shape(organization: Organization) -> dict[str, Any]:
-    """The organization's one root; PolicyTypes lists the types enabled in it (none when disabled)."""
+    """The organization's one root; PolicyTypes lists the types enabled in it, ENABLED at once (AWS
+    enables in the background and may show PENDING_ENABLE first); a disabled type is absent."""
     return {
         "Id": organization.root_id,
         "Arn": root_arn(organization.management_account_id, organization.id, organization.root_id),

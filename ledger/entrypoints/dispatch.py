@@ -81,7 +81,7 @@ def _describe_account(ledger: Any, caller: Caller, request: Any, now: datetime) 
 def _list_roots(ledger: Any, caller: Caller, request: Any, now: datetime) -> dict[str, Any]:
     organization = ledger.app.list_roots(caller)
     return _page(ledger, caller, request, "ListRoots", "Roots", [organization.root_id],
-                 lambda root_id: root_shape(organization))
+                 lambda _root_id: root_shape(organization))
 
 
 def _list_service_access(ledger: Any, caller: Caller, request: Any, now: datetime) -> dict[str, Any]:

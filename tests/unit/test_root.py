@@ -27,7 +27,8 @@ def enable(world, *policy_types):
 
 
 def principals(world):
-    return [p["ServicePrincipal"] for p in world.mgmt.list_aws_service_access_for_organization()["EnabledServicePrincipals"]]
+    listed = world.mgmt.list_aws_service_access_for_organization()["EnabledServicePrincipals"]
+    return [p["ServicePrincipal"] for p in listed]
 
 
 def event_names(world):
@@ -81,7 +82,8 @@ class TestEnablePolicyType:
         request_id = world.mgmt.enable_policy_type(RootId=root_id, PolicyType=SCP)["ResponseMetadata"]["RequestId"]
         event = world.stored_events(world.org_id)[-1]
         assert type(event).__name__ == "PolicyTypeEnabled"
-        assert (event.root_id, event.policy_type, event.actor, event.request_id) == (root_id, SCP, MANAGEMENT, request_id)
+        recorded = (event.root_id, event.policy_type, event.actor, event.request_id)
+        assert recorded == (root_id, SCP, MANAGEMENT, request_id)
 
     def test_types_are_listed_in_the_order_enabled(self, world):
         enable(world, TAG, SCP)
