@@ -33,6 +33,8 @@ _REASONS = {
 _ANY_TEXT = "[\\s\\S]*"
 _EMAIL = re.compile(r"^[^\s@]+@[^\s@]+\.[^\s@]+$")
 _ACCOUNT_ID = re.compile(r"^\d{12}$")
+_SERVICE_PRINCIPAL = re.compile(r"[A-Za-z0-9_+=,.@-]+")  # the model's [\w+=,.@-]*, in ASCII, whole
+_AWS_SERVICE = re.compile(r"([a-z0-9-]+\.)+amazonaws\.com")
 
 
 class Request(BaseModel):
@@ -109,10 +111,23 @@ def _check_filter(request: Any) -> None:
         )
 
 
+def _check_service_principal(request: Any) -> None:
+    """AWS knows its services; we know their principals' form (``<service>.amazonaws.com``)."""
+    principal = request.ServicePrincipal
+    if not _SERVICE_PRINCIPAL.fullmatch(principal):
+        raise InvalidInputException(f"Invalid value for ServicePrincipal: {principal!r}.", "INVALID_PATTERN")
+    if not _AWS_SERVICE.fullmatch(principal):
+        raise InvalidInputException(
+            f"{principal} is not the service principal of an AWS service.", "UNRECOGNIZED_SERVICE_PRINCIPAL"
+        )
+
+
 _EXTRA_CHECKS: dict[str, Callable[[Any], None]] = {
     "InviteAccountToOrganization": _check_invite,
     "ListHandshakesForAccount": _check_filter,
     "ListHandshakesForOrganization": _check_filter,
+    "EnableAWSServiceAccess": _check_service_principal,
+    "DisableAWSServiceAccess": _check_service_principal,
 }
 
 
@@ -130,6 +145,8 @@ def _as_aws_error(invalid: ValidationError) -> Exception:
     first = invalid.errors(include_url=False)[0]
     where = ".".join(str(part) for part in first["loc"]) or "request"
     reason = _REASONS.get(first["type"])
+    if reason == "INVALID_ENUM" and first["loc"][-1:] == ("PolicyType",):
+        reason = "INVALID_ENUM_POLICY_TYPE"
     if reason is None:
         return SerializationException(f"{where}: {first['msg']}")
     return InvalidInputException(f"Invalid value for {where}: {first['msg']}.", reason)

@@ -106,6 +106,32 @@ class TooManyRequestsException(OrganizationsError):
     pass
 
 
+class PolicyChangesInProgressException(OrganizationsError):
+    pass
+
+
+class PolicyTypeAlreadyEnabledException(OrganizationsError):
+    default_message = "The specified policy type is already enabled in the specified root."
+
+
+class PolicyTypeNotAvailableForOrganizationException(OrganizationsError):
+    default_message = (
+        "You can't use the specified policy type with the feature set currently enabled for this organization."
+    )
+
+
+class PolicyTypeNotEnabledException(OrganizationsError):
+    default_message = "The specified policy type isn't currently enabled in this root."
+
+
+class RootNotFoundException(OrganizationsError):
+    default_message = "We can't find a root with the RootId that you specified."
+
+
+class UnsupportedAPIEndpointException(OrganizationsError):
+    pass
+
+
 class ServiceException(OrganizationsError):
     status = 500
     default_message = "AWS Organizations can't complete your request because of an internal service error."

@@ -34,3 +34,7 @@ def organization_arn(management_account_id: str, organization_id: str) -> str:
 
 def account_arn(management_account_id: str, organization_id: str, account_id: str) -> str:
     return f"arn:aws:organizations::{management_account_id}:account/{organization_id}/{account_id}"
+
+
+def root_arn(management_account_id: str, organization_id: str, root_id: str) -> str:
+    return f"arn:aws:organizations::{management_account_id}:root/{organization_id}/{root_id}"

@@ -1,4 +1,5 @@
-"""The Organization aggregate: membership, feature set, and the invitations that count toward quotas.
+"""The Organization aggregate: membership, feature set, the invitations that count toward quotas,
+and what the management account enabled (trusted access for AWS services, policy types on the root).
 
 Quotas are computed from this history (decision 12): open invitations are those sent and
 neither closed by an event nor past their expiration at the instant of the check; the daily
@@ -17,6 +18,7 @@ from typing import Any, Callable
 
 from eventsourcing.domain import event
 
+from ledger import errors
 from ledger.aggregate import LedgerAggregate
 
 ALL, CONSOLIDATED_BILLING = "ALL", "CONSOLIDATED_BILLING"
@@ -49,6 +51,8 @@ class Organization(LedgerAggregate):
         # ``target``: the account id, or ``email:<address>`` as sent (resolved when compared).
         self.invitations: dict[str, dict[str, Any]] = {}
         self.all_features_request: dict[str, Any] | None = None
+        self.service_access: dict[str, datetime] = {}  # service principal -> DateEnabled
+        self.policy_types: list[str] = []  # enabled in the root, in the order enabled
         self.deleted = False
 
     def __deepcopy__(self, memo: dict[int, Any]) -> Organization:
@@ -62,6 +66,8 @@ class Organization(LedgerAggregate):
         clone.members = dict(self.members)
         clone.invitations = {h: dict(i) for h, i in self.invitations.items()}
         clone.all_features_request = copy.copy(self.all_features_request)
+        clone.service_access = dict(self.service_access)
+        clone.policy_types = list(self.policy_types)
         clone._pending_events = list(self._pending_events)
         return clone
 
@@ -87,6 +93,57 @@ class Organization(LedgerAggregate):
         if request and now < request["expires_at"]:
             return str(request["handshake_id"])
         return None
+
+    def check_all_features(self) -> None:
+        """Trusted access for AWS services needs all features (the message is AWS's)."""
+        if self.feature_set != ALL:
+            raise errors.ConstraintViolationException(
+                "The request failed because the organization does not have all features enabled. "
+                "Please enable all features in your organization and then retry.",
+                "ORGANIZATION_NOT_IN_ALL_FEATURES_MODE",
+            )
+
+    def _check_root(self, root_id: str) -> None:
+        if root_id != self.root_id:
+            raise errors.RootNotFoundException(f"We can't find a root with the RootId {root_id}.")
+
+    # -- guarded commands: trusted access and policy types ---------------------------------
+
+    def enable_service_access(self, service_principal: str, *, actor: str, request_id: str | None,
+                              timestamp: datetime) -> None:
+        """Enabling an enabled service changes nothing and records nothing."""
+        self.check_all_features()
+        if service_principal not in self.service_access:
+            self._service_access_enabled(service_principal=service_principal, actor=actor,
+                                         request_id=request_id, timestamp=timestamp)
+
+    def disable_service_access(self, service_principal: str, *, actor: str, request_id: str | None,
+                               timestamp: datetime) -> None:
+        """Disabling a service that is not enabled changes nothing and records nothing."""
+        self.check_all_features()
+        if service_principal in self.service_access:
+            self._service_access_disabled(service_principal=service_principal, actor=actor,
+                                          request_id=request_id, timestamp=timestamp)
+
+    def enable_policy_type(self, root_id: str, policy_type: str, *, actor: str, request_id: str | None,
+                           timestamp: datetime) -> None:
+        self._check_root(root_id)
+        if self.feature_set != ALL:
+            raise errors.PolicyTypeNotAvailableForOrganizationException(
+                f"You can enable {policy_type} only after you enable all features in the organization."
+            )
+        if policy_type in self.policy_types:
+            raise errors.PolicyTypeAlreadyEnabledException(f"{policy_type} is already enabled in root {root_id}.")
+        self._policy_type_enabled(root_id=root_id, policy_type=policy_type, actor=actor,
+                                  request_id=request_id, timestamp=timestamp)
+
+    def disable_policy_type(self, root_id: str, policy_type: str, *, actor: str, request_id: str | None,
+                            timestamp: datetime) -> None:
+        self._check_root(root_id)
+        if policy_type not in self.policy_types:
+            raise errors.PolicyTypeNotEnabledException(f"{policy_type} isn't currently enabled in root {root_id}.")
+        self._policy_type_disabled(root_id=root_id, policy_type=policy_type, actor=actor,
+                                   request_id=request_id, timestamp=timestamp)
 
     # -- recorded changes ---------------------------------------------------------------
 
@@ -139,6 +196,26 @@ class Organization(LedgerAggregate):
     def enable_all_features(self, handshake_id: str, actor: str, request_id: str | None, timestamp: datetime) -> None:
         self.feature_set = ALL
         self.all_features_request = None
+
+    @event("ServiceAccessEnabled", topic="handshake-ledger:Organization.ServiceAccessEnabled:v1")
+    def _service_access_enabled(self, service_principal: str, actor: str, request_id: str | None,
+                                timestamp: datetime) -> None:
+        self.service_access[service_principal] = timestamp
+
+    @event("ServiceAccessDisabled", topic="handshake-ledger:Organization.ServiceAccessDisabled:v1")
+    def _service_access_disabled(self, service_principal: str, actor: str, request_id: str | None,
+                                 timestamp: datetime) -> None:
+        self.service_access.pop(service_principal, None)
+
+    @event("PolicyTypeEnabled", topic="handshake-ledger:Organization.PolicyTypeEnabled:v1")
+    def _policy_type_enabled(self, root_id: str, policy_type: str, actor: str, request_id: str | None,
+                             timestamp: datetime) -> None:
+        self.policy_types.append(policy_type)
+
+    @event("PolicyTypeDisabled", topic="handshake-ledger:Organization.PolicyTypeDisabled:v1")
+    def _policy_type_disabled(self, root_id: str, policy_type: str, actor: str, request_id: str | None,
+                              timestamp: datetime) -> None:
+        self.policy_types.remove(policy_type)
 
     @event("Deleted", topic="handshake-ledger:Organization.Deleted:v1")
     def delete(self, actor: str, request_id: str | None, timestamp: datetime) -> None:

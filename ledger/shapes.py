@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from ledger.handshake import Handshake, state_at
-from ledger.ids import account_arn, organization_arn
+from ledger.ids import account_arn, organization_arn, root_arn
 from ledger.organization import ALL, Organization
 
 
@@ -37,6 +37,9 @@ def describe_handshake(handshake: Handshake, now: datetime) -> dict[str, Any]:
 
 
 def organization_shape(organization: Organization, management_email: str) -> dict[str, Any]:
+    """AvailablePolicyTypes (deprecated) says what all features make available, not what the root
+    enabled: "If you disable a policy type for a root, it still appears enabled for the
+    organization if all features are enabled" (DisablePolicyType)."""
     mgmt = organization.management_account_id
     policies = [{"Type": "SERVICE_CONTROL_POLICY", "Status": "ENABLED"}] if organization.feature_set == ALL else []
     return {
@@ -47,4 +50,15 @@ def organization_shape(organization: Organization, management_email: str) -> dic
         "MasterAccountId": mgmt,
         "MasterAccountEmail": management_email,
         "AvailablePolicyTypes": policies,
+    }
+
+
+def root_shape(organization: Organization) -> dict[str, Any]:
+    """The organization's one root; PolicyTypes lists the types enabled in it, ENABLED at once (AWS
+    enables in the background and may show PENDING_ENABLE first); a disabled type is absent."""
+    return {
+        "Id": organization.root_id,
+        "Arn": root_arn(organization.management_account_id, organization.id, organization.root_id),
+        "Name": "Root",
+        "PolicyTypes": [{"Type": policy_type, "Status": "ENABLED"} for policy_type in organization.policy_types],
     }

@@ -87,6 +87,8 @@ CREATE TABLE IF NOT EXISTS {{p}}organizations (
     feature_set TEXT NOT NULL,
     root_id TEXT NOT NULL,
     deleted INTEGER NOT NULL,
+    policy_types TEXT NOT NULL,
+    service_access TEXT NOT NULL,
     PRIMARY KEY (organization_id, valid_from)
 );
 CREATE TABLE IF NOT EXISTS {{p}}event_times (
@@ -109,6 +111,7 @@ ACCOUNTS = VersionedTable("accounts", "account_id", (
 ))
 ORGANIZATIONS = VersionedTable("organizations", "organization_id", (
     "organization_id", "valid_from", "valid_to", "management_account_id", "feature_set", "root_id", "deleted",
+    "policy_types", "service_access",
 ))
 VERSIONED = (HANDSHAKES, ACCOUNTS, ORGANIZATIONS)
 CLOSED = {Handshake.Accepted: ACCEPTED, Handshake.Declined: DECLINED, Handshake.Canceled: CANCELED}
@@ -163,11 +166,18 @@ def add_event(batch: RowChanges, position: int, event: Any) -> None:
         batch.insert("organizations", position, {
             "organization_id": key, "management_account_id": event.management_account_id,
             "feature_set": event.feature_set, "root_id": event.root_id, "deleted": 0,
+            "policy_types": "[]", "service_access": "{}",
         })
     elif isinstance(event, Organization.AllFeaturesEnabled):
         batch.change("organizations", position, key, lambda _: ({"feature_set": ALL}, True))
     elif isinstance(event, Organization.Deleted):
         batch.change("organizations", position, key, lambda _: ({"deleted": 1}, True))
+    elif isinstance(event, (Organization.PolicyTypeEnabled, Organization.PolicyTypeDisabled)):
+        enabled = isinstance(event, Organization.PolicyTypeEnabled)
+        batch.change("organizations", position, key, _listed("policy_types", event.policy_type, enabled))
+    elif isinstance(event, (Organization.ServiceAccessEnabled, Organization.ServiceAccessDisabled)):
+        enabled_us = timestamp_us if isinstance(event, Organization.ServiceAccessEnabled) else None
+        batch.change("organizations", position, key, _service_access(event.service_principal, enabled_us))
 
 
 def _handshake_row(event: Any, timestamp_us: int) -> Row:
@@ -194,6 +204,28 @@ def _closing(state: str, actor: str, closed_us: int) -> Any:
         if state == ACCEPTED and row["target_email"] is not None:
             columns["resources"] = json.dumps([*json.loads(row["resources"]), {"Type": "ACCOUNT", "Value": actor}])
         return columns, True
+
+    return change
+
+
+def _listed(column: str, item: str, present: bool) -> Any:
+    """A JSON list column with ``item`` appended (in the order enabled) or removed."""
+
+    def change(row: Row) -> tuple[Row, bool]:
+        items = [i for i in json.loads(row[column]) if i != item] + ([item] if present else [])
+        return {column: json.dumps(items)}, True
+
+    return change
+
+
+def _service_access(principal: str, enabled_us: int | None) -> Any:
+    """Trusted access enabled for ``principal`` at ``enabled_us`` (its DateEnabled), or disabled (None)."""
+
+    def change(row: Row) -> tuple[Row, bool]:
+        access = {p: us for p, us in json.loads(row["service_access"]).items() if p != principal}
+        if enabled_us is not None:
+            access[principal] = enabled_us
+        return {"service_access": json.dumps(access)}, True
 
     return change
 

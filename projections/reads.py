@@ -14,7 +14,7 @@ from typing import Any
 
 from ledger import errors
 from ledger.directory import default_email, default_name, email_key, resolve_owner
-from ledger.ids import account_arn, organization_arn
+from ledger.ids import account_arn, organization_arn, root_arn
 from ledger.organization import ALL
 from ledger.shapes import handshake_shape
 from projections.handshake_rows import from_us
@@ -130,6 +130,46 @@ class LedgerReads:
                 f"Account {member_id} is not a member of {organization['organization_id']}."
             )
         return {"Account": self._account(organization, member)}
+
+    def list_roots(self, account_id: str, request: Any, moment: Moment) -> dict[str, Any]:
+        """The one root; its PolicyTypes are the types enabled in it, ENABLED at once (AWS enables
+        in the background and may show PENDING_ENABLE first)."""
+        organization = self._managed(account_id, moment, "list the roots of the organization")
+        mgmt, organization_id = organization["management_account_id"], organization["organization_id"]
+        root = {
+            "Id": organization["root_id"], "Arn": root_arn(mgmt, organization_id, organization["root_id"]),
+            "Name": "Root",
+            "PolicyTypes": [{"Type": t, "Status": "ENABLED"} for t in json.loads(organization["policy_types"])],
+        }
+        return self._keyed_page("ListRoots", "Roots", account_id, request, moment, {root["Id"]: root})
+
+    def list_aws_service_access_for_organization(self, account_id: str, request: Any,
+                                                 moment: Moment) -> dict[str, Any]:
+        organization = self._managed(account_id, moment, "list the services with trusted access")
+        if organization["feature_set"] != ALL:
+            raise errors.ConstraintViolationException(
+                "The request failed because the organization does not have all features enabled. "
+                "Please enable all features in your organization and then retry.",
+                "ORGANIZATION_NOT_IN_ALL_FEATURES_MODE",
+            )
+        enabled = {principal: {"ServicePrincipal": principal, "DateEnabled": from_us(us)}
+                   for principal, us in json.loads(organization["service_access"]).items()}
+        return self._keyed_page("ListAWSServiceAccessForOrganization", "EnabledServicePrincipals", account_id,
+                                request, moment, enabled)
+
+    def _keyed_page(self, operation: str, result_key: str, account_id: str, request: Any, moment: Moment,
+                    items: dict[str, Any]) -> dict[str, Any]:
+        """One page of ``items`` in key order, after the request's NextToken."""
+        scope = self._scope(operation, account_id, moment)
+        keys = sorted(items)
+        if request.NextToken:
+            after = self.tokens.read(request.NextToken, scope)[0]
+            keys = [key for key in keys if key > after]
+        size = request.MaxResults or DEFAULT_PAGE
+        answer: dict[str, Any] = {result_key: [items[key] for key in keys[:size]]}
+        if len(keys) > size:
+            answer["NextToken"] = self.tokens.issue(scope, [keys[size - 1]])
+        return answer
 
     def _account(self, organization: Any, row: Any) -> dict[str, Any]:
         mgmt = organization["management_account_id"]

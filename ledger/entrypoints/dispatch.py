@@ -15,7 +15,7 @@ from ledger import errors
 from ledger.application import Caller
 from ledger.audit import ApiCall
 from ledger.commands import parse_request
-from ledger.shapes import describe_handshake, organization_shape
+from ledger.shapes import describe_handshake, organization_shape, root_shape
 
 if TYPE_CHECKING:
     from ledger.entrypoints.bootstrap import LedgerReader
@@ -50,6 +50,12 @@ def _create_organization(ledger: Any, caller: Caller, request: Any, moment: Mome
     return {"Organization": organization_shape(organization, ledger.app.email_of(organization.management_account_id))}
 
 
+def _policy_type(method: str) -> Handler:
+    def handle(ledger: Any, caller: Caller, request: Any, moment: Moment) -> dict[str, Any]:
+        return {"Root": root_shape(getattr(ledger.app, method)(caller, request.RootId, request.PolicyType))}
+    return handle
+
+
 def _no_output(method: str, *fields: str) -> Handler:
     def handle(ledger: Any, caller: Caller, request: Any, moment: Moment) -> dict[str, Any]:
         getattr(ledger.app, method)(caller, *(getattr(request, f) for f in fields))
@@ -81,6 +87,10 @@ COMMANDS: dict[str, Handler] = {
     "DeleteOrganization": _no_output("delete_organization"),
     "LeaveOrganization": _no_output("leave_organization"),
     "RemoveAccountFromOrganization": _no_output("remove_account_from_organization", "AccountId"),
+    "EnablePolicyType": _policy_type("enable_policy_type"),
+    "DisablePolicyType": _policy_type("disable_policy_type"),
+    "EnableAWSServiceAccess": _no_output("enable_aws_service_access", "ServicePrincipal"),
+    "DisableAWSServiceAccess": _no_output("disable_aws_service_access", "ServicePrincipal"),
 }
 QUERIES: dict[str, Handler] = {
     "DescribeHandshake": _read("describe_handshake", "HandshakeId"),
@@ -89,6 +99,8 @@ QUERIES: dict[str, Handler] = {
     "DescribeOrganization": _read("describe_organization"),
     "ListAccounts": _list("list_accounts"),
     "DescribeAccount": _read("describe_account", "AccountId"),
+    "ListRoots": _list("list_roots"),
+    "ListAWSServiceAccessForOrganization": _list("list_aws_service_access_for_organization"),
 }
 OPERATIONS = {**COMMANDS, **QUERIES}
 

@@ -91,3 +91,17 @@ def error_of(call: Any, **params: Any) -> AwsError:
         call(**params)
     response = caught.value.response
     return AwsError(response["Error"]["Code"], response["Error"]["Message"], response.get("Reason"))
+
+
+def server_error(world: World, method: str, params: dict[str, Any]) -> Any:
+    """What the server answers a boto3 method's ``params``, past botocore's own client-side
+    checks (other SDKs check less): the ``OrganizationsError`` raised by ``ledger.call``."""
+    from botocore import xform_name
+
+    from ledger.commands import service_model
+    from ledger.errors import OrganizationsError
+
+    operation = next(op for op in service_model().operation_names if xform_name(op) == method)
+    with pytest.raises(OrganizationsError) as caught:
+        world.ledger.call(operation, params, MANAGEMENT)
+    return caught.value

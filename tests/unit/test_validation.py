@@ -4,13 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from botocore import xform_name
 from botocore.exceptions import ParamValidationError
 
 from ledger.commands import request_model, service_model
-from ledger.errors import OrganizationsError
-from tests.conftest import ALICE, MANAGEMENT
-from tests.unit.conftest import error_of
+from tests.conftest import ALICE
+from tests.unit.conftest import error_of, server_error
 
 CASES = [
     ("accept_handshake", {}, "INPUT_REQUIRED"),
@@ -46,14 +44,6 @@ CASES = [
     ("create_organization", {"FeatureSet": "SOME"}, "INVALID_ENUM"),
     ("describe_account", {"AccountId": "12"}, "INVALID_PATTERN"),
 ]
-
-
-def server_error(world, method: str, params: dict) -> OrganizationsError:
-    """What the server answers, past botocore's own client-side checks (other SDKs check less)."""
-    with pytest.raises(OrganizationsError) as caught:
-        operation = next(op for op in service_model().operation_names if xform_name(op) == method)
-        world.ledger.call(operation, params, MANAGEMENT)
-    return caught.value
 
 
 class TestValidation:
@@ -94,13 +84,11 @@ class TestValidation:
 
     def test_every_modeled_error_has_a_class(self):
         from ledger import errors
+        from ledger.entrypoints.dispatch import OPERATIONS
 
         classes = errors.error_classes()
         model = service_model()
-        handshake_ops = ["InviteAccountToOrganization", "AcceptHandshake", "DeclineHandshake", "CancelHandshake",
-                         "DescribeHandshake", "ListHandshakesForAccount", "ListHandshakesForOrganization",
-                         "EnableAllFeatures"]
-        for operation in handshake_ops:
+        for operation in OPERATIONS:
             for error in model.operation_model(operation).error_shapes:
                 assert error.name in classes, error.name
                 assert classes[error.name].has_reason == ("Reason" in error.members)
