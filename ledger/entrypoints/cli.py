@@ -24,6 +24,7 @@ from eventsourcing.persistence import PersistenceError
 
 from ledger import errors
 from ledger.clock import Clock, system_clock
+from ledger.commands import is_valid
 from ledger.entrypoints import cli_format as fmt
 
 if TYPE_CHECKING:
@@ -73,7 +74,7 @@ def instant(text: str) -> datetime:
 
 
 def account_id(text: str) -> str:
-    if not re.fullmatch(r"\d{12}", text):
+    if not is_valid("AccountId", text):
         raise argparse.ArgumentTypeError(f"invalid account id {text!r}: 12 digits expected")
     return text
 
@@ -303,7 +304,7 @@ def joined_instants(argv: list[str]) -> list[str]:
 
 
 def fail(message: str, code: int) -> int:
-    print(f"{PROG}: error: {message}", file=sys.stderr)
+    print(f"{PROG}: error: {fmt.printable(message)}", file=sys.stderr)
     return code
 
 
