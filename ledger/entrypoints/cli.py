@@ -79,6 +79,16 @@ def account_id(text: str) -> str:
     return text
 
 
+def seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = 0.0
+    if not 0 < value < 86400:
+        raise argparse.ArgumentTypeError(f"invalid duration {text!r}: seconds, more than 0 and less than a day")
+    return value
+
+
 def count(minimum: int) -> Callable[[str], int]:
     def parse(text: str) -> int:
         if not text.isdigit() or int(text) < minimum:
@@ -220,14 +230,18 @@ def demo(args: argparse.Namespace) -> int:
 
 
 def serve(args: argparse.Namespace) -> int:
-    from ledger.entrypoints.aws_json import serve as run_server
+    from ledger.entrypoints.http_protocol import ServerLimits
+    from ledger.entrypoints.http_server import serve as run_server
 
+    limits = ServerLimits(max_connections=args.max_connections, header_timeout=args.header_timeout,
+                          body_timeout=args.body_timeout, idle_timeout=args.idle_timeout)
     if args.workers > 1:
         from ledger.entrypoints.workers import serve as run_workers
 
         return run_workers(args.data, host=args.host, port=args.port, accounts_file=args.accounts,
-                           strict=args.strict, workers=args.workers)
-    return run_server(args.data, host=args.host, port=args.port, accounts_file=args.accounts, strict=args.strict)
+                           strict=args.strict, workers=args.workers, limits=limits)
+    return run_server(args.data, host=args.host, port=args.port, accounts_file=args.accounts, strict=args.strict,
+                      limits=limits)
 
 
 # -- the parser -----------------------------------------------------------------------------------
@@ -253,6 +267,14 @@ def build_parser() -> Parser:
     serve_.add_argument("--strict", action="store_true", help="verify SigV4 signatures against the accounts file")
     serve_.add_argument("--workers", type=count(1), default=1, metavar="N",
                         help="server processes sharing the port, plus one view runner (default: 1, one process)")
+    serve_.add_argument("--max-connections", type=count(1), default=1000, metavar="N",
+                        help="open connections per server process; past them, 503 (default: 1000)")
+    serve_.add_argument("--header-timeout", type=seconds, default=10.0, metavar="S",
+                        help="seconds from a request's first byte to the end of its headers, else 408 (default: 10)")
+    serve_.add_argument("--body-timeout", type=seconds, default=30.0, metavar="S",
+                        help="seconds from the end of the headers to the end of the body, else 408 (default: 30)")
+    serve_.add_argument("--idle-timeout", type=seconds, default=60.0, metavar="S",
+                        help="seconds a connection may wait for its next request before it is closed (default: 60)")
 
     history_ = command("history", history, "the audit trail of one handshake", data, as_json)
     history_.add_argument("handshake_id", metavar="HANDSHAKE_ID")
