@@ -144,6 +144,10 @@ class RequestEntityTooLargeException(OrganizationsError):
     status = 413
 
 
+class RequestHeaderFieldsTooLargeException(OrganizationsError):
+    status = 431
+
+
 class ServiceUnavailableException(OrganizationsError):
     status = 503
     default_message = "The server is at its connection limit; try again later."

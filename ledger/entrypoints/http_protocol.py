@@ -6,6 +6,7 @@ takes a protocol class for ``http=``) and changes only what happens at the edges
 - bytes that are not an HTTP/1.0 or 1.1 request (``GARBAGE``, ``POST / HTTP/2.0``, a bare LF, two
   Content-Lengths) are answered 400 SerializationException; a request line with a method the parser
   doesn't know (``FOO / HTTP/1.1``) 405. Blank lines between pipelined requests are skipped;
+- a request line and headers over ``max_header_bytes`` (64 KiB) are answered 431;
 - deadlines, each cutting the connection with 408 RequestTimeoutException: the headers must
   arrive within ``header_timeout`` seconds of the request's first byte, the body within
   ``body_timeout`` seconds of the headers. A connection with no request under way is closed
@@ -32,6 +33,7 @@ from ledger import errors
 from ledger.entrypoints.aws_json import Response, error_response
 
 HTTP_VERSIONS = ("1.0", "1.1")
+LINGER = 2.0  # seconds a refused client may go on sending (and we reading) before the close
 # A request line that parses but for its method: answered 405 rather than 400 (RFC 9110 token).
 _REQUEST_LINE = re.compile(rb"[!#$%&'*+\-.^_`|~0-9A-Za-z]+ [^ \r\n]+ HTTP/1\.[01]\r\n")
 
@@ -45,6 +47,7 @@ class ServerLimits:
     body_timeout: float = 30.0
     idle_timeout: float = 60.0
     max_body: int = 1 << 20
+    max_header_bytes: int = 64 << 10  # request line and headers; more is 431
     graceful_timeout: float = 20.0  # in-flight requests at SIGTERM; workers.STOP_GRACE is longer
 
 
@@ -76,16 +79,17 @@ class AwsJsonProtocol(HttpToolsProtocol):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.deadline: asyncio.TimerHandle | None = None
-        self.owed: errors.OrganizationsError | None = None  # a refusal waiting for earlier answers
+        self.owed: errors.OrganizationsError | None = None  # a refusal, once owed no byte more is parsed
         self.unserved: errors.OrganizationsError | None = None  # why a parser callback stopped the parser
+        self.header_bytes: int | None = None  # received since the request began, until its headers end
+        self.body_bytes = 0
+        self.over_cap = False
 
     # -- the connection's life: idle, headers, body, answered ----------------------------------------
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
-        if len(self.connections) > self.limits.max_connections:
-            self.refuse(errors.ServiceUnavailableException())
-            return
+        self.over_cap = len(self.connections) > self.limits.max_connections  # answered 503 once it asks
         self._arm_idle()
 
     def connection_lost(self, exc: Exception | None) -> None:
@@ -95,31 +99,60 @@ class AwsJsonProtocol(HttpToolsProtocol):
     def data_received(self, data: bytes) -> None:
         """As uvicorn's, but a byte that begins no request (a blank line) doesn't end idleness."""
         if self.owed is not None:
-            return
+            return  # read and dropped: the client gets its answer before the close (no reset)
         try:
             self.parser.feed_data(data)
         except httptools.HttpParserInvalidMethodError:
             well_formed = _REQUEST_LINE.match(_last_message(data))
-            self.refuse(errors.MethodNotAllowedException("The method is not allowed.") if well_formed else
-                        errors.SerializationException("The request line is not HTTP/1.1."))
+            return self.refuse(errors.MethodNotAllowedException("The method is not allowed.") if well_formed else
+                               errors.SerializationException("The request line is not HTTP/1.1."))
         except httptools.HttpParserUpgrade:
             if self.cycle is not None:
                 self.cycle.keep_alive = False  # the request is answered; nothing after it is read
         except httptools.HttpParserError as problem:
-            self.refuse(self.unserved or errors.SerializationException(f"The request is not valid HTTP/1.1: {problem}."))
+            return self.refuse(self.unserved or errors.SerializationException(
+                f"The request is not valid HTTP/1.1: {problem}."))
+        if self.header_bytes is not None:  # headers still under way after this chunk
+            self.header_bytes += len(data)
+            if self.header_bytes > self.limits.max_header_bytes:
+                self.refuse(self._headers_too_large())
+
+    def eof_received(self) -> bool:
+        """The client sent all it will (a half-close): answer what it asked, then close."""
+        if self.owed is None and self.cycle is not None and not self.cycle.response_complete:
+            if self.cycle.more_body:
+                self.refuse(errors.SerializationException("The connection ended in the middle of a request body."))
+            else:
+                self.cycle.keep_alive = False  # closes after the last answer
+            return True
+        return False
 
     def on_message_begin(self) -> None:
         super().on_message_begin()
+        self.header_bytes, self.body_bytes = 0, 0
         self._unset_keepalive_if_required()
         self._arm(self.limits.header_timeout, "headers")
 
     def on_headers_complete(self) -> None:
+        self.header_bytes = None
+        if len(self.url) + sum(len(name) + len(value) for name, value in self.headers) > self.limits.max_header_bytes:
+            self._stop(self._headers_too_large())
         version = self.parser.get_http_version()
         if version not in HTTP_VERSIONS:
-            self.unserved = errors.SerializationException(f"HTTP/{version} is not served here; use HTTP/1.1.")
-            raise httptools.HttpParserCallbackError("refused")  # the parser stops; data_received answers
+            self._stop(errors.SerializationException(f"HTTP/{version} is not served here; use HTTP/1.1."))
+        if self.over_cap:
+            self._stop(errors.ServiceUnavailableException())
+        length = next((value for name, value in self.headers if name == b"content-length"), b"0")
+        if int(length) > self.limits.max_body:  # the parser refused a Content-Length that is not a number
+            self._stop(self._too_large())
         super().on_headers_complete()
         self._arm(self.limits.body_timeout, "body")
+
+    def on_body(self, body: bytes) -> None:
+        self.body_bytes += len(body)
+        if self.body_bytes > self.limits.max_body:
+            self._stop(self._too_large())
+        super().on_body(body)
 
     def on_message_complete(self) -> None:
         self._cancel_deadline()
@@ -127,11 +160,22 @@ class AwsJsonProtocol(HttpToolsProtocol):
 
     def on_response_complete(self) -> None:
         super().on_response_complete()
-        done = not self.pipeline and self.cycle.response_complete
-        if self.owed is not None and done and not self.transport.is_closing():
+        if self.owed is not None and not self.pipeline and self.cycle.response_complete:
             self._write_refusal(self.owed)
 
     # -- refusals and deadlines -----------------------------------------------------------------------
+
+    def _stop(self, error: errors.OrganizationsError) -> None:
+        """From a parser callback: stop parsing; ``data_received`` answers ``error``."""
+        self.unserved = error
+        raise httptools.HttpParserCallbackError(error.message)
+
+    def _headers_too_large(self) -> errors.OrganizationsError:
+        return errors.RequestHeaderFieldsTooLargeException(
+            f"The request line and headers are over {self.limits.max_header_bytes} bytes.")
+
+    def _too_large(self) -> errors.OrganizationsError:
+        return errors.RequestEntityTooLargeException(f"The request body is over {self.limits.max_body} bytes.")
 
     def refuse(self, error: errors.OrganizationsError) -> None:
         """Answer ``error`` and close, after the answers owed to earlier complete requests."""
@@ -146,16 +190,20 @@ class AwsJsonProtocol(HttpToolsProtocol):
                 return self._write_refusal(error)  # its app waits for a body that won't come
         if cycle is None or cycle.response_complete:
             self._write_refusal(error)
-        else:
-            self.flow.pause_reading()  # on_response_complete writes it once the pipeline is empty
 
     def _write_refusal(self, error: errors.OrganizationsError) -> None:
+        """Write the answer, stop writing, and close once the client is done sending (at most LINGER s)."""
         if self.cycle is not None:
             self.cycle.response_complete = True  # an app still reading the body sees a disconnect
             self.cycle.disconnected = True
             self.cycle.message_event.set()
         self.transport.write(wire_bytes(error_response(error), close=True))
-        self.transport.close()
+        self.flow.resume_reading()
+        if self.transport.can_write_eof():
+            self.transport.write_eof()
+            self.loop.call_later(LINGER, self.transport.close)
+        else:
+            self.transport.close()
 
     def _arm(self, seconds: float, what: str) -> None:
         self._cancel_deadline()

@@ -7,10 +7,8 @@ its CPU per request stays flat as clients grow (one event loop, no thread per co
 - No framework: ``asgi_app`` turns the ASGI scope into a ``SignedRequest`` and the ``Response``
   back into two ASGI messages. Reads of the views (``answers_at_once``: sub-millisecond) run on the
   event loop; commands, which wait for the disk, and anything else run on a thread pool.
-- A body over ``max_body`` (1 MiB) is answered 413 from its Content-Length (or as soon as a chunked
-  body passes it) without reading the rest, and the connection is closed.
-- ``AwsJsonProtocol`` (``http_protocol.py``) holds the deadlines, the connection cap and the
-  answers to bytes that are not HTTP/1.1; ``ServerLimits`` gives their values.
+- ``AwsJsonProtocol`` (``http_protocol.py``) holds the limits (``ServerLimits``): deadlines, the
+  connection cap, the body and header sizes, and the answers to bytes that are not HTTP/1.1.
 - SIGTERM/SIGINT: stop accepting, finish the requests in flight (at most ``graceful_timeout``
   seconds), close idle connections; ``serve`` then closes the ledger and returns 0 (uvicorn
   itself would re-raise the signal after its shutdown, ending the process with it).
@@ -32,7 +30,7 @@ import uvicorn
 
 from ledger import errors
 from ledger.entrypoints.accounts import AccountsFileError
-from ledger.entrypoints.aws_json import AwsJsonService, Response, error_response, load_settings, register_accounts
+from ledger.entrypoints.aws_json import AwsJsonService, Response, load_settings, register_accounts
 from ledger.entrypoints.bootstrap import open_ledger
 from ledger.entrypoints.http_protocol import AwsJsonProtocol, ServerLimits
 from ledger.entrypoints.identity import Identity, SignedRequest
@@ -41,14 +39,12 @@ BACKLOG = 1024  # connections the kernel queues before accept()
 STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
 
 
-def asgi_app(service: AwsJsonService, max_body: int) -> Any:
+def asgi_app(service: AwsJsonService) -> Any:
     """The ASGI application: one request in, one ``AwsJsonService`` answer out."""
 
     async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
         headers = _headers(scope["headers"])
-        body = await _body(receive, headers, max_body)
-        if isinstance(body, Response):
-            return await _send(send, body, close=True)
+        body = await _body(receive)
         if body is None:  # the client went away, or the protocol answered for it
             return None
         target = scope["raw_path"].decode("latin-1") + (f"?{scope['query_string'].decode('latin-1')}"
@@ -59,7 +55,7 @@ def asgi_app(service: AwsJsonService, max_body: int) -> Any:
             response = service.handle(request)
         else:
             response = await asyncio.get_running_loop().run_in_executor(None, service.handle, request)
-        await _send(send, response, close=False)
+        await _send(send, response)
 
     return app
 
@@ -73,28 +69,21 @@ def _headers(raw: list[tuple[bytes, bytes]]) -> dict[str, str]:
     return headers
 
 
-async def _body(receive: Any, headers: dict[str, str], max_body: int) -> bytes | Response | None:
-    """The whole body; a 413 answer when it is over ``max_body``; None when the client is gone."""
-    too_large = errors.RequestEntityTooLargeException(f"The request body is over {max_body} bytes.")
-    if int(headers.get("content-length") or 0) > max_body:  # httptools checked it is a number
-        return error_response(too_large)
+async def _body(receive: Any) -> bytes | None:
+    """The whole body (the protocol cut it at ``max_body``); None when the client is gone."""
     body = bytearray()
     while True:
         message = await receive()
         if message["type"] == "http.disconnect":
             return None
         body += message.get("body", b"")
-        if len(body) > max_body:
-            return error_response(too_large)
         if not message.get("more_body", False):
             return bytes(body)
 
 
-async def _send(send: Any, response: Response, *, close: bool) -> None:
+async def _send(send: Any, response: Response) -> None:
     headers = [(name.encode("latin-1"), value.encode("latin-1")) for name, value in response.headers.items()]
     headers.append((b"content-length", str(len(response.body)).encode()))
-    if close:
-        headers.append((b"connection", b"close"))
     await send({"type": "http.response.start", "status": response.status, "headers": headers})
     await send({"type": "http.response.body", "body": response.body})
 
@@ -117,7 +106,7 @@ class LedgerServer(uvicorn.Server):
 
 def server_for(service: AwsJsonService, limits: ServerLimits = ServerLimits()) -> LedgerServer:
     config = uvicorn.Config(
-        asgi_app(service, limits.max_body), http=AwsJsonProtocol.with_limits(limits), loop="uvloop", ws="none",
+        asgi_app(service), http=AwsJsonProtocol.with_limits(limits), loop="uvloop", ws="none",
         lifespan="off", log_config=None, log_level="error", access_log=False, server_header=False,
         date_header=False, timeout_keep_alive=int(limits.idle_timeout), backlog=BACKLOG,
         timeout_graceful_shutdown=int(limits.graceful_timeout),
