@@ -809,7 +809,7 @@ def http_rates(turns: dict[str, Turn]) -> dict[str, dict[str, Any]]:
 def find_ministack(command: str | None) -> list[str] | None:
     """How to run ministack: ``--ministack CMD``, a ``ministack`` on PATH, or its module here."""
     if command:
-        return [command]
+        return [str(Path(command).resolve()) if Path(command).exists() else command]
     if shutil.which("ministack"):
         return [str(shutil.which("ministack"))]
     import importlib.util

@@ -233,8 +233,9 @@ def serve(args: argparse.Namespace) -> int:
     from ledger.entrypoints.http_protocol import ServerLimits
     from ledger.entrypoints.http_server import serve as run_server
 
-    limits = ServerLimits(max_connections=args.max_connections, header_timeout=args.header_timeout,
-                          body_timeout=args.body_timeout, idle_timeout=args.idle_timeout)
+    given = {"max_connections": args.max_connections, "header_timeout": args.header_timeout,
+             "body_timeout": args.body_timeout, "idle_timeout": args.idle_timeout}
+    limits = ServerLimits(**{name: value for name, value in given.items() if value is not None})
     if args.workers > 1:
         from ledger.entrypoints.workers import serve as run_workers
 
@@ -267,13 +268,13 @@ def build_parser() -> Parser:
     serve_.add_argument("--strict", action="store_true", help="verify SigV4 signatures against the accounts file")
     serve_.add_argument("--workers", type=count(1), default=1, metavar="N",
                         help="server processes sharing the port, plus one view runner (default: 1, one process)")
-    serve_.add_argument("--max-connections", type=count(1), default=1000, metavar="N",
-                        help="open connections per server process; past them, 503 (default: 1000)")
-    serve_.add_argument("--header-timeout", type=seconds, default=10.0, metavar="S",
+    serve_.add_argument("--max-connections", type=count(1), metavar="N",
+                        help="open connections per server process; past them, 503 (default: 256)")
+    serve_.add_argument("--header-timeout", type=seconds, metavar="S",
                         help="seconds from a request's first byte to the end of its headers, else 408 (default: 10)")
-    serve_.add_argument("--body-timeout", type=seconds, default=30.0, metavar="S",
+    serve_.add_argument("--body-timeout", type=seconds, metavar="S",
                         help="seconds from the end of the headers to the end of the body, else 408 (default: 30)")
-    serve_.add_argument("--idle-timeout", type=seconds, default=60.0, metavar="S",
+    serve_.add_argument("--idle-timeout", type=seconds, metavar="S",
                         help="seconds a connection may wait for its next request before it is closed (default: 60)")
 
     history_ = command("history", history, "the audit trail of one handshake", data, as_json)

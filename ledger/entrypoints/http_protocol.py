@@ -6,13 +6,15 @@ takes a protocol class for ``http=``) and changes only what happens at the edges
 - bytes that are not an HTTP/1.0 or 1.1 request (``GARBAGE``, ``POST / HTTP/2.0``, a bare LF, two
   Content-Lengths) are answered 400 SerializationException; a request line with a method the parser
   doesn't know (``FOO / HTTP/1.1``) 405. Blank lines between pipelined requests are skipped;
-- a request line and headers over ``max_header_bytes`` (64 KiB) are answered 431;
+- a body over ``max_body`` (1 MiB; by its Content-Length, or as a chunked body passes it) is
+  answered 413 without being read, a request line and headers over ``max_header_bytes`` (64 KiB) 431;
 - deadlines, each cutting the connection with 408 RequestTimeoutException: the headers must
   arrive within ``header_timeout`` seconds of the request's first byte, the body within
   ``body_timeout`` seconds of the headers. A connection with no request under way is closed
   after ``idle_timeout`` seconds, and stray blank lines do not keep it open;
 - past ``max_connections`` open connections (per process), a new one is answered 503
-  ServiceUnavailableException and closed: the cap bounds memory (each holds at most a 1 MiB body);
+  ServiceUnavailableException and closed: the cap bounds memory, as each connection holds at most
+  one body and its headers (256 x 1 MiB at worst, for at most ``body_timeout`` seconds);
 - a request asking to upgrade (WebSocket, h2c) is answered as HTTP/1.1 and its connection closed.
 
 Every refusal is JSON with ``x-amzn-RequestId`` and ``Connection: close``, written after the answers
@@ -42,7 +44,7 @@ _REQUEST_LINE = re.compile(rb"[!#$%&'*+\-.^_`|~0-9A-Za-z]+ [^ \r\n]+ HTTP/1\.[01
 class ServerLimits:
     """What one server process holds per connection and in all (decision 2). Seconds, bytes, counts."""
 
-    max_connections: int = 1000
+    max_connections: int = 256
     header_timeout: float = 10.0
     body_timeout: float = 30.0
     idle_timeout: float = 60.0
@@ -57,12 +59,10 @@ def _last_message(data: bytes) -> bytes:
     return messages[-1].lstrip(b"\r\n") + b"\r\n" if messages else b""
 
 
-def wire_bytes(response: Response, *, close: bool) -> bytes:
-    """A complete HTTP/1.1 response."""
+def closing_bytes(response: Response) -> bytes:
+    """A complete HTTP/1.1 response, the connection's last."""
     lines = [STATUS_LINE[response.status]]
-    headers = {**response.headers, "Content-Length": str(len(response.body))}
-    if close:
-        headers["Connection"] = "close"
+    headers = {**response.headers, "Content-Length": str(len(response.body)), "Connection": "close"}
     lines += [f"{name}: {value}\r\n".encode("latin-1") for name, value in headers.items()]
     return b"".join([*lines, b"\r\n", response.body])
 
@@ -197,7 +197,7 @@ class AwsJsonProtocol(HttpToolsProtocol):
             self.cycle.response_complete = True  # an app still reading the body sees a disconnect
             self.cycle.disconnected = True
             self.cycle.message_event.set()
-        self.transport.write(wire_bytes(error_response(error), close=True))
+        self.transport.write(closing_bytes(error_response(error)))
         self.flow.resume_reading()
         if self.transport.can_write_eof():
             self.transport.write_eof()

@@ -108,8 +108,9 @@ def server_for(service: AwsJsonService, limits: ServerLimits = ServerLimits()) -
     config = uvicorn.Config(
         asgi_app(service), http=AwsJsonProtocol.with_limits(limits), loop="uvloop", ws="none",
         lifespan="off", log_config=None, log_level="error", access_log=False, server_header=False,
-        date_header=False, timeout_keep_alive=int(limits.idle_timeout), backlog=BACKLOG,
-        timeout_graceful_shutdown=int(limits.graceful_timeout),
+        date_header=False, backlog=BACKLOG,
+        timeout_keep_alive=limits.idle_timeout,  # type: ignore[arg-type]  # seconds: asyncio takes fractions
+        timeout_graceful_shutdown=limits.graceful_timeout,  # type: ignore[arg-type]
     )
     return LedgerServer(config)
 
