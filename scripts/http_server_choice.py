@@ -1,6 +1,6 @@
 """Which HTTP server carries ``AwsJsonService``? Each candidate side by side, same data, same load.
 
-    python scripts/http_server_choice.py [--rounds 3] [--reads 2000] [--writes 200]
+    python scripts/http_server_choice.py [--rounds 3] [--reads 2000] [--writes 200] [--only stdlib uvicorn]
 
 Every candidate serves the very same ``AwsJsonService.handle`` from its own copy of one prepared
 ledger (SQLite), in its own process, one worker: the standard library's ThreadingHTTPServer (the
@@ -41,7 +41,7 @@ from ledger.application import Caller, Limits  # noqa: E402
 
 TARGET = "AWSOrganizationsV20161128."
 ORGANIZATIONS = 4  # declines at 4 clients never race for one organization
-CANDIDATES = tuple(os.environ.get("CHOICE_ONLY", "stdlib uvicorn granian hypercorn gunicorn waitress").split())
+CANDIDATES = ("stdlib", "uvicorn", "granian", "hypercorn", "gunicorn", "waitress")
 CLOCK_TICK = 1 / os.sysconf("SC_CLK_TCK")
 Request = tuple[bytes, dict[str, str]]
 
@@ -252,6 +252,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--reads", type=int, default=2000, help="DescribeHandshake requests per turn")
     parser.add_argument("--writes", type=int, default=200, help="DeclineHandshake requests per turn")
+    parser.add_argument("--only", nargs="+", choices=CANDIDATES, default=CANDIDATES, help="the candidates to measure")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--data", help=argparse.SUPPRESS)
@@ -264,7 +265,7 @@ def main() -> None:
         invited = prepare(scratch / "prepared", args.rounds * 2 * args.writes)
         servers = {}
         try:
-            for kind in CANDIDATES:
+            for kind in args.only:
                 shutil.copytree(scratch / "prepared", scratch / kind)
                 try:
                     servers[kind] = start(kind, scratch / kind, scratch)
