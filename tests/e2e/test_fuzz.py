@@ -15,7 +15,6 @@ import json
 import re
 import uuid
 from contextlib import nullcontext
-from pathlib import Path
 from typing import Any, Iterator
 
 import pytest
