@@ -63,10 +63,19 @@ COLUMNS = ("event_id", "event_time_us", "event_name", "event_type", "recipient_a
 
 def to_row(call: ApiCall) -> tuple[Any, ...]:
     first = call.resources[0] if call.resources else (None, None)
-    return (call.event_id, (call.event_time - _EPOCH) // _ONE_US, call.event_name, call.event_type,
-            call.recipient_account_id, call.account_id, call.access_key_id, call.request_id, call.source_ip,
-            call.user_agent, _json(call.request_parameters), _json(call.response_elements), call.error_code,
-            call.error_message, first[0], first[1], _json([list(r) for r in call.resources]), _json(call.details))
+    row = (call.event_id, (call.event_time - _EPOCH) // _ONE_US, call.event_name, call.event_type,
+           call.recipient_account_id, call.account_id, call.access_key_id, call.request_id, call.source_ip,
+           call.user_agent, _json(call.request_parameters), _json(call.response_elements), call.error_code,
+           call.error_message, first[0], first[1], _json([list(r) for r in call.resources]), _json(call.details))
+    return tuple(_storable(value) if isinstance(value, str) else value for value in row)
+
+
+def _storable(text: str) -> str:
+    """What a refused call sent may hold lone surrogates (not UTF-8) or NUL (not PostgreSQL text):
+    kept as escapes, so the record says what arrived."""
+    if text.isascii() and "\x00" not in text:
+        return text
+    return text.encode("utf-8", "backslashreplace").decode("utf-8").replace("\x00", "\\x00")
 
 
 def from_row(row: Any) -> ApiCall:

@@ -1,9 +1,21 @@
-"""Request models: frozen pydantic models named after the AWS operations.
+"""Request models: frozen pydantic models named after the AWS operations (decision 2).
 
 Their fields, patterns, lengths, enums and ranges are read from botocore's model of the
 service (``organizations/2016-11-28/service-2.json``) rather than written by hand, so they
 follow AWS exactly. A bad request becomes ``InvalidInputException`` with the model's Reason
 and nothing is recorded.
+
+This module is the one place that decides what a valid string is (``model_string``):
+
+- the model's pattern, matched in full and in ASCII: ``\\d`` is 0-9 and ``\\w`` is
+  [0-9A-Za-z_] (pydantic's Rust engine reads both as Unicode classes, so fullwidth or
+  Arabic-Indic digits would pass), ``$`` is the end of the string (the Rust engine already
+  reads it so; Python's ``re`` would match before a trailing newline);
+- no control character (U+0000-U+001F, U+007F-U+009F) but tab, line feed and carriage
+  return, and no lone surrogate: what the model constrains is text, never terminal or
+  database control (PostgreSQL refuses NUL);
+- a NextToken is valid only if this server issued it, whatever its characters: any fault in
+  one is ``INVALID_NEXT_TOKEN``.
 """
 
 from __future__ import annotations
@@ -14,7 +26,9 @@ from typing import Annotated, Any, Callable, Literal, Optional
 
 import botocore.session
 from botocore.model import Shape
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, create_model
+from pydantic import (AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, TypeAdapter, ValidationError,
+                      create_model)
+from pydantic_core import PydanticCustomError
 
 from ledger.errors import InvalidInputException, SerializationException
 
@@ -26,16 +40,18 @@ _REASONS = {
     "string_too_long": "MAX_LENGTH_EXCEEDED",
     "too_long": "MAX_LENGTH_EXCEEDED",
     "string_pattern_mismatch": "INVALID_PATTERN",
+    "string_unicode": "INVALID_PATTERN",  # a lone surrogate (JSON "\\ud800")
     "literal_error": "INVALID_ENUM",
     "greater_than_equal": "MIN_VALUE_EXCEEDED",
     "less_than_equal": "MAX_VALUE_EXCEEDED",
 }
-_ANY_TEXT = "[\\s\\S]*"
-_EMAIL = re.compile(r"^[^\s@]+@[^\s@]+\.[^\s@]+$")
-_ACCOUNT_ID = re.compile(r"^\d{12}$")
-_SERVICE_PRINCIPAL = re.compile(r"[A-Za-z0-9_+=,.@-]+")  # the model's [\w+=,.@-]*, in ASCII, whole
-_AWS_SERVICE = re.compile(r"([a-z0-9-]+\.)+amazonaws\.com")
-
+_STRING_FAULTS = {"string_too_short", "string_too_long", "string_pattern_mismatch", "string_unicode"}
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]")
+# Perl classes of the model's patterns, in ASCII: outside a [...] class, and inside one.
+_ASCII_CLASSES = {"d": ("[0-9]", "0-9"), "w": ("[0-9A-Za-z_]", "0-9A-Za-z_"), "D": ("[^0-9]", None),
+                  "W": ("[^0-9A-Za-z_]", None)}
+_INVALID_NEXT_TOKEN = "The NextToken value is not valid for this request."
+_AWS_SERVICE = re.compile(r"([a-z0-9-]+\.)+amazonaws\.com", re.ASCII)
 
 class Request(BaseModel):
     model_config = ConfigDict(strict=True, frozen=True, extra="ignore")
@@ -46,16 +62,67 @@ def service_model() -> Any:
     return botocore.session.get_session().get_service_model("organizations")
 
 
+def ascii_pattern(pattern: str) -> str:
+    """The model's pattern for pydantic's Rust engine, matched in full, its Perl classes in ASCII."""
+    out, in_class, i = [], False, 0
+    while i < len(pattern):
+        char = pattern[i]
+        if char == "\\" and i + 1 < len(pattern):
+            escaped = pattern[i + 1]
+            ascii = _ASCII_CLASSES.get(escaped, (None, None))[in_class]
+            out.append(ascii if ascii is not None else pattern[i:i + 2])
+            i += 2
+            continue
+        if char == "[" and not in_class:
+            in_class = True
+            out.append(char)
+            if pattern[i + 1:i + 2] == "^":
+                out.append("^")
+                i += 1
+            if pattern[i + 1:i + 2] == "]":  # a literal ] first in the class
+                out.append("\\]")
+                i += 1
+        else:
+            in_class = in_class and char != "]"
+            out.append(char)
+        i += 1
+    return "\\A(?:" + "".join(out) + ")\\z"
+
+
+def _text(value: str) -> str:
+    if _CONTROL.search(value):
+        raise PydanticCustomError("string_pattern_mismatch", "String should not contain control characters")
+    return value
+
+
+def model_string(shape: Shape) -> Any:
+    """The one definition of a valid string of the model's shape (see the module's docstring)."""
+    meta = shape.metadata
+    pattern = meta.get("pattern")
+    return Annotated[str, StringConstraints(
+        min_length=meta.get("min"), max_length=meta.get("max"),
+        pattern=ascii_pattern(pattern) if pattern else None,
+    ), AfterValidator(_text)]
+
+
+@cache
+def _shape_adapter(shape_name: str) -> TypeAdapter[str]:
+    return TypeAdapter(model_string(service_model().shape_for(shape_name)))
+
+
+def is_valid(shape_name: str, text: object) -> bool:
+    """Whether ``text`` is a valid string of the model's shape (e.g. ``AccountId``, ``Email``)."""
+    try:
+        _shape_adapter(shape_name).validate_python(text, strict=True)
+    except ValidationError:
+        return False
+    return True
+
+
 def _python_type(shape: Shape, models: dict[str, type[Request]]) -> Any:
     meta = shape.metadata
     if shape.type_name == "string":
-        if shape.enum:
-            return Literal[tuple(shape.enum)]
-        pattern = meta.get("pattern")
-        return Annotated[str, StringConstraints(
-            min_length=meta.get("min"), max_length=meta.get("max"),
-            pattern=None if pattern in (None, _ANY_TEXT) else pattern,
-        )]
+        return Literal[tuple(shape.enum)] if shape.enum else model_string(shape)
     if shape.type_name in ("integer", "long"):
         return Annotated[int, Field(ge=meta.get("min"), le=meta.get("max"))]
     if shape.type_name == "boolean":
@@ -93,9 +160,9 @@ def _check_invite(request: Any) -> None:
     target = request.Target
     if target.Type == "ORGANIZATION":
         raise InvalidInputException("You can invite only an ACCOUNT or an EMAIL target.", "INVALID_PARTY_TYPE_TARGET")
-    if target.Type == "ACCOUNT" and not _ACCOUNT_ID.match(target.Id):
+    if target.Type == "ACCOUNT" and not is_valid("AccountId", target.Id):
         raise InvalidInputException("Target.Id must be a 12-digit account id.", "INVALID_PATTERN")
-    if target.Type == "EMAIL" and not (6 <= len(target.Id) <= 64 and _EMAIL.match(target.Id)):
+    if target.Type == "EMAIL" and not is_valid("Email", target.Id):
         raise InvalidInputException(f"{target.Id!r} is not a valid email address.", "INVALID_EMAIL_ADDRESS_TARGET")
     keys = [tag.Key for tag in request.Tags or ()]
     if any(key.lower().startswith("aws:") for key in keys):
@@ -112,10 +179,9 @@ def _check_filter(request: Any) -> None:
 
 
 def _check_service_principal(request: Any) -> None:
-    """AWS knows its services; we know their principals' form (``<service>.amazonaws.com``)."""
+    """AWS knows its services; we know their principals' form (``<service>.amazonaws.com``).
+    The model's pattern (in ASCII, whole) has already refused other characters: INVALID_PATTERN."""
     principal = request.ServicePrincipal
-    if not _SERVICE_PRINCIPAL.fullmatch(principal):
-        raise InvalidInputException(f"Invalid value for ServicePrincipal: {principal!r}.", "INVALID_PATTERN")
     if not _AWS_SERVICE.fullmatch(principal):
         raise InvalidInputException(
             f"{principal} is not the service principal of an AWS service.", "UNRECOGNIZED_SERVICE_PRINCIPAL"
@@ -144,9 +210,15 @@ def parse_request(operation: str, params: dict[str, Any]) -> Any:
 def _as_aws_error(invalid: ValidationError) -> Exception:
     first = invalid.errors(include_url=False)[0]
     where = ".".join(str(part) for part in first["loc"]) or "request"
+    if first["loc"][-1:] == ("NextToken",) and first["type"] in _STRING_FAULTS:
+        return InvalidInputException(_INVALID_NEXT_TOKEN, "INVALID_NEXT_TOKEN")
     reason = _REASONS.get(first["type"])
     if reason == "INVALID_ENUM" and first["loc"][-1:] == ("PolicyType",):
         reason = "INVALID_ENUM_POLICY_TYPE"
     if reason is None:
         return SerializationException(f"{where}: {first['msg']}")
-    return InvalidInputException(f"Invalid value for {where}: {first['msg']}.", reason)
+    message = first["msg"]
+    pattern = (first.get("ctx") or {}).get("pattern")
+    if isinstance(pattern, str) and pattern.startswith("\\A(?:"):  # say the model's pattern, not our translation
+        message = f"String should match the pattern {pattern[5:-3]!r} (in ASCII, whole)"
+    return InvalidInputException(f"Invalid value for {where}: {message}.", reason)

@@ -156,6 +156,29 @@ class InvalidSignatureException(OrganizationsError):
     default_message = "The request signature we calculated does not match the signature you provided."
 
 
+# HTTP-level refusals (decision 2: whatever bytes arrive, an AWS-style answer).
+class MethodNotAllowedException(OrganizationsError):
+    status = 405
+
+
+class RequestTimeoutException(OrganizationsError):
+    status = 408
+    default_message = "The request was not received in time; the connection is closed."
+
+
+class RequestEntityTooLargeException(OrganizationsError):
+    status = 413
+
+
+class RequestHeaderFieldsTooLargeException(OrganizationsError):
+    status = 431
+
+
+class ServiceUnavailableException(OrganizationsError):
+    status = 503
+    default_message = "The server is at its connection limit; try again later."
+
+
 def error_classes() -> dict[str, type[OrganizationsError]]:
     """Every concrete error by its wire code."""
     found: dict[str, type[OrganizationsError]] = {}

@@ -25,15 +25,16 @@ class TokenCodec:
         return f"{body}.{self._sign(body)}"
 
     def read(self, token: str, scope: dict[str, Any]) -> list[Any]:
-        """The key a token carries, if it was issued by us for this very scope."""
+        """The key a token carries, if it was issued by us for this very scope; any other text,
+        whatever its characters, is INVALID_NEXT_TOKEN."""
         body, _, signature = token.partition(".")
-        if not hmac.compare_digest(signature, self._sign(body)):
-            raise self._invalid()
         try:
+            if not hmac.compare_digest(signature.encode(), self._sign(body).encode()):
+                raise self._invalid()
             data = json.loads(base64.urlsafe_b64decode(body.encode()))
-        except ValueError:
+        except (ValueError, UnicodeError):  # binascii.Error and JSONDecodeError are ValueErrors
             raise self._invalid() from None
-        if data.get("s") != scope:
+        if not isinstance(data, dict) or data.get("s") != scope or not isinstance(data.get("k"), list):
             raise self._invalid()
         return list(data["k"])
 

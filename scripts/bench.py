@@ -7,7 +7,10 @@ Figures (issue 7 and the bench items of issue 3), each with the limit it is comp
 1. durable commands/s in-process (invite, then decline/accept/cancel), command only and through the
    client (incl. the read-your-writes view catch-up)  vs  raw one-row-per-transaction inserts;
 2. HTTP requests/s over loopback keep-alive connections (Describe, ListForAccount, Decline)
-   vs  the same client against a fixed-200 server of the same stack;
+   vs  the same client against a fixed-200 server on the standard library (ThreadingHTTPServer);
+   DescribeOrganization at 4 clients  vs  ministack's, run beside it on 127.0.0.1 with its defaults
+   (when installed: ``pip install ministack``, best in a venv of its own as it pins botocore, then
+   ``--ministack PATH``); the server's CPU per DescribeHandshake at 4 clients  vs  at 1 (flat);
 3. List page latency p50/p99 at growing sizes (random pages via NextToken)  vs  the raw keyset query;
 4. full rebuild events/s  vs  a raw decoded read of the notification log;
 5. as-of Describe and ledger-wide as-of view  vs  the raw reads they must do;
@@ -32,7 +35,6 @@ import shutil
 import signal
 import socket
 import sqlite3
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -774,67 +776,126 @@ def start_ledger_server(location: str, scratch: Path) -> tuple[subprocess.Popen[
     return start_server(command, port, scratch / "ledger-server.log"), port
 
 
-def http_rates(fixed_port: int, port: int, workloads: dict[str, list[list[Request]]],
-               ceiling_requests: list[list[Request]]) -> dict[str, dict[str, Any]]:
-    """Best rate of ROUNDS turns per operation and for the ceiling, the turns interleaved."""
+def cpu_seconds(pid: int) -> float:
+    """utime + stime of a process, all its threads (/proc/<pid>/stat)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+@dataclass(frozen=True)
+class Turn:
+    port: int
+    pid: int
+    shares: list[list[Request]]
+
+
+def http_rates(turns: dict[str, Turn]) -> dict[str, dict[str, Any]]:
+    """Best rate of ROUNDS turns per load, the turns interleaved; server CPU per request over all of them."""
     best: dict[str, dict[str, Any]] = {}
-    turns = {"ceiling": (fixed_port, ceiling_requests), **{op: (port, shares) for op, shares in workloads.items()}}
     for turn in range(ROUNDS):
-        for name, (target, shares) in turns.items():
-            rate, failed = load(target, [share[turn::ROUNDS] for share in shares])
-            mine = best.setdefault(name, {"rate": 0.0, "requests": 0, "non_200": 0})
+        for name, (port, pid, shares) in ((n, (t.port, t.pid, t.shares)) for n, t in turns.items()):
+            part = [share[turn::ROUNDS] for share in shares]
+            cpu = cpu_seconds(pid)
+            rate, failed = load(port, part)
+            mine = best.setdefault(name, {"rate": 0.0, "requests": 0, "non_200": 0, "cpu": 0.0})
+            mine["cpu"] += cpu_seconds(pid) - cpu
             mine["rate"] = max(mine["rate"], rate)
-            mine["requests"] += sum(len(share[turn::ROUNDS]) for share in shares)
+            mine["requests"] += sum(map(len, part))
             mine["non_200"] += failed
+    for mine in best.values():
+        mine["cpu_us"] = mine.pop("cpu") / mine["requests"] * 1e6
     return best
 
 
-def bench_http(location: str, seed: Seed, plan: Plan, scratch: Path, rng: random.Random) -> list[Figure]:
-    """Requests/s of the service and of a fixed-200 server of the same stack, both on loopback."""
+def find_ministack(command: str | None) -> list[str] | None:
+    """How to run ministack: ``--ministack CMD``, a ``ministack`` on PATH, or its module here."""
+    if command:
+        return [str(Path(command).resolve()) if Path(command).exists() else command]
+    if shutil.which("ministack"):
+        return [str(shutil.which("ministack"))]
+    import importlib.util
+
+    return [sys.executable, "-m", "ministack"] if importlib.util.find_spec("ministack") else None
+
+
+def start_ministack(command: list[str], scratch: Path) -> tuple[subprocess.Popen[bytes], int]:
+    """ministack with its defaults, but on 127.0.0.1 and a free port; ready when it describes its organization."""
+    port = free_port()
+    env = {**os.environ, "GATEWAY_PORT": str(port), "BIND_HOST": "127.0.0.1"}
+    with open(scratch / "ministack.log", "ab") as log:
+        server = subprocess.Popen(command, env=env, stdout=log, stderr=log, cwd=scratch)
+    _, body, headers = request("DescribeOrganization", {}, "000000000000")
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and server.poll() is None:
+        try:
+            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=1)
+            connection.request("POST", "/", body=body, headers=headers)
+            if connection.getresponse().status == 200:
+                return server, port
+        except OSError:
+            time.sleep(0.1)  # polling until ministack listens
+    stop_server(server)
+    raise SystemExit(f"ministack did not answer DescribeOrganization; see {scratch / 'ministack.log'}")
+
+
+def bench_http(location: str, seed: Seed, plan: Plan, scratch: Path, rng: random.Random,
+               ministack: list[str] | None) -> list[Figure]:
+    """Requests/s of the service beside a fixed-200 stdlib server and ministack, all on loopback;
+    the server's CPU per read at 1 and at 4 clients."""
     fixed, fixed_port = start_fixed_server(scratch)
     server: subprocess.Popen[bytes] | None = None
+    peer: subprocess.Popen[bytes] | None = None
     try:
         probe = request("DescribeHandshake", {"HandshakeId": "h-0000000000000000"}, "111111111111")
-        ceiling_requests = split([probe] * plan.http_reads, plan.http_clients)
         server, port = start_ledger_server(location, scratch)
         workloads = http_workloads(seed, plan, rng)
+        describe_org = split([request("DescribeOrganization", {}, seed.sender(0))] * plan.http_reads, plan.http_clients)
+        turns = {"ceiling": Turn(fixed_port, fixed.pid, split([probe] * plan.http_reads, plan.http_clients)),
+                 **{op: Turn(port, server.pid, shares) for op, shares in workloads.items()},
+                 "DescribeHandshake x1": Turn(port, server.pid, [sum(workloads["DescribeHandshake"], [])]),
+                 "DescribeOrganization": Turn(port, server.pid, describe_org)}
+        if ministack:
+            peer, peer_port = start_ministack(ministack, scratch)
+            ministack_org = request("DescribeOrganization", {}, "000000000000")
+            turns["ministack"] = Turn(peer_port, peer.pid, split([ministack_org] * plan.http_reads, plan.http_clients))
         load(port, [share[: len(share) // 5] for share in workloads["DescribeHandshake"]])  # warm-up
-        rates = http_rates(fixed_port, port, workloads, ceiling_requests)
+        rates = http_rates(turns)
         rss, fixed_rss = peak_rss_mb(server.pid), peak_rss_mb(fixed.pid)
     finally:
-        for process in (server, fixed):
+        for process in (server, fixed, peer):
             if process is not None:
                 stop_server(process)
     ceiling = rates.pop("ceiling")["rate"]
+    single, ours, theirs = rates.pop("DescribeHandshake x1"), rates.pop("DescribeOrganization"), rates.pop("ministack", None)
     figures = [throughput_figure(
         f"http_{op}", f"HTTP {op} req/s ({plan.http_clients} clients)", m["rate"],
-        "fixed-200 server req/s, same stack", ceiling, "req/s", target=0.5 if op == "DescribeHandshake" else None,
-        requests=m["requests"], non_200=m["non_200"],
+        "fixed-200 stdlib server req/s", ceiling, "req/s", target=0.5 if op == "DescribeHandshake" else None,
+        requests=m["requests"], non_200=m["non_200"], server_cpu_us=m["cpu_us"],
     ) for op, m in rates.items()]
+    title = f"HTTP DescribeOrganization req/s ({plan.http_clients} clients)"
+    if theirs is None:
+        figures.append(Figure("http_DescribeOrganization", title, ours["rate"], "req/s",
+                              "not measured: pip install ministack (--ministack CMD)", target=">= 1.5x",
+                              details={"not_measured": True, "server_cpu_us": ours["cpu_us"]}))
+    else:
+        figures.append(throughput_figure(
+            "http_DescribeOrganization", title, ours["rate"], "ministack DescribeOrganization req/s, same load",
+            theirs["rate"], "req/s", target=1.5, server_cpu_us=ours["cpu_us"], ministack_cpu_us=theirs["cpu_us"],
+            requests=ours["requests"], non_200=ours["non_200"] + theirs["non_200"]))
+    per_read, at_one = rates["DescribeHandshake"]["cpu_us"], single["cpu_us"]
+    figures.append(Figure("server_cpu_per_read", f"Server CPU per DescribeHandshake, {plan.http_clients} clients",
+                          per_read, "us", "the same with 1 client", at_one, per_read / at_one, "<= 1.2x",
+                          per_read / at_one <= 1.2, {"rate_1_client": single["rate"]}))
     figures.append(Figure("server_peak_rss", f"Server peak RSS holding {_n(seed.count)} handshakes", rss, "MB",
                           "fixed-200 server peak RSS", fixed_rss, rss / fixed_rss, "<= 200 MB", rss <= 200))
     return figures
 
 
 def fixed_200_server(port: int) -> None:
-    """The ceiling: the service's own HTTP server class answering a fixed 200, no ledger behind it."""
-    body = json.dumps({"Handshake": {"Id": "h-0000000000000000", "State": "OPEN"}}).encode()
-    try:
-        from ledger.entrypoints.aws_json import LedgerHTTPServer, Response
-
-        class Fixed:
-            def handle(self, request: Any) -> Any:
-                return Response(200, {"Content-Type": "application/x-amz-json-1.1",
-                                      "x-amzn-RequestId": str(uuid.uuid4())}, body)
-
-        server: Any = LedgerHTTPServer(("127.0.0.1", port), Fixed())  # type: ignore[arg-type]
-    except ImportError:  # the service is not there yet: the stdlib server it is built on
-        server = _stdlib_fixed_server(port, body)
-    server.serve_forever(poll_interval=0.1)
-
-
-def _stdlib_fixed_server(port: int, body: bytes) -> Any:
+    """The ceiling: the standard library's threading HTTP/1.1 server answering a fixed 200, no ledger."""
     from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    body = json.dumps({"Handshake": {"Id": "h-0000000000000000", "State": "OPEN"}}).encode()
 
     class Handler(BaseHTTPRequestHandler):
         protocol_version, wbufsize, disable_nagle_algorithm = "HTTP/1.1", -1, True
@@ -843,6 +904,7 @@ def _stdlib_fixed_server(port: int, body: bytes) -> Any:
             self.rfile.read(int(self.headers.get("Content-Length") or 0))
             self.send_response(200)
             self.send_header("Content-Type", "application/x-amz-json-1.1")
+            self.send_header("x-amzn-RequestId", str(uuid.uuid4()))
             self.send_header("Content-Length", str(len(body)))
             self.end_headers()
             self.wfile.write(body)
@@ -852,7 +914,7 @@ def _stdlib_fixed_server(port: int, body: bytes) -> Any:
         def log_request(self, *args: Any) -> None:
             pass
 
-    return ThreadingHTTPServer(("127.0.0.1", port), Handler)
+    ThreadingHTTPServer(("127.0.0.1", port), Handler).serve_forever(poll_interval=0.1)
 
 
 # -- the run ------------------------------------------------------------------------------------------
@@ -879,7 +941,8 @@ def seed_ledgers(store: Any, plan: Plan, log: Callable[[str], None]) -> list[See
     return ledgers
 
 
-def run(store: Any, plan: Plan, scratch: Path, log: Callable[[str], None]) -> dict[str, Any]:
+def run(store: Any, plan: Plan, scratch: Path, log: Callable[[str], None],
+        ministack: list[str] | None = None) -> dict[str, Any]:
     rng = random.Random(7)
     figures: list[Figure] = []
     log("commands ...")
@@ -898,7 +961,7 @@ def run(store: Any, plan: Plan, scratch: Path, log: Callable[[str], None]) -> di
         for seeded in ledgers:
             seeded.ledger.close()
     log("HTTP ...")
-    figures += bench_http(largest.location, largest.seed, plan, scratch, rng)
+    figures += bench_http(largest.location, largest.seed, plan, scratch, rng, ministack)
     seeded_events, seeded_seconds = sum(s.seed.events for s in ledgers), sum(s.seed.seconds for s in ledgers)
     return {"mode": plan.mode, "store": store.kind, "machine": machine(), "sizes": plan.sizes, "largest_size": largest.size,
             "seed": {"handshakes": sum(plan.sizes), "events": seeded_events, "seconds": seeded_seconds,
@@ -943,6 +1006,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--store", choices=("sqlite", "postgres"), default="sqlite")
     parser.add_argument("--pg-url", default=DEFAULT_PG_URL, help="server URL; a fresh database is created per ledger")
     parser.add_argument("--out", default="bench-results.json")
+    parser.add_argument("--ministack", metavar="CMD", help="the ministack command (default: `ministack` on PATH, or "
+                        "its module in this interpreter); it pins botocore, so a venv of its own suits it")
     parser.add_argument("--fixed-200-server", type=int, metavar="PORT", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.fixed_200_server:
@@ -954,7 +1019,7 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="hl-bench-") as scratch:
         store = SqliteStore(Path(scratch)) if args.store == "sqlite" else PostgresStore(args.pg_url)
         try:
-            results = run(store, plan, Path(scratch), log)
+            results = run(store, plan, Path(scratch), log, find_ministack(args.ministack))
         finally:
             store.close()
     results["seconds"] = time.perf_counter() - began

@@ -24,13 +24,12 @@ email is the ledger's default for the account.
 
 from __future__ import annotations
 
-import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-_ACCOUNT_ID = re.compile(r"^\d{12}$")
+from ledger.commands import is_valid
 
 
 class AccountsFileError(ValueError):
@@ -67,7 +66,7 @@ class Accounts:
             for key in entry.keys:
                 if key.access_key_id in self._by_key:
                     raise AccountsFileError(f"access key {key.access_key_id} is listed twice")
-                if _ACCOUNT_ID.match(key.access_key_id) and key.access_key_id != entry.id:
+                if is_valid("AccountId", key.access_key_id) and key.access_key_id != entry.id:
                     raise AccountsFileError(f"12-digit access key {key.access_key_id} must be account {entry.id}'s own id")
                 self._by_key[key.access_key_id] = (entry.id, key)
 
@@ -92,7 +91,7 @@ def load_accounts(path: str | Path | None) -> Accounts:
 
 def _entry(path: str | Path, number: int, table: Any) -> AccountEntry:
     where = f"{path}: accounts #{number}"
-    if not isinstance(table, dict) or not _ACCOUNT_ID.match(str(table.get("id", ""))):
+    if not isinstance(table, dict) or not is_valid("AccountId", table.get("id")):
         raise AccountsFileError(f"{where}: 'id' must be a 12-digit string")
     keys = table.get("keys", [])
     if not isinstance(keys, list):

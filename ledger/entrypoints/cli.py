@@ -25,7 +25,7 @@ from eventsourcing.persistence import PersistenceError
 
 from ledger import errors
 from ledger.clock import Clock, system_clock
-from ledger.commands import parse_request
+from ledger.commands import is_valid, parse_request
 from ledger.entrypoints import cli_format as fmt
 from ledger.instants import RELATIVE, parse_instant
 
@@ -64,7 +64,7 @@ def instant(text: str) -> datetime:
 
 
 def account_id(text: str) -> str:
-    if not re.fullmatch(r"[0-9]{12}", text):
+    if not is_valid("AccountId", text):
         raise argparse.ArgumentTypeError(f"invalid account id {text!r}: 12 digits expected")
     return text
 
@@ -76,9 +76,19 @@ def handshake_id(text: str) -> str:
 
 
 def organization_id(text: str) -> str:
-    if not re.fullmatch(r"o-[a-z0-9]{10,32}", text):
+    if not is_valid("OrganizationId", text):
         raise argparse.ArgumentTypeError(f"invalid organization id {text!r}: o- and 10-32 lower-case letters or digits")
     return text
+
+
+def seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = 0.0
+    if not 0 < value < 86400:
+        raise argparse.ArgumentTypeError(f"invalid duration {text!r}: seconds, more than 0 and less than a day")
+    return value
 
 
 def count(minimum: int) -> Callable[[str], int]:
@@ -230,14 +240,19 @@ def demo(args: argparse.Namespace) -> int:
 
 
 def serve(args: argparse.Namespace) -> int:
-    from ledger.entrypoints.aws_json import serve as run_server
+    from ledger.entrypoints.http_protocol import ServerLimits
+    from ledger.entrypoints.http_server import serve as run_server
 
+    given = {"max_connections": args.max_connections, "header_timeout": args.header_timeout,
+             "body_timeout": args.body_timeout, "idle_timeout": args.idle_timeout}
+    limits = ServerLimits(**{name: value for name, value in given.items() if value is not None})
     if args.workers > 1:
         from ledger.entrypoints.workers import serve as run_workers
 
         return run_workers(args.data, host=args.host, port=args.port, accounts_file=args.accounts,
-                           strict=args.strict, workers=args.workers)
-    return run_server(args.data, host=args.host, port=args.port, accounts_file=args.accounts, strict=args.strict)
+                           strict=args.strict, workers=args.workers, limits=limits)
+    return run_server(args.data, host=args.host, port=args.port, accounts_file=args.accounts, strict=args.strict,
+                      limits=limits)
 
 
 # -- the parser -----------------------------------------------------------------------------------
@@ -263,6 +278,14 @@ def build_parser() -> Parser:
     serve_.add_argument("--strict", action="store_true", help="verify SigV4 signatures against the accounts file")
     serve_.add_argument("--workers", type=count(1), default=1, metavar="N",
                         help="server processes sharing the port, plus one view runner (default: 1, one process)")
+    serve_.add_argument("--max-connections", type=count(1), metavar="N",
+                        help="open connections per server process; past them, 503 (default: 256)")
+    serve_.add_argument("--header-timeout", type=seconds, metavar="S",
+                        help="seconds from a request's first byte to the end of its headers, else 408 (default: 10)")
+    serve_.add_argument("--body-timeout", type=seconds, metavar="S",
+                        help="seconds from the end of the headers to the end of the body, else 408 (default: 30)")
+    serve_.add_argument("--idle-timeout", type=seconds, metavar="S",
+                        help="seconds a connection may wait for its next request before it is closed (default: 60)")
 
     history_ = command("history", history, "the audit trail of one handshake", data, as_json)
     history_.add_argument("handshake_id", type=handshake_id, metavar="HANDSHAKE_ID")
@@ -322,7 +345,7 @@ def joined_instants(argv: list[str]) -> list[str]:
 
 
 def fail(message: str, code: int) -> int:
-    print(f"{PROG}: error: {message}", file=sys.stderr)
+    print(f"{PROG}: error: {fmt.printable(message)}", file=sys.stderr)
     return code
 
 

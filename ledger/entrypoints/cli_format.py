@@ -1,10 +1,16 @@
-"""How the command line prints: aligned tables, JSON, CSV and the rebuild's progress bar."""
+"""How the command line prints: aligned tables, JSON, CSV and the rebuild's progress bar.
+
+Text from the data never reaches the terminal raw: ``printable`` writes its control
+characters as escapes (``\\x1b``), so a stored escape sequence can't drive the operator's
+terminal. JSON output escapes them by itself (ASCII only); CSV holds only what the ledger made.
+"""
 
 from __future__ import annotations
 
 import csv
 import io
 import json
+import re
 import time
 from datetime import datetime, timedelta
 from typing import Any, Iterable, Sequence
@@ -13,8 +19,14 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, ProgressColumn, Task, TextColumn, TimeRemainingColumn
 from rich.text import Text
 
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 ANALYTICS_COLUMNS = ("OrganizationId", "Action", "Total", "Accepted", "Declined", "Canceled", "Expired", "Open",
                      "AcceptanceRate", "DecisionSecondsP50", "DecisionSecondsP90", "RequestsPerDay")
+
+
+def printable(value: Any) -> str:
+    """``str(value)`` with its control characters (C0, DEL, C1, line separators) as escapes."""
+    return _CONTROL.sub(lambda found: found.group().encode("unicode_escape").decode("ascii"), str(value))
 
 
 def as_json(value: Any) -> str:
@@ -42,7 +54,7 @@ def duration(seconds: float | None) -> str:
 
 def table(headers: Sequence[str], rows: Iterable[Sequence[Any]], right: Sequence[int] = ()) -> str:
     """Plain columns two spaces apart; the columns numbered in ``right`` are right-aligned."""
-    cells = [[str(h) for h in headers]] + [["-" if c is None else str(c) for c in row] for row in rows]
+    cells = [[printable(h) for h in headers]] + [["-" if c is None else printable(c) for c in row] for row in rows]
     widths = [max(len(row[i]) for row in cells) for i in range(len(headers))]
     lines = ["  ".join(c.rjust(w) if i in right else c.ljust(w) for i, (c, w) in enumerate(zip(row, widths)))
              for row in cells]
@@ -58,7 +70,7 @@ def history(handshake_id: str, entries: list[dict[str, Any]]) -> str:
         title += f" to {first['target_type']} {first['target_id']}"
     rows = [(e["Version"] or "-", when(e["Timestamp"]), e["What"] + ("*" if e["Derived"] else ""), e["Actor"],
              e["RequestId"], e["State"], _details(e)) for e in entries]
-    lines = [title, "", table(("VERSION", "TIMESTAMP", "WHAT", "ACTOR", "REQUEST ID", "STATE", "DETAILS"), rows)]
+    lines = [printable(title), "", table(("VERSION", "TIMESTAMP", "WHAT", "ACTOR", "REQUEST ID", "STATE", "DETAILS"), rows)]
     if any(e["Derived"] for e in entries):
         lines += ["", "* derived from ExpirationTimestamp, not a recorded event (no timer ever writes it)"]
     return "\n".join(lines)
@@ -77,7 +89,7 @@ def _details(entry: dict[str, Any]) -> str:
 def handshake(shape: dict[str, Any]) -> str:
     """One handshake as labelled lines, its resources indented as a tree."""
     parties = ", ".join(f"{p['Type']} {p['Id']}" for p in shape["Parties"])
-    lines = [f"{label:<11}{value}" for label, value in (
+    lines = [f"{label:<11}{printable(value)}" for label, value in (
         ("Id", shape["Id"]), ("Action", shape["Action"]), ("State", shape["State"]), ("Parties", parties),
         ("Requested", when(shape["RequestedTimestamp"])), ("Expires", when(shape["ExpirationTimestamp"])),
         ("Arn", shape["Arn"]),
@@ -90,7 +102,7 @@ def handshake(shape: dict[str, Any]) -> str:
 def _resources(resources: list[dict[str, Any]], indent: str) -> list[str]:
     lines: list[str] = []
     for resource in resources:
-        lines.append(f"{indent}{resource['Type']}: {resource['Value']}")
+        lines.append(f"{indent}{printable(resource['Type'])}: {printable(resource['Value'])}")
         lines += _resources(resource.get("Resources") or [], indent + "  ")
     return lines
 

@@ -1,16 +1,25 @@
 """Who is calling: the account behind a request's SigV4 access key (decision 4).
 
 Lenient (default): a 12-digit access key id is the account, other keys are looked up in the
-accounts file, anything else is the default account. Strict: every key must be in the accounts
-file and the signature must be the one botocore's own signer computes with that key's secret.
+accounts file, anything else is the default account. Strict, as AWS does it, refuses with 403:
+
+- a key not in the accounts file, or no SigV4 Authorization: UnrecognizedClientException;
+- a credential scoped to another service; SignedHeaders that leave out ``host``, ``x-amz-date``
+  or any ``x-amz-*`` header the request carries (``x-amz-target`` above all: the operation must
+  be what was signed); no ``X-Amz-Date``, or one more than ``MAX_SKEW`` (15 minutes) from the
+  server's clock either way (a captured request can't be replayed later); a signature that is
+  not the one botocore's own signer computes with the key's secret: InvalidSignatureException,
+  its message saying which.
+
+The time is the injected clock's (``ledger/clock.py``), so ``faketime`` and freezegun move it.
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
-import re
 from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
 from typing import Mapping
 
 from botocore.auth import SigV4Auth
@@ -18,21 +27,30 @@ from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 
 from ledger import errors
+from ledger.clock import Clock, system_clock
+from ledger.commands import is_valid
 from ledger.entrypoints.accounts import Accounts
 
 DEFAULT_ACCOUNT = "000000000000"
 SERVICE = "organizations"
-_ACCOUNT_ID = re.compile(r"^\d{12}$")
+MAX_SKEW = timedelta(minutes=15)
+AMZ_DATE = "%Y%m%dT%H%M%SZ"
+ALWAYS_SIGNED = ("host", "x-amz-date")
 
 
 @dataclass(frozen=True)
 class SignedRequest:
-    """What a signature covers. ``headers`` have lower-case names."""
+    """An HTTP request as the service sees it, whatever carried it.
+
+    ``path`` is the raw request target (query included); ``headers`` have lower-case names
+    (repeated ones joined with ","); ``source_ip`` is the peer's address when a server knows it.
+    """
 
     method: str
     path: str
     headers: Mapping[str, str]
     body: bytes
+    source_ip: str | None = None
 
 
 @dataclass(frozen=True)
@@ -63,9 +81,10 @@ def parse_authorization(value: str | None) -> Credential | None:
 class Identity:
     """Turns a request into the caller's account id, or refuses it (strict mode)."""
 
-    def __init__(self, accounts: Accounts, *, strict: bool = False):
+    def __init__(self, accounts: Accounts, *, strict: bool = False, clock: Clock = system_clock):
         self.accounts = accounts
         self.strict = strict
+        self.clock = clock
 
     def account_of(self, request: SignedRequest) -> str:
         credential = parse_authorization(request.headers.get("authorization"))
@@ -73,7 +92,7 @@ class Identity:
             return self._verified(request, credential)
         if credential is None:
             return DEFAULT_ACCOUNT
-        if _ACCOUNT_ID.match(credential.access_key_id):
+        if is_valid("AccountId", credential.access_key_id):
             return credential.access_key_id
         known = self.accounts.key(credential.access_key_id)
         return known[0] if known else DEFAULT_ACCOUNT
@@ -87,9 +106,39 @@ class Identity:
         account_id, key = known
         if credential.service != SERVICE:
             raise errors.InvalidSignatureException(f"Credential should be scoped to correct service: '{SERVICE}'.")
+        unsigned = unsigned_headers(request, credential)
+        if unsigned:
+            raise errors.InvalidSignatureException(
+                f"{', '.join(repr(name) for name in unsigned)} must be in SignedHeaders: host, x-amz-date and every "
+                "x-amz-* header of the request are signed.")
+        self._check_date(request.headers.get("x-amz-date", ""))
         if not signature_matches(request, credential, key.secret_access_key):
             raise errors.InvalidSignatureException()
         return account_id
+
+    def _check_date(self, stamp: str) -> None:
+        """The signed X-Amz-Date within MAX_SKEW of the server's clock, either way (AWS's messages)."""
+        try:
+            signed_at = datetime.strptime(stamp, AMZ_DATE).replace(tzinfo=timezone.utc)
+        except ValueError:
+            raise errors.InvalidSignatureException(
+                f"X-Amz-Date {stamp!r} is not an ISO 8601 basic timestamp such as 20260101T120000Z.") from None
+        now = self.clock.now()
+        minutes = int(MAX_SKEW.total_seconds() // 60)
+        if signed_at < now - MAX_SKEW:
+            raise errors.InvalidSignatureException(
+                f"Signature expired: {stamp} is now earlier than {(now - MAX_SKEW).strftime(AMZ_DATE)} "
+                f"({now.strftime(AMZ_DATE)} - {minutes} min.)")
+        if signed_at > now + MAX_SKEW:
+            raise errors.InvalidSignatureException(
+                f"Signature not yet current: {stamp} is still later than {(now + MAX_SKEW).strftime(AMZ_DATE)} "
+                f"({now.strftime(AMZ_DATE)} + {minutes} min.)")
+
+
+def unsigned_headers(request: SignedRequest, credential: Credential) -> list[str]:
+    """The headers that must be signed and are not: host, x-amz-date, and every x-amz-* present."""
+    must = {*ALWAYS_SIGNED, *(name for name in request.headers if name.startswith("x-amz-"))}
+    return sorted(must - set(credential.signed_headers))
 
 
 def signature_matches(request: SignedRequest, credential: Credential, secret: str) -> bool:

@@ -16,7 +16,7 @@ stop them). The children:
 - a set-up child, first and once: registers the accounts file's names and emails and catches the
   views up (exit 1, as single-process ``serve``, when the ledger refuses them);
 - the view runner: opens the ledger, ``follow()``s the log until SIGTERM/SIGINT;
-- N workers: aws_json's server on the inherited socket, with no runner of their own. Every
+- N workers: ``http_server.run_server`` (uvicorn) on the inherited socket, with no runner of their own. Every
   command catches the shared views up before it answers, so a writer reads its own writes
   whichever worker answers its next request; the runner picks up anything a worker that died
   between its commit and its catch-up left behind.
@@ -44,9 +44,10 @@ from typing import Callable, NoReturn
 from ledger import errors
 from ledger.application import Limits
 from ledger.entrypoints.accounts import Accounts, AccountsFileError
-from ledger.entrypoints.aws_json import (AwsJsonService, LedgerHTTPServer, load_settings, register_accounts,
-                                         run_until_signalled)
+from ledger.entrypoints.aws_json import AwsJsonService, load_settings, register_accounts
 from ledger.entrypoints.bootstrap import open_ledger
+from ledger.entrypoints.http_protocol import ServerLimits
+from ledger.entrypoints.http_server import listen, run_server
 from ledger.entrypoints.identity import Identity
 
 STOP_SIGNALS = {signal.SIGTERM, signal.SIGINT}
@@ -63,13 +64,14 @@ class Settings:
     accounts: Accounts
     limits: Limits
     strict: bool
+    server: ServerLimits = ServerLimits()
 
 
 def serve(location: str | None, *, host: str, port: int, accounts_file: str | None, strict: bool,
-          workers: int) -> int:
-    """Like ``aws_json.serve`` with ``workers`` processes: 0 after a clean stop, 2 for bad settings, 1 when refused."""
+          workers: int, limits: ServerLimits = ServerLimits()) -> int:
+    """Like ``http_server.serve`` with ``workers`` processes: 0 after a clean stop, 2 for bad settings, 1 when refused."""
     try:
-        accounts, limits = load_settings(accounts_file, strict)
+        accounts, ledger_limits = load_settings(accounts_file, strict)
         listening = listen(host, port)
     except (AccountsFileError, ValueError) as problem:
         print(PREFIX, problem, file=sys.stderr)
@@ -77,18 +79,11 @@ def serve(location: str | None, *, host: str, port: int, accounts_file: str | No
     except OSError as problem:  # e.g. the port in use
         print(PREFIX, problem, file=sys.stderr)
         return 1
-    settings = Settings(location, accounts, limits, strict)
+    settings = Settings(location, accounts, ledger_limits, strict, limits)
     children: dict[str, Callable[[], int]] = {"view runner": lambda: follow_views(settings)}
     children.update({f"worker {n}": lambda: serve_on(listening, settings) for n in range(1, workers + 1)})
     with listening:
         return Supervisor(children).run(set_up=lambda: set_up(settings))
-
-
-def listen(host: str, port: int) -> socket.socket:
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    listening = socket.create_server((host, port), family=family, backlog=LedgerHTTPServer.request_queue_size)
-    listening.setblocking(False)
-    return listening
 
 
 # -- the children -------------------------------------------------------------------------------
@@ -115,8 +110,8 @@ def follow_views(settings: Settings) -> int:
 def serve_on(listening: socket.socket, settings: Settings) -> int:
     with open_ledger(settings.location, limits=settings.limits) as ledger:
         ledger.views_followed = True  # by the view runner, a sibling process
-        service = AwsJsonService(ledger, Identity(settings.accounts, strict=settings.strict))
-        run_until_signalled(LedgerHTTPServer(listening.getsockname()[:2], service, listening=listening))
+        service = AwsJsonService(ledger, Identity(settings.accounts, strict=settings.strict, clock=ledger.clock))
+        run_server(service, listening, settings.server)
     return 0
 
 

@@ -52,13 +52,14 @@ class Server:
     """``handshake-ledger serve`` as a subprocess; restartable on the same data.
 
     ``data``: a folder or a PostgreSQL URL; ``workers``: ``serve --workers``; ``log``: a file
-    that collects the server's stderr (else it goes to the test's).
+    that collects the server's stderr (else it goes to the test's); ``options``: more ``serve`` options.
     """
 
     def __init__(self, data: Path | str, *, accounts: Path | None = None, strict: bool = False,
-                 env: dict[str, str] | None = None, workers: int = 1, log: Path | None = None):
+                 env: dict[str, str] | None = None, workers: int = 1, log: Path | None = None,
+                 options: tuple[str, ...] = ()):
         self.data, self.accounts, self.strict, self.env = data, accounts, strict, env or {}
-        self.workers, self.log = workers, log
+        self.workers, self.log, self.options = workers, log, options
         self.process: subprocess.Popen[bytes] | None = None
         self.faketime: str | None = None
         self.port = 0
@@ -74,6 +75,7 @@ class Server:
         command += ["--accounts", str(self.accounts)] if self.accounts else []
         command += ["--strict"] if self.strict else []
         command += ["--workers", str(self.workers)] if self.workers != 1 else []
+        command += list(self.options)
         command = ["faketime", "-f", faketime, *command] if faketime else command
         self.faketime = faketime
         env = {**os.environ, "PYTHONPATH": str(ROOT), **self.env}

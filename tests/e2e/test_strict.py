@@ -1,8 +1,11 @@
-"""``serve --strict``: signatures verified with botocore's own signer against the accounts file."""
+"""``serve --strict``: signatures verified with botocore's own signer against the accounts file,
+and refused as AWS refuses them (decision 4): an X-Amz-Date more than 15 minutes away, or an
+``x-amz-*`` header (``x-amz-target`` above all), ``host`` or ``x-amz-date`` left out of SignedHeaders."""
 
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -11,7 +14,10 @@ from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 from botocore.exceptions import ClientError
+from freezegun import freeze_time
 
+from ledger import open_ledger
+from ledger.clock import system_clock
 from tests.conftest import ALICE, BOB, MANAGEMENT
 from tests.e2e.conftest import TARGET, Server, post, write_accounts
 
@@ -35,12 +41,21 @@ def refusal(call: Any) -> tuple[int, str]:
     return response["ResponseMetadata"]["HTTPStatusCode"], response["Error"]["Code"]
 
 
-def signed(server: Server, key: tuple[str, str], body: bytes, region: str = "us-east-1") -> dict[str, str]:
-    """Headers of a ListHandshakesForAccount request signed by botocore for ``body``."""
-    request = AWSRequest(method="POST", url=server.url + "/", data=body, headers={
-        "X-Amz-Target": TARGET + "ListHandshakesForAccount", "Content-Type": "application/x-amz-json-1.1"})
-    SigV4Auth(Credentials(*key), "organizations", region).add_auth(request)
+def signed(server: Server, key: tuple[str, str], body: bytes, region: str = "us-east-1",
+           operation: str | None = "ListHandshakesForAccount", age: timedelta = timedelta()) -> dict[str, str]:
+    """Headers of a request signed by botocore for ``body``, ``age`` ago (X-Amz-Target signed unless None)."""
+    headers = {"Content-Type": "application/x-amz-json-1.1"}
+    if operation is not None:
+        headers["X-Amz-Target"] = TARGET + operation
+    request = AWSRequest(method="POST", url=server.url + "/", data=body, headers=headers)
+    with freeze_time(system_clock.now() - age):
+        SigV4Auth(Credentials(*key), "organizations", region).add_auth(request)
     return dict(request.headers.items())
+
+
+def log_head(server: Server) -> int:
+    with open_ledger(server.data) as ledger:
+        return ledger.app.recorder.max_notification_id() or 0
 
 
 class TestSignatures:
@@ -93,6 +108,83 @@ class TestTampering:
         headers["Authorization"] = headers["Authorization"].replace("/organizations/", "/dynamodb/")
         status, _, answer = post(strict.port, None, body, headers=headers)
         assert (status, answer["__type"]) == (403, "InvalidSignatureException")
+
+
+class TestReplays:
+    """A captured request is good for 15 minutes, for the operation it was signed for."""
+
+    @pytest.mark.parametrize(("age", "words"), [
+        (timedelta(minutes=16), "Signature expired"), (timedelta(hours=1), "Signature expired"),
+        (timedelta(days=1), "Signature expired"), (timedelta(days=365), "Signature expired"),
+        (timedelta(days=-1), "Signature not yet current"), (timedelta(minutes=-16), "Signature not yet current"),
+    ], ids=["16-min-old", "1-hour-old", "1-day-old", "1-year-old", "1-day-ahead", "16-min-ahead"])
+    def test_a_signature_far_from_the_servers_clock_is_refused(self, strict: Server, age: timedelta,
+                                                                 words: str) -> None:
+        body = b"{}"
+        status, headers, answer = post(strict.port, None, body, headers=signed(strict, MANAGEMENT_KEY, body, age=age))
+        assert (status, answer["__type"]) == (403, "InvalidSignatureException")
+        assert answer["Message"].startswith(words) and "15 min" in answer["Message"]
+        assert headers["x-amzn-requestid"]
+
+    @pytest.mark.parametrize("age", [timedelta(minutes=14), timedelta(minutes=-14)], ids=["14-min-old", "14-min-ahead"])
+    def test_a_signature_within_15_minutes_passes(self, strict: Server, age: timedelta) -> None:
+        body = b"{}"
+        status, _, answer = post(strict.port, None, body, headers=signed(strict, MANAGEMENT_KEY, body, age=age))
+        assert (status, answer) == (200, {"Handshakes": []})
+
+    def test_an_unsigned_target_is_refused(self, strict: Server) -> None:
+        body = b"{}"
+        headers = {**signed(strict, MANAGEMENT_KEY, body, operation=None), "X-Amz-Target": TARGET + "ListHandshakesForAccount"}
+        status, _, answer = post(strict.port, None, body, headers=headers)
+        assert (status, answer["__type"]) == (403, "InvalidSignatureException")
+        assert "'x-amz-target' must be in SignedHeaders" in answer["Message"]
+
+    @pytest.mark.parametrize("header", ["X-Amz-Security-Token", "X-Amz-Anything"])
+    def test_any_unsigned_x_amz_header_is_refused(self, strict: Server, header: str) -> None:
+        body = b"{}"
+        headers = {**signed(strict, MANAGEMENT_KEY, body), header: "added later"}
+        status, _, answer = post(strict.port, None, body, headers=headers)
+        assert (status, answer["__type"]) == (403, "InvalidSignatureException")
+        assert f"'{header.lower()}' must be in SignedHeaders" in answer["Message"]
+
+    @pytest.mark.parametrize("left_out", ["host", "x-amz-date"])
+    def test_host_and_date_must_be_signed(self, strict: Server, left_out: str) -> None:
+        body = b"{}"
+        headers = signed(strict, MANAGEMENT_KEY, body)
+        headers["Authorization"] = headers["Authorization"].replace(f"{left_out};", "").replace(f";{left_out}", "")
+        status, _, answer = post(strict.port, None, body, headers=headers)
+        assert (status, answer["__type"]) == (403, "InvalidSignatureException")
+        assert f"'{left_out}' must be in SignedHeaders" in answer["Message"]
+
+    def test_a_describe_replayed_as_a_decline_records_nothing(self, strict: Server) -> None:
+        management, alice = strict.client(*MANAGEMENT_KEY), strict.client(*ALICE_KEY)
+        management.create_organization(FeatureSet="CONSOLIDATED_BILLING")
+        try:
+            handshake_id = management.invite_account_to_organization(
+                Target={"Type": "ACCOUNT", "Id": ALICE})["Handshake"]["Id"]
+            body = json.dumps({"HandshakeId": handshake_id}).encode()
+            captured = signed(strict, ALICE_KEY, body, operation=None)  # a describe whose target went unsigned
+            before = log_head(strict)
+            status, _, answer = post(strict.port, None, body,
+                                     headers={**captured, "X-Amz-Target": TARGET + "DeclineHandshake"})
+            assert (status, answer["__type"]) == (403, "InvalidSignatureException")
+            assert log_head(strict) == before
+            assert alice.describe_handshake(HandshakeId=handshake_id)["Handshake"]["State"] == "OPEN"
+            management.cancel_handshake(HandshakeId=handshake_id)
+        finally:
+            management.delete_organization()
+
+    def test_the_window_follows_the_servers_clock(self, tmp_path: Path) -> None:
+        """A server a day ahead (faketime) refuses what is signed now: the clock is the server's."""
+        accounts = write_accounts(tmp_path / "accounts.toml", {MANAGEMENT: [MANAGEMENT_KEY]})
+        ahead = Server(tmp_path / "data", accounts=accounts, strict=True).start(faketime="+1d")
+        try:
+            with pytest.raises(ClientError) as caught:
+                ahead.client(*MANAGEMENT_KEY).list_handshakes_for_account()
+            assert caught.value.response["Error"]["Code"] == "InvalidSignatureException"
+            assert "Signature expired" in caught.value.response["Error"]["Message"]
+        finally:
+            assert ahead.stop() == 0
 
 
 def test_strict_without_an_accounts_file_refuses_to_start(tmp_path: Path) -> None:

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 import uuid
 from typing import Any, Iterator
 
 import pytest
 
 from ledger.entrypoints.accounts import Accounts
-from ledger.entrypoints.aws_json import AwsJsonService, LedgerHTTPServer
+from ledger.entrypoints.aws_json import AwsJsonService
+from ledger.entrypoints.http_server import listen, server_for
 from ledger.entrypoints.identity import Identity
 from tests.conftest import ALICE
 from tests.e2e.conftest import ALICE_KEY, Server, post
@@ -90,15 +92,17 @@ class TestRoutes:
     def test_health(self, server: Server) -> None:
         status, headers, raw = server.get("/_ledger/health")
         assert (status, json.loads(raw)) == (200, {"Status": "ok", "Pid": server.server_pid()})
-        assert is_request_id(headers.get("x-amzn-RequestId"))
+        assert is_request_id({name.lower(): value for name, value in headers.items()}.get("x-amzn-requestid"))
 
     def test_other_paths_are_not_found(self, server: Server) -> None:
         status, _, raw = server.get("/nothing-here")
         assert (status, json.loads(raw)["__type"]) == (404, "UnknownOperationException")
 
-    def test_other_methods_are_refused_as_json(self, server: Server) -> None:
-        status, _, body = post(server.port, "ListHandshakesForAccount", b"{}", method="PUT")
-        assert (status, body["__type"]) == (501, "UnknownOperationException")
+    @pytest.mark.parametrize("method", ["PUT", "DELETE", "OPTIONS", "PATCH"])
+    def test_other_methods_are_not_allowed(self, server: Server, method: str) -> None:
+        status, headers, body = post(server.port, "ListHandshakesForAccount", b"{}", method=method)
+        assert (status, body["__type"], headers["allow"]) == (405, "MethodNotAllowedException", "GET, POST")
+        assert is_request_id(headers.get("x-amzn-requestid"))
 
 
 class ExplodingLedger:
@@ -107,19 +111,22 @@ class ExplodingLedger:
 
 
 @pytest.fixture
-def exploding_server() -> Iterator[LedgerHTTPServer]:
-    """The real HTTP layer in this process, over a ledger that fails unexpectedly."""
-    http_server = LedgerHTTPServer(("127.0.0.1", 0), AwsJsonService(ExplodingLedger(), Identity(Accounts())))
-    accepting = threading.Thread(target=http_server.serve_forever, kwargs={"poll_interval": 0.05})
-    accepting.start()
-    yield http_server
-    http_server.stop()
-    accepting.join()
+def exploding_server() -> Iterator[int]:
+    """The real HTTP layer in this process (on a thread), over a ledger that fails unexpectedly; its port."""
+    with listen("127.0.0.1", 0) as listening:
+        http_server = server_for(AwsJsonService(ExplodingLedger(), Identity(Accounts())))
+        serving = threading.Thread(target=http_server.run, kwargs={"sockets": [listening]})
+        serving.start()
+        while not http_server.started:
+            time.sleep(0.01)  # the thread's event loop is starting
+        yield listening.getsockname()[1]
+        http_server.should_exit = True
+        serving.join()
 
 
-def test_unexpected_failure_is_a_generic_service_exception(exploding_server: LedgerHTTPServer,
+def test_unexpected_failure_is_a_generic_service_exception(exploding_server: int,
                                                            capfd: pytest.CaptureFixture[str]) -> None:
-    status, headers, body = post(exploding_server.server_port, "ListHandshakesForAccount", b"{}")
+    status, headers, body = post(exploding_server, "ListHandshakesForAccount", b"{}")
     assert (status, body["__type"]) == (500, "ServiceException")
     assert "hunter2" not in json.dumps(body) and "Traceback" not in json.dumps(body)
     logged = capfd.readouterr().err
