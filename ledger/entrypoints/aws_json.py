@@ -1,7 +1,9 @@
 """``handshake-ledger serve``: the ledger's ``call()`` as AWS JSON 1.1 (decisions 1-4).
 
 ``POST /`` with ``X-Amz-Target: AWSOrganizationsV20161128.<Op>`` and a JSON object body answers
-the operation; ``GET /_ledger/health`` answers 200 and the answering process's pid when the server
+the operation; ``POST /as-of/<instant>`` (or ``/as-of/position/<N>``) answers it as the ledger stood
+then: every read as it answered, every command refused (the past is read-only, issue 15);
+``GET /_ledger/health`` answers 200 and the answering process's pid when the server
 is ready; another path is 404, another method 405. ``AwsJsonService.handle`` is a pure function
 from a ``SignedRequest`` to a ``Response``: it knows no server, so the in-process boto3 client and
 the HTTP server (``http_server.py``) call the very same code. It adds no business rule: it finds
@@ -29,6 +31,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Mapping, Protocol
+from urllib.parse import unquote
 
 from ledger import errors
 from ledger.application import Caller, Limits
@@ -40,6 +43,7 @@ from ledger.entrypoints.identity import Identity, SignedRequest, parse_authoriza
 TARGET_PREFIX = "AWSOrganizationsV20161128."
 CONTENT_TYPE = "application/x-amz-json-1.1"
 HEALTH_PATH = "/_ledger/health"
+AS_OF_PREFIX = "/as-of/"
 METHODS = ("GET", "POST")
 LIMIT_SETTINGS = {
     "HANDSHAKE_LEDGER_ACCOUNT_LIMIT": "accounts_per_organization",
@@ -93,11 +97,13 @@ class AwsJsonService:
             return refusal
         if request.method == "GET" and request.path == HEALTH_PATH:
             return json_response(200, {"Status": "ok", "Pid": os.getpid()}, request_id)  # which worker
-        if request.method != "POST" or request.path.partition("?")[0] != "/":
+        path = request.path.partition("?")[0]
+        if request.method != "POST" or not (path == "/" or path.startswith(AS_OF_PREFIX)):
             return json_response(404, {"__type": "UnknownOperationException",
                                        "Message": f"No route for {request.method} {request.path!r}."}, request_id)
         try:
-            return json_response(200, self._answer(request, request_id), request_id)
+            answers = self._as_of(path) if path != "/" else self.ledger
+            return json_response(200, self._answer(request, request_id, answers), request_id)
         except errors.OrganizationsError as error:
             return error_response(error, request_id)
         except Exception:
@@ -110,9 +116,28 @@ class AwsJsonService:
         if request.path == HEALTH_PATH:
             return True
         target = request.headers.get("x-amz-target", "")
-        return request.path == "/" and target.startswith(TARGET_PREFIX) and target[len(TARGET_PREFIX):] in QUERIES
+        path = request.path.partition("?")[0]
+        return (path == "/" or path.startswith(AS_OF_PREFIX)) and target.startswith(TARGET_PREFIX) \
+            and target[len(TARGET_PREFIX):] in QUERIES
 
-    def _answer(self, request: SignedRequest, request_id: str) -> dict[str, Any]:
+    def _as_of(self, path: str) -> Answers:
+        """``/as-of/<instant>`` (ISO 8601, ``now``, ``-3d``) or ``/as-of/position/<N>``: the ledger as it
+        stood then, read-only (issue 15); a 400 InvalidInputException for anything else."""
+        when = unquote(path[len(AS_OF_PREFIX):]).rstrip("/")
+        try:
+            if when.startswith("position/"):
+                number = when[len("position/"):]
+                if not (number.isascii() and number.isdigit()):
+                    raise ValueError(f"invalid position {number!r}: a whole number of the log")
+                return self.ledger.at(position=int(number))  # type: ignore[attr-defined]
+            return self.ledger.at(when)  # type: ignore[attr-defined]
+        except ValueError as problem:
+            raise errors.InvalidInputException(
+                f"{problem}. Ask as of an instant with {AS_OF_PREFIX}<ISO 8601 instant> or of a log position "
+                f"with {AS_OF_PREFIX}position/<N>."
+            ) from None
+
+    def _answer(self, request: SignedRequest, request_id: str, answers: Answers) -> dict[str, Any]:
         account_id = self.identity.account_of(request)
         target = request.headers.get("x-amz-target", "")
         if not target.startswith(TARGET_PREFIX):
@@ -120,7 +145,7 @@ class AwsJsonService:
         credential = parse_authorization(request.headers.get("authorization"))
         caller = Caller(account_id, request_id, access_key_id=credential.access_key_id if credential else None,
                         source_ip=request.source_ip, user_agent=request.headers.get("user-agent"))
-        return self.ledger.call(target[len(TARGET_PREFIX):], _json_object(request.body), caller)
+        return answers.call(target[len(TARGET_PREFIX):], _json_object(request.body), caller)
 
 
 def _json_object(body: bytes) -> dict[str, Any]:
