@@ -117,8 +117,9 @@ class Server:
             self.process.wait()
             raise
 
-    def client(self, account: str, secret: str = "x", region: str = "us-east-1") -> Any:
-        return boto3.client("organizations", endpoint_url=self.url, region_name=region,
+    def client(self, account: str, secret: str = "x", region: str = "us-east-1", endpoint: str | None = None) -> Any:
+        """A boto3 client of ``account``; ``endpoint``: another URL of this server (an ``/as-of/`` one)."""
+        return boto3.client("organizations", endpoint_url=endpoint or self.url, region_name=region,
                             aws_access_key_id=account, aws_secret_access_key=secret, config=NO_RETRIES)
 
     def get(self, path: str) -> tuple[int, dict[str, str], bytes]:

@@ -1,0 +1,110 @@
+"""The AWS API as of an instant, with unchanged clients (issue 15): boto3 and the AWS CLI through
+``--endpoint-url .../as-of/<instant>``, the AWS SDK for JavaScript v3 likewise, and the command line.
+
+A random story is played in-process under freezegun, recording every caller's live answers; then the
+real server opens the same data and every recorded answer must come back through the prefix.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+from freezegun import freeze_time
+from hypothesis import HealthCheck, given, settings
+
+from ledger import open_ledger
+from ledger.application import Limits
+from tests.conftest import new_location
+from tests.e2e.conftest import ROOT, Server
+from tests.integration.answers import Recorded, ask, play, stories
+
+JS = ROOT / "tests" / "e2e" / "js"
+LIMITS = Limits(accounts_per_organization=5, invitations_per_day=6)
+
+
+def as_of(server: Server, record: Recorded) -> str:
+    return f"{server.url}/as-of/{record.instant.isoformat().replace('+00:00', 'Z')}"
+
+
+def ids_and_states(items: Any) -> Any:
+    return [(item["Id"], item["State"]) for item in items] if isinstance(items, list) else items
+
+
+@settings(max_examples=2, deadline=None, derandomize=True,
+          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(steps=stories)
+def test_boto3_aws_cli_and_the_command_line_answer_as_of_each_instant(tmp_path: Path, steps: Any) -> None:
+    with new_location(tmp_path) as location:
+        with freeze_time("2026-03-01T09:00:00Z") as clock, open_ledger(location, limits=LIMITS) as ledger:
+            recorded = play(ledger, clock, steps)
+        server = Server(location).start()
+        try:
+            clients: dict[tuple[str, str], Any] = {}
+            for record in recorded:  # every answer, through boto3
+                key = (record.caller, as_of(server, record))
+                client = clients.get(key) or clients.setdefault(key, server.client(key[0], endpoint=key[1]))
+                assert ask(client, record.operation, record.params) == record.answer, record
+            lists = [r for r in recorded if r.operation == "list_handshakes_for_account" and r.answer]
+            for record in lists[-3:]:  # a sample through the AWS CLI and the command line
+                assert aws_cli(server, record) == ids_and_states(record.answer)
+                assert command_line(location, record) == ids_and_states(record.answer)
+        finally:
+            assert server.stop() == 0
+
+
+def aws_cli(server: Server, record: Recorded) -> Any:
+    done = subprocess.run(
+        [sys.executable, "-m", "awscli", "organizations", "list-handshakes-for-account", "--output", "json",
+         "--endpoint-url", as_of(server, record), "--page-size", "2"],
+        env={"AWS_ACCESS_KEY_ID": record.caller, "AWS_SECRET_ACCESS_KEY": "x", "AWS_DEFAULT_REGION": "us-east-1",
+             "PATH": "/usr/bin:/bin"}, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    return ids_and_states(json.loads(done.stdout)["Handshakes"])
+
+
+def command_line(location: str, record: Recorded) -> Any:
+    done = subprocess.run(
+        [sys.executable, "-m", "ledger.entrypoints.cli", "list", "--account", record.caller, "--as-of",
+         record.instant.isoformat(), "--json", "--data", location], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    return ids_and_states(json.loads(done.stdout)["Handshakes"])
+
+
+@pytest.mark.skipif(shutil.which("node") is None or not (JS / "node_modules").is_dir(),
+                    reason="the JS SDK check needs node and `npm ci` in tests/e2e/js (.ci/run does both)")
+def test_the_javascript_sdk_reads_through_the_prefix(tmp_path: Path) -> None:
+    with new_location(tmp_path) as location:
+        with freeze_time("2026-03-01T09:00:00Z") as clock, open_ledger(location, limits=LIMITS) as ledger:
+            recorded = play(ledger, clock, [("create", 0, 0, 0, 1), ("invite", 0, 1, 0, 61),
+                                            ("invite_email", 0, 0, 1, 61), ("accept", 0, 1, 0, 3_600),
+                                            ("register", 0, 0, 1, 86_400), ("decline", 0, 0, 1, 16 * 86_400)])
+        server = Server(location).start()
+        try:
+            operations = {"list_handshakes_for_account": "ListHandshakesForAccount",
+                          "list_handshakes_for_organization": "ListHandshakesForOrganization",
+                          "describe_organization": "DescribeOrganization", "list_accounts": "ListAccounts"}
+            by_instant: dict[str, list[Recorded]] = {}
+            for record in recorded:
+                if record.operation in operations:
+                    by_instant.setdefault(as_of(server, record), []).append(record)
+            for endpoint, records in by_instant.items():
+                reads = [{"account": r.caller, "operation": operations[r.operation], "params": {}} for r in records]
+                done = subprocess.run(["node", str(JS / "read.mjs")], input=json.dumps({"endpoint": endpoint,
+                                      "reads": reads}), capture_output=True, text=True, timeout=60, cwd=JS)
+                assert done.returncode == 0, done.stderr
+                for record, answer in zip(records, json.loads(done.stdout)):
+                    expected = record.answer
+                    if isinstance(expected, str):
+                        assert answer == {"error": expected}, record
+                    elif record.operation == "describe_organization":
+                        assert answer["Organization"]["Id"] == expected["Organization"]["Id"], record
+                    else:
+                        assert [item["Id"] for item in answer] == [item["Id"] for item in expected], record
+        finally:
+            assert server.stop() == 0
