@@ -2,7 +2,9 @@
 
 Three versioned tables (``projections/versions.py``): handshakes (what DescribeHandshake and
 the Lists answer), accounts (the account directory of decision 19: emails, names, memberships)
-and organizations. A new version is made only when an answer changes; bookkeeping (how many
+and organizations. What never changes of a handshake (its ARN, Parties and Resources as
+requested) is kept once, in ``handshake_documents``; the ACCOUNT resource an accepted EMAIL
+invitation gains is derived when read (``projections/reads.py``). A new version is made only when an answer changes; bookkeeping (how many
 approvals a parent still awaits) is updated in place. Expiry and retention are never stored as
 changes: they are derived when read, from the stored instants (decisions 13-14).
 
@@ -41,13 +43,16 @@ def from_us(us: int) -> datetime:
 
 VERSION_COLUMNS = "valid_from BIGINT NOT NULL, valid_to BIGINT"
 TABLES = f"""
+CREATE TABLE IF NOT EXISTS {{p}}handshake_documents (
+    id TEXT PRIMARY KEY,
+    arn TEXT NOT NULL,
+    parties TEXT NOT NULL,
+    resources TEXT NOT NULL
+);
 CREATE TABLE IF NOT EXISTS {{p}}handshakes (
     id TEXT NOT NULL, {VERSION_COLUMNS},
     organization_id TEXT NOT NULL,
     action TEXT NOT NULL,
-    arn TEXT NOT NULL,
-    parties TEXT NOT NULL,
-    resources TEXT NOT NULL,
     state TEXT NOT NULL,
     requested_us BIGINT NOT NULL,
     expires_us BIGINT NOT NULL,
@@ -98,10 +103,10 @@ CREATE TABLE IF NOT EXISTS {{p}}event_times (
 );
 CREATE INDEX IF NOT EXISTS {{p}}event_times_by_time ON {{p}}event_times (high_us, notification_id);
 """
-TABLE_NAMES = ("handshakes", "accounts", "organizations", "event_times")
+TABLE_NAMES = ("handshake_documents", "handshakes", "accounts", "organizations", "event_times")
 
 HANDSHAKES = VersionedTable("handshakes", "id", (
-    "id", "valid_from", "valid_to", "organization_id", "action", "arn", "parties", "resources", "state",
+    "id", "valid_from", "valid_to", "organization_id", "action", "state",
     "requested_us", "expires_us", "closed_us", "visible_until_us", "parent_id", "pending_children",
     "sender_account_id", "recipient_account_id", "target_email",
 ))
@@ -123,9 +128,12 @@ class RowChanges(VersionedBatch):
     def __init__(self) -> None:
         super().__init__(VERSIONED)
         self.times: list[tuple[int, int]] = []
+        self.documents: list[tuple[str, str, str, str]] = []
 
     def write(self, cursor: Any, sql: Any) -> None:
         super().write(cursor, sql)
+        if self.documents:
+            cursor.executemany(sql("INSERT INTO {p}handshake_documents VALUES (?, ?, ?, ?)"), self.documents)
         if self.times:
             cursor.execute(sql("SELECT MAX(high_us) AS high FROM {p}event_times"))
             found = cursor.fetchone()
@@ -144,6 +152,7 @@ def add_event(batch: RowChanges, position: int, event: Any) -> None:
     key = event.originator_id
     if isinstance(event, Handshake.Created):
         batch.insert("handshakes", position, _handshake_row(event, timestamp_us))
+        batch.documents.append((key, event.arn, json.dumps(event.parties), json.dumps(event.resources)))
     elif type(event) in CLOSED:
         batch.change("handshakes", position, key, _closing(CLOSED[type(event)], event.actor, timestamp_us))
     elif isinstance(event, (Handshake.ChildAccepted, Handshake.ChildWithdrawn)):
@@ -184,7 +193,6 @@ def _handshake_row(event: Any, timestamp_us: int) -> Row:
     expires_us = to_us(event.expires_at)
     return {
         "id": event.originator_id, "organization_id": event.organization_id, "action": event.action,
-        "arn": event.arn, "parties": json.dumps(event.parties), "resources": json.dumps(event.resources),
         "state": event.state, "requested_us": timestamp_us, "expires_us": expires_us,
         "closed_us": timestamp_us if event.state not in LIVE_STATES else None,
         "visible_until_us": expires_us + RETENTION_US, "parent_id": event.parent_id,
@@ -201,8 +209,6 @@ def _closing(state: str, actor: str, closed_us: int) -> Any:
         columns: Row = {"state": state, "closed_us": closed_us, "visible_until_us": closed_us + RETENTION_US}
         if state != CANCELED and row["recipient_account_id"] is None:
             columns["recipient_account_id"] = actor  # an EMAIL invitation's recipient: who answered
-        if state == ACCEPTED and row["target_email"] is not None:
-            columns["resources"] = json.dumps([*json.loads(row["resources"]), {"Type": "ACCOUNT", "Value": actor}])
         return columns, True
 
     return change

@@ -22,6 +22,10 @@ from projections.versions import valid_at
 LONGEST_VISIBLE_US = (ALL_FEATURES_LIFETIME + RETENTION) // timedelta(microseconds=1)
 
 
+# A handshake version with what never changes of it (ARN, Parties, Resources as requested).
+WITH_DOCUMENT = "h.*, d.arn, d.parties, d.resources FROM {p}handshakes h JOIN {p}handshake_documents d ON d.id = h.id"
+
+
 @dataclass(frozen=True)
 class Moment:
     """Which versions a read sees (``position``; None: the live view) and the instant it reads at."""
@@ -49,42 +53,42 @@ class ViewQueries:
     # -- handshakes --------------------------------------------------------------------------
 
     def handshake(self, handshake_id: str, moment: Moment) -> Any | None:
-        valid, params = valid_at(moment.position)
-        rows = self.view.query(f"SELECT * FROM {{p}}handshakes WHERE id = ? AND {valid}", [handshake_id, *params])
+        valid, params = valid_at(moment.position, "h.")
+        rows = self.view.query(f"SELECT {WITH_DOCUMENT} WHERE h.id = ? AND {valid}", [handshake_id, *params])
         return rows[0] if rows else None
 
     def received_by(self, account_id: str, email_key: str, moment: Moment, *, action: str | None,
                     parent_id: str | None, after: tuple[int, str] | None, limit: int) -> Page:
         """Handshakes addressed to the account: by id, or unanswered EMAIL invitations to its email."""
-        rows = self._page("recipient_account_id = ?", [account_id], moment, action, parent_id, after, limit)
-        by_email = self._page("target_email = ? AND recipient_account_id IS NULL", [email_key],
+        rows = self._page("h.recipient_account_id = ?", [account_id], moment, action, parent_id, after, limit)
+        by_email = self._page("h.target_email = ? AND h.recipient_account_id IS NULL", [email_key],
                               moment, action, parent_id, after, limit)
         merged = sorted(rows + by_email, key=lambda r: (r["requested_us"], r["id"]), reverse=True)
         return Page(merged[:limit], len(merged) > limit)
 
     def of_organization(self, organization_id: str, moment: Moment, *, action: str | None, parent_id: str | None,
                         after: tuple[int, str] | None, limit: int) -> Page:
-        rows = self._page("organization_id = ?", [organization_id], moment, action, parent_id, after, limit)
+        rows = self._page("h.organization_id = ?", [organization_id], moment, action, parent_id, after, limit)
         return Page(rows[:limit], len(rows) > limit)
 
     def _page(self, where: str, params: list[Any], moment: Moment, action: str | None, parent_id: str | None,
               after: tuple[int, str] | None, limit: int) -> list[Any]:
         """Newest first, keyset after ``after``; one row more than asked tells if there is more."""
-        valid, valid_params = valid_at(moment.position)
+        valid, valid_params = valid_at(moment.position, "h.")
         now_us = moment.instant_us
-        clauses = [where, "requested_us > ?", "visible_until_us > ?", valid]
+        clauses = [where, "h.requested_us > ?", "h.visible_until_us > ?", valid]
         values = [*params, now_us - LONGEST_VISIBLE_US, now_us, *valid_params]
         if action:
-            clauses.append("action = ?")
+            clauses.append("h.action = ?")
             values.append(action)
         if parent_id:
-            clauses.append("parent_id = ?")
+            clauses.append("h.parent_id = ?")
             values.append(parent_id)
         if after:
-            clauses.append("(requested_us < ? OR (requested_us = ? AND id < ?))")
+            clauses.append("(h.requested_us < ? OR (h.requested_us = ? AND h.id < ?))")
             values += [after[0], after[0], after[1]]
-        text = ("SELECT * FROM {p}handshakes WHERE " + " AND ".join(clauses)
-                + " ORDER BY requested_us DESC, id DESC LIMIT ?")
+        text = (f"SELECT {WITH_DOCUMENT} WHERE " + " AND ".join(clauses)
+                + " ORDER BY h.requested_us DESC, h.id DESC LIMIT ?")
         return self.view.query(text, [*values, limit + 1])
 
     def facts(self, moment: Moment) -> list[Any]:

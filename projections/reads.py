@@ -51,6 +51,8 @@ def handshake_answer(row: Any, moment: Moment) -> dict[str, Any]:
     )
     # Decoded afresh from the row, so nobody else holds them: no defensive copy needed.
     shape["Parties"], shape["Resources"] = json.loads(row["parties"]), json.loads(row["resources"])
+    if row["state"] == "ACCEPTED" and row["target_email"] is not None:  # the AcceptHandshake example (decision 19)
+        shape["Resources"].append({"Type": "ACCOUNT", "Value": row["recipient_account_id"]})
     return shape
 
 

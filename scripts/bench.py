@@ -76,12 +76,11 @@ class Plan:
     http_reads: int  # HTTP requests per read operation
     http_declines: int
     http_clients: int = 4
-    as_of_size: int = 100_000
 
 
 PLANS = {
     "quick": Plan("quick", (1_000, 4_000), org_size=100, command_orgs=4, samples=60,
-                  http_reads=300, http_declines=60, as_of_size=4_000),
+                  http_reads=300, http_declines=60),
     "default": Plan("default", (10_000, 100_000), org_size=1000, command_orgs=150, samples=500,
                     http_reads=4000, http_declines=1000),
     "full": Plan("full", (10_000, 100_000, 1_000_000), org_size=1000, command_orgs=150, samples=500,
@@ -166,6 +165,13 @@ class SqliteStore:
         finally:
             db.close()
 
+    @staticmethod
+    def relation_bytes(db: Any, table: str) -> int:
+        """A table and its indexes on disk (SQLite's dbstat)."""
+        rows = db.execute("SELECT SUM(pgsize) FROM dbstat WHERE name = ? OR name IN "
+                          "(SELECT name FROM sqlite_schema WHERE type = 'index' AND tbl_name = ?)", (table, table))
+        return int(rows.fetchone()[0] or 0)
+
     @contextmanager
     def view_connection(self, ledger: Any) -> Iterator[tuple[Any, str]]:
         db = sqlite3.connect(ledger.store.env["SQLITE_DBNAME"], uri=True)
@@ -238,6 +244,11 @@ class PostgresStore:
                          "state BYTEA, notification_id BIGSERIAL, PRIMARY KEY (originator_id, originator_version))")
             yield RawCommits(lambda row: conn.execute("INSERT INTO raw_events VALUES (%s,%s,%s,%s)", row),
                              "raw psycopg 1-row txn/s")
+
+    @staticmethod
+    def relation_bytes(db: Any, table: str) -> int:
+        """A table and its indexes on disk (pg_total_relation_size)."""
+        return int(db.execute("SELECT pg_total_relation_size(%s)", (table,)).fetchone()[0])
 
     @contextmanager
     def view_connection(self, ledger: Any) -> Iterator[tuple[Any, str]]:
@@ -523,9 +534,10 @@ def raw_page_latencies(store: Any, ledger: Any, probes: list[PageProbe]) -> list
     now_us = _us(system_clock.now())
     with store.view_connection(ledger) as (db, ph):
         column = RAW_PAGE[probes[0].operation]
-        text = (f"SELECT * FROM hv_handshakes WHERE {column} = {ph} AND visible_until_us > {ph} "
-                f"AND (requested_us < {ph} OR (requested_us = {ph} AND id < {ph})) "
-                f"ORDER BY requested_us DESC, id DESC LIMIT 21")
+        text = (f"SELECT h.*, d.arn, d.parties, d.resources FROM hv_handshakes h JOIN hv_handshake_documents d "
+                f"ON d.id = h.id WHERE h.{column} = {ph} AND h.visible_until_us > {ph} AND h.valid_to IS NULL "
+                f"AND (h.requested_us < {ph} OR (h.requested_us = {ph} AND h.id < {ph})) "
+                f"ORDER BY h.requested_us DESC, h.id DESC LIMIT 21")
 
         def query(p: PageProbe) -> Callable[[], Any]:
             return lambda: db.execute(text, (p.owner, now_us, p.key[0], p.key[0], p.key[1])).fetchall()
@@ -625,41 +637,86 @@ def bench_rebuild(ledger: Any, size: int) -> Figure:
     )
 
 
-# -- figure 5: as of an instant --------------------------------------------------------------------------
+# -- figure 5: as of an instant (issue 15) ----------------------------------------------------------------
 
-def bench_as_of(ledger: Any, seed: Seed, plan: Plan, rng: random.Random) -> list[Figure]:
-    picks = [rng.randrange(seed.count) for _ in range(plan.samples)]
-    instants = [seed.instant(i) + timedelta(milliseconds=500) for i in picks]  # between request and answer
-    ids = [seed.handshake_id(i) for i in picks]
-    calls = [lambda h=h, t=t: ledger.handshake_as_of(h, instant=t) for h, t in zip(ids, instants)]
-    served = latencies(calls)
-    raw = latencies([lambda h=h: ledger.app.recorder.select_events(h) for h in ids])
-    describe = Figure(
-        "as_of_describe", f"As-of Describe p50 @{_n(seed.count)} (p99 {1e3 * percentile(served, 99):.2f} ms)",
-        1e3 * percentile(served, 50), "ms", "raw select_events p50", 1e3 * percentile(raw, 50),
-        percentile(served, 50) / percentile(raw, 50), details={"p99_ms": 1e3 * percentile(served, 99)},
-    )
-    instant = seed.instant(seed.count // 2)
-    seconds, events = timed(lambda: _as_of_view(ledger, seed, instant))
-    stop = ledger.queries.position_at(instant)
-    raw_events, raw_seconds = raw_log_read(ledger.app, stop=stop)
-    view = Figure(
-        "as_of_view", f"Ledger-wide as-of view + 1 List @{_n(seed.count)} (midpoint)", seconds, "s",
-        f"raw read + decode of the {raw_events} events before it", raw_seconds, seconds / raw_seconds,
-        details={"events": raw_events, "handshakes_listed": events},
-    )
-    return [describe, view]
+def bench_as_of(store: Any, ledgers: list[Seeded], plan: Plan, rng: random.Random) -> list[Figure]:
+    """Opening the ledger as of an instant, and its List pages beside the live ones, at every size."""
+    figures: list[Figure] = []
+    opened: dict[int, float] = {}
+    for s in ledgers:
+        instants = [s.seed.instant(rng.randrange(s.seed.count)) for _ in range(plan.samples)]
+        served = latencies([lambda t=t: s.ledger.at(t) for t in instants])
+        with store.view_connection(s.ledger) as (db, ph):
+            seek = (f"SELECT notification_id FROM hv_event_times WHERE high_us <= {ph} "
+                    "ORDER BY high_us DESC, notification_id DESC LIMIT 1")
+            raw = latencies([lambda t=t: db.execute(seek, (_us(t),)).fetchall() for t in instants])
+        opened[s.size] = percentile(served, 50)
+        figures.append(Figure(
+            f"as_of_open_{s.size}", f"Open the ledger as of an instant p50 @{_n(s.size)} (p99 "
+            f"{1e3 * percentile(served, 99):.2f} ms)", 1e3 * opened[s.size], "ms", "raw time-index seek p50",
+            1e3 * percentile(raw, 50), percentile(served, 50) / percentile(raw, 50), "p50 <= 5 ms",
+            opened[s.size] <= 0.005, {"p99_ms": 1e3 * percentile(served, 99)}))
+    small, large = min(opened), max(opened)
+    figures.append(Figure(
+        "as_of_open_flat", f"Open as of an instant p50 @{_n(large)} / p50 @{_n(small)}", opened[large] / opened[small],
+        "x", "flat in the history's length", 1.0, opened[large] / opened[small], "<= 1.5",
+        opened[large] / opened[small] <= 1.5))
+    for s in ledgers:
+        for operation in RAW_PAGE:
+            live, past = as_of_pages(s, operation, plan.samples, rng)
+            figures.append(Figure(
+                f"as_of_page_{_short(operation)}_{s.size}",
+                f"As-of {operation} page p50 @{_n(s.size)} (p99 {1e3 * percentile(past, 99):.2f} ms)",
+                1e3 * percentile(past, 50), "ms", "live page p50, same callers", 1e3 * percentile(live, 50),
+                percentile(past, 50) / percentile(live, 50), "<= 2x", percentile(past, 50) <= 2 * percentile(live, 50)))
+    return figures
 
 
-def _as_of_view(ledger: Any, seed: Seed, instant: datetime) -> int:
-    past = ledger.at(instant)
-    try:
-        answer = past.call("ListHandshakesForOrganization", {}, Caller(management(0)))
-        return len(answer["Handshakes"])
-    finally:
-        close = getattr(past, "close", None)
-        if close:
-            close()
+def as_of_pages(s: Seeded, operation: str, samples: int, rng: random.Random) -> tuple[list[float], list[float]]:
+    """First pages of random callers' lists, live and as of a random instant, taking turns."""
+    live: list[float] = []
+    past: list[float] = []
+    for _ in range(samples):
+        i = rng.randrange(s.seed.count)
+        caller = s.seed.sender(i) if operation == "ListHandshakesForOrganization" else s.seed.recipient(i)
+        instant = s.seed.instant(rng.randrange(i, s.seed.count))  # after the caller's organization began
+        live += latencies([lambda: s.ledger.call(operation, {}, Caller(caller))])
+        past += latencies([lambda: s.ledger.at(instant).call(operation, {}, Caller(caller))])
+    return live, past
+
+
+VIEW_TABLES = ("handshakes", "handshake_documents", "accounts", "organizations")
+LIVE_COPIES = {  # a live-only view: current versions, a handshake's document in its row, the same lookups
+    "handshakes": ("SELECT h.*, d.arn, d.parties, d.resources FROM hv_handshakes h JOIN hv_handshake_documents d "
+                   "ON d.id = h.id WHERE h.valid_to IS NULL", "id",
+                   ("recipient_account_id", "target_email", "organization_id", "parent_id")),
+    "accounts": ("SELECT * FROM hv_accounts WHERE valid_to IS NULL", "account_id", ("email_key", "organization_id")),
+    "organizations": ("SELECT * FROM hv_organizations WHERE valid_to IS NULL", "organization_id", ()),
+}
+
+
+def bench_view_disk(store: Any, seeded: Seeded) -> Figure:
+    """The view's tables and indexes beside a live-only copy of them: current versions alone, each
+    handshake's document in its row, a primary key and the same lookup indexes."""
+    with store.view_connection(seeded.ledger) as (db, _):
+        for table, (select, key, lookups) in LIVE_COPIES.items():
+            db.execute(f"DROP TABLE IF EXISTS live_{table}")
+            db.execute(f"CREATE TABLE live_{table} AS {select}")
+            db.execute(f"CREATE UNIQUE INDEX live_{table}_pk ON live_{table} ({key})")
+            for column in lookups:
+                db.execute(f"CREATE INDEX live_{table}_{column} ON live_{table} ({column}, requested_us, id)"
+                           if table == "handshakes" else f"CREATE INDEX live_{table}_{column} ON live_{table} ({column})")
+        if hasattr(db, "commit"):
+            db.commit()
+        versioned = sum(store.relation_bytes(db, f"hv_{table}") for table in VIEW_TABLES)
+        live = sum(store.relation_bytes(db, f"live_{table}") for table in LIVE_COPIES)
+        for table in LIVE_COPIES:
+            db.execute(f"DROP TABLE live_{table}")
+        if hasattr(db, "commit"):
+            db.commit()
+    return Figure("view_disk", f"Versioned view on disk @{_n(seeded.size)} (tables + indexes)", versioned / 2**20,
+                  "MB", "a live-only view: current versions, same indexes", live / 2**20, versioned / live, "<= 2x",
+                  versioned <= 2 * live)
 
 
 # -- figures 2 and 6: the HTTP service and its memory -------------------------------------------------
@@ -707,16 +764,16 @@ def peak_rss_mb(pid: int) -> float:
     raise RuntimeError("no VmHWM in /proc/<pid>/status")
 
 
-Request = tuple[str, bytes, dict[str, str]]
+Request = tuple[str, bytes, dict[str, str]]  # path, body, headers
 
 
-def request(operation: str, params: dict[str, Any], account: str) -> Request:
+def request(operation: str, params: dict[str, Any], account: str, path: str = "/") -> Request:
     headers = {
         "X-Amz-Target": TARGET + operation, "Content-Type": "application/x-amz-json-1.1",
         "Authorization": f"AWS4-HMAC-SHA256 Credential={account}/20260101/us-east-1/organizations/aws4_request, "
                          "SignedHeaders=host, Signature=x",
     }
-    return operation, json.dumps(params).encode(), headers
+    return path, json.dumps(params).encode(), headers
 
 
 def load(port: int, shares: list[list[Request]]) -> tuple[float, int]:
@@ -728,8 +785,8 @@ def load(port: int, shares: list[list[Request]]) -> tuple[float, int]:
         connection = http.client.HTTPConnection("127.0.0.1", port)
         connection.connect()
         ready.wait()
-        for _, body, headers in share:
-            connection.request("POST", "/", body=body, headers=headers)
+        for path, body, headers in share:
+            connection.request("POST", path, body=body, headers=headers)
             response = connection.getresponse()
             response.read()
             failures[index] += response.status != 200
@@ -753,6 +810,8 @@ def http_workloads(seed: Seed, plan: Plan, rng: random.Random) -> dict[str, list
     """Requests per operation, shared among the clients; declines never race for one organization."""
     picks = [rng.randrange(seed.count) for _ in range(plan.http_reads)]
     describe = [request("DescribeHandshake", {"HandshakeId": seed.handshake_id(i)}, seed.sender(i)) for i in picks]
+    as_of = [request("DescribeHandshake", {"HandshakeId": seed.handshake_id(i)}, seed.sender(i),
+                     path="/as-of/" + seed.instant(i + 1).isoformat().replace("+00:00", "Z")) for i in picks]
     lists = [request("ListHandshakesForAccount", {}, seed.recipient(i)) for i in picks]
     open_ones = [i for i in range(seed.count) if seed.state(i) == "OPEN"]
     rng.shuffle(open_ones)
@@ -761,6 +820,7 @@ def http_workloads(seed: Seed, plan: Plan, rng: random.Random) -> dict[str, list
         declines[(i // seed.org_size) % plan.http_clients].append(
             request("DeclineHandshake", {"HandshakeId": seed.handshake_id(i)}, seed.recipient(i)))
     return {"DescribeHandshake": split(describe, plan.http_clients),
+            "DescribeHandshake as of": split(as_of, plan.http_clients),
             "ListHandshakesForAccount": split(lists, plan.http_clients), "DeclineHandshake": declines}
 
 
@@ -867,6 +927,7 @@ def bench_http(location: str, seed: Seed, plan: Plan, scratch: Path, rng: random
                 stop_server(process)
     ceiling = rates.pop("ceiling")["rate"]
     single, ours, theirs = rates.pop("DescribeHandshake x1"), rates.pop("DescribeOrganization"), rates.pop("ministack", None)
+    past = rates.pop("DescribeHandshake as of")
     figures = [throughput_figure(
         f"http_{op}", f"HTTP {op} req/s ({plan.http_clients} clients)", m["rate"],
         "fixed-200 stdlib server req/s", ceiling, "req/s", target=0.5 if op == "DescribeHandshake" else None,
@@ -882,6 +943,10 @@ def bench_http(location: str, seed: Seed, plan: Plan, scratch: Path, rng: random
             "http_DescribeOrganization", title, ours["rate"], "ministack DescribeOrganization req/s, same load",
             theirs["rate"], "req/s", target=1.5, server_cpu_us=ours["cpu_us"], ministack_cpu_us=theirs["cpu_us"],
             requests=ours["requests"], non_200=ours["non_200"] + theirs["non_200"]))
+    figures.append(throughput_figure(
+        "http_as_of_DescribeHandshake", f"HTTP DescribeHandshake through /as-of/ req/s ({plan.http_clients} clients)",
+        past["rate"], "live DescribeHandshake req/s, same load", rates["DescribeHandshake"]["rate"], "req/s",
+        target=0.5, requests=past["requests"], non_200=past["non_200"], server_cpu_us=past["cpu_us"]))
     per_read, at_one = rates["DescribeHandshake"]["cpu_us"], single["cpu_us"]
     figures.append(Figure("server_cpu_per_read", f"Server CPU per DescribeHandshake, {plan.http_clients} clients",
                           per_read, "us", "the same with 1 client", at_one, per_read / at_one, "<= 1.2x",
@@ -953,8 +1018,8 @@ def run(store: Any, plan: Plan, scratch: Path, log: Callable[[str], None],
         log("List latency ...")
         figures += list_figures(list_latency(store, ledgers, plan, rng))
         log("as-of ...")
-        as_of = next(s for s in ledgers if s.size == plan.as_of_size)
-        figures += bench_as_of(as_of.ledger, as_of.seed, plan, rng)
+        figures += bench_as_of(store, ledgers, plan, rng)
+        figures.append(bench_view_disk(store, largest))
         log("rebuild ...")
         figures.append(bench_rebuild(largest.ledger, largest.size))
     finally:
