@@ -13,8 +13,10 @@ FIGURES = [
     "commands_app", "commands_client",
     *(f"list_{kind}_{size}" for kind in ("org", "account") for size in SIZES),
     "list_org_p99_scaling", "list_account_p99_scaling",
-    "as_of_describe", "as_of_view", "rebuild",
+    *(f"as_of_open_{size}" for size in SIZES), "as_of_open_flat",
+    *(f"as_of_page_{kind}_{size}" for kind in ("org", "account") for size in SIZES), "view_disk", "rebuild",
     "http_DescribeHandshake", "http_ListHandshakesForAccount", "http_DeclineHandshake", "http_DescribeOrganization",
+    "http_as_of_DescribeHandshake",
     "server_cpu_per_read", "server_peak_rss",
 ]
 
