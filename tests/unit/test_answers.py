@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+
 import pytest
 from eventsourcing.application import Application
 
@@ -149,12 +151,15 @@ class TestOptimisticConcurrency:
         app = world.ledger.app
         real_commit, interfered = app._commit, []
 
+        def competitor() -> None:  # another writer: its own thread, outside this command
+            handshake = app.repository.get(handshake_id)
+            handshake.cancel(actor=MANAGEMENT, request_id=None, timestamp=world.ledger.now())
+            Application.save(app, handshake, app.repository.get(world.org_id))
+
         def commit_after_competitor(unit, calls):
             if not interfered:
                 interfered.append(True)
-                competitor = app.repository.get(handshake_id)
-                competitor.cancel(actor=MANAGEMENT, request_id=None, timestamp=world.ledger.now())
-                Application.save(app, competitor, app.repository.get(world.org_id))  # not in this command
+                elsewhere(competitor)
             return real_commit(unit, calls)
 
         app._commit = commit_after_competitor
@@ -170,11 +175,14 @@ class TestOptimisticConcurrency:
         app = world.ledger.app
         real_commit = app._commit
 
-        def always_beaten(unit, calls):
+        def competitor() -> None:
             organization = app.repository.get(world.org_id)
             organization.close_invitation(handshake_id="h-unrelated00", outcome="CANCELED", actor=MANAGEMENT,
                                           request_id=None, timestamp=world.ledger.now())
             Application.save(app, organization)
+
+        def always_beaten(unit, calls):
+            elsewhere(competitor)
             return real_commit(unit, calls)
 
         app._commit = always_beaten
@@ -184,6 +192,13 @@ class TestOptimisticConcurrency:
             del app._commit
         assert error.code == "ConcurrentModificationException"
         assert world.state(handshake_id) == "OPEN"
+
+
+def elsewhere(work) -> None:
+    """Run ``work`` on a thread of its own: outside the command under way, as another writer is."""
+    thread = threading.Thread(target=work)
+    thread.start()
+    thread.join()
 
 
 def attempt_as(call, handshake_id):
