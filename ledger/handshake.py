@@ -104,13 +104,17 @@ class Handshake(LedgerAggregate):
 
     # -- guarded commands ----------------------------------------------------------------
 
-    def accept(self, *, actor: str, request_id: str | None, timestamp: datetime) -> None:
-        self._check_move_to(ACCEPTED, timestamp)
-        if self.state_at(timestamp) == REQUESTED:
+    def check_accept(self, now: datetime) -> None:
+        """Raise what accepting at ``now`` would be refused with (state only; nothing changes)."""
+        self._check_move_to(ACCEPTED, now)
+        if self.state_at(now) == REQUESTED:
             raise InvalidHandshakeTransitionException(
                 f"Handshake {self.id} is still waiting for {len(self.pending_children)} "
                 "member account(s) to approve; it can be accepted once it is OPEN."
             )
+
+    def accept(self, *, actor: str, request_id: str | None, timestamp: datetime) -> None:
+        self.check_accept(timestamp)
         self._accepted(actor=actor, request_id=request_id, timestamp=timestamp)
 
     def decline(self, *, actor: str, request_id: str | None, timestamp: datetime) -> None:

@@ -11,7 +11,7 @@ from datetime import datetime
 from typing import Any
 
 from ledger import errors
-from ledger.account import email_claim_id
+from ledger.account import Account, email_claim_id
 from ledger.handshake import (
     ALL_FEATURES_LIFETIME,
     APPROVE_ALL_FEATURES,
@@ -111,9 +111,11 @@ class HandshakeCommands(LedgerService):
     def accept_handshake(self, caller: Caller, handshake_id: str) -> Handshake:
         now = self.clock.now()
         handshake = self._received_handshake(caller, handshake_id, now, "accept")
+        handshake.check_accept(now)  # the state first (decision 11), then the business constraints
+        joining = self._joining(handshake, caller, now) if handshake.action == INVITE else None
         handshake.accept(**self._by(caller, now))
-        if handshake.action == INVITE:
-            self._join(handshake, caller, now)
+        if joining is not None:
+            self._join(handshake, *joining, caller, now)
         elif handshake.action == APPROVE_ALL_FEATURES:
             parent: Handshake = self.repository.get(handshake.parent_id)
             parent.record_child_accepted(handshake.id, **self._by(caller, now))
@@ -124,23 +126,28 @@ class HandshakeCommands(LedgerService):
             self.save(handshake, organization)
         return handshake
 
-    def _join(self, handshake: Handshake, caller: Caller, now: datetime) -> None:
-        """The recipient joins; a member of another organization moves in one transaction (decision 12)."""
+    def _joining(self, handshake: Handshake, caller: Caller, now: datetime) -> tuple[Account, Organization | None]:
+        """May the recipient join? Its account, and the organization it would move from (decision 12)."""
         account = self._account_or_new(caller.account_id, caller, now)
-        changed: list[Any] = []
         if account.organization_id == handshake.organization_id:
             self._check_not_moved_on(handshake)  # joined by this very handshake, meanwhile?
             raise errors.HandshakeConstraintViolationException(
                 "The account is already a member of this organization.", "ALREADY_IN_AN_ORGANIZATION"
             )
-        if account.organization_id is not None:
-            previous: Organization = self.repository.get(account.organization_id)
-            if previous.management_account_id == account.id:
-                raise errors.MasterCannotLeaveOrganizationException(
-                    f"Account {account.id} is the management account of {previous.id}: "
-                    "delete that organization before joining another."
-                )
-            changed += self._depart(previous, account, caller, now, removed=False)
+        if account.organization_id is None:
+            return account, None
+        previous: Organization = self.repository.get(account.organization_id)
+        if previous.management_account_id == account.id:
+            raise errors.MasterCannotLeaveOrganizationException(
+                f"Account {account.id} is the management account of {previous.id}: "
+                "delete that organization before joining another."
+            )
+        return account, previous
+
+    def _join(self, handshake: Handshake, account: Account, previous: Organization | None, caller: Caller,
+              now: datetime) -> None:
+        """The recipient joins; a member of another organization moves in the same transaction."""
+        changed = self._depart(previous, account, caller, now, removed=False) if previous is not None else []
         organization: Organization = self.repository.get(handshake.organization_id)
         organization.admit_member(
             account_id=account.id, email=account.email, name=account.name, handshake_id=handshake.id,

@@ -4,24 +4,23 @@ retrying, loading aggregates, and the checks that several operations share."""
 from __future__ import annotations
 
 import functools
-import threading
-from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Callable, TypeVar
 
-from eventsourcing.application import AggregateNotFoundError, Application, Repository
+from eventsourcing.application import AggregateNotFoundError, Repository
 from eventsourcing.persistence import IntegrityError, Transcoder
 
 from ledger import errors
 from ledger.account import Account, EmailClaim, email_claim_id
-from ledger.audit import ApiCall, service_events
+from ledger.audit import ApiCall
 from ledger.clock import Clock, system_clock
 from ledger.directory import default_email, default_name, resolve_owner
 from ledger.handshake import Handshake
 from ledger.organization import Organization
+from ledger.group_commit import CommandRunner
 from ledger.transcoding import LenientDatetimeTranscoder
-from ledger.unit_of_work import CommandRepository, UnitOfWork
+from ledger.unit_of_work import CommandRepository
 
 T = TypeVar("T")
 
@@ -57,7 +56,7 @@ def command(method: Callable[..., T]) -> Callable[..., T]:
     return run
 
 
-class LedgerService(Application[str]):
+class LedgerService(CommandRunner):
     """The eventsourcing application under the commands: settings, loading, shared checks."""
 
     env = {"ORIGINATOR_ID_TYPE": "text"}  # the cache is the ledger's own (``ledger/unit_of_work.py``)
@@ -67,74 +66,11 @@ class LedgerService(Application[str]):
         super().__init__(env)
         self.clock = clock
         self.limits = limits
-        self._command_lock = command_lock or threading.RLock()
-        # The command this thread is running on this ledger (another ledger's is not ours).
-        self._unit: ContextVar[UnitOfWork | None] = ContextVar(f"unit-{id(self)}", default=None)
-        self.repository.attach(self._unit.get)
+        self._start_runner(command_lock)
 
     def close(self) -> None:
         getattr(self._command_lock, "close", lambda: None)()
         super().close()
-
-    # -- running a command ----------------------------------------------------------------
-
-    def run_command(self, work: Callable[[], T], audit: Callable[[T], ApiCall] | None = None) -> T:
-        """Run ``work`` (load, check, change; its ``save`` calls are collected) and save what it
-        changed in one transaction, with ``audit(result)`` and the membership service events
-        beside the events (issue 12). On a version conflict run it once more, then answer
-        ConcurrentModificationException. A refused command (an AWS error) saves nothing.
-
-        Writers take turns (``command_lock``: threads of a process, and processes sharing the
-        data): the store serialises writes anyway (SQLite has one writer; PostgreSQL locks the
-        events table on insert), and taking turns over load-check-save as well means concurrent
-        commands see each other's results instead of failing on a version conflict. The retry
-        remains for writers that don't take turns (another tool writing to the same store).
-        """
-        if self._unit.get() is not None:  # an application command inside an audited call
-            return work()
-        with self._command_lock:
-            for attempt in (1, 2):
-                unit = UnitOfWork(head=self.recorder.max_notification_id() or 0)
-                token = self._unit.set(unit)
-                try:
-                    result = work()
-                    self._commit(unit, [audit(result)] if audit else [])
-                    return result
-                except IntegrityError:
-                    self.repository.forget(unit.loaded)
-                    if attempt == 2:
-                        raise errors.ConcurrentModificationException() from None
-                except BaseException:
-                    self.repository.forget(unit.loaded)  # whatever it changed in memory goes with it
-                    raise
-                finally:
-                    self._unit.reset(token)
-        raise AssertionError("unreachable")
-
-    def save(self, *objs: Any, **kwargs: Any) -> Any:
-        """Inside a command: collected, saved when the command is done. Elsewhere: saved now."""
-        unit = self._unit.get()
-        if unit is None:
-            return super().save(*objs, **kwargs)
-        unit.collect(*objs)
-        return []
-
-    def _commit(self, unit: UnitOfWork, calls: list[ApiCall]) -> None:
-        """One transaction: the events of every changed aggregate, and the audit records."""
-        aggregates = list(unit.aggregates.values())
-        management_of = {a.id: a.management_account_id for a in aggregates if isinstance(a, Organization)}
-        pending = [event for aggregate in aggregates for event in aggregate.collect_events()]
-        request_id = next((e.request_id for e in pending), None)
-        calls = calls + service_events(pending, management_of, request_id)
-        recordings = self.events.put(pending, **({"audit": calls} if calls else {}))
-        if not recordings:
-            return
-        head = recordings[-1].notification.id
-        # A saved aggregate is current at our last position: a concurrent change would have conflicted.
-        # If nobody else wrote since the command began, what it only read is current there too.
-        read_only = [a for a in unit.loaded.values() if a.id not in unit.aggregates]
-        nobody_else = recordings[0].notification.id == unit.head + 1
-        self.repository.keep(head, *aggregates, *(read_only if nobody_else else ()))
 
     def record_refusal(self, call: ApiCall) -> None:
         """A refused call's audit record, alone: no aggregate changed."""

@@ -36,10 +36,12 @@ def fold(aggregate: Any, events: Any) -> Any:
 
 class UnitOfWork:
     """What one command loaded and changed (saved together, one transaction, when it is done).
-    ``head``: the log's head when the command began, under the writers' turn."""
+    ``head``: the log's head when the command began, under the writers' turn; ``generation``: the
+    cache's generation then (``CommandRepository``)."""
 
-    def __init__(self, head: int) -> None:
+    def __init__(self, head: int, generation: int) -> None:
         self.head = head
+        self.generation = generation
         self.loaded: dict[str, Any] = {}
         self.aggregates: dict[str, Any] = {}
 
@@ -51,14 +53,25 @@ class UnitOfWork:
 
 class CommandRepository(Repository[str]):
     """eventsourcing's repository with a command's identity map and a cache of its own (LRU):
-    aggregate id -> (aggregate, the log head at which it was known current)."""
+    aggregate id -> (aggregate, the log head at which it was known current, generation).
+
+    ``generation`` moves on whenever what is in memory may hold changes that will never be
+    durable (``ledger/group_commit.py``): entries of an older generation are never used again.
+    """
 
     maxsize = 20_000
 
     def attach(self, current_unit: Callable[[], UnitOfWork | None]) -> None:
         self._current_unit = current_unit
-        self._cached: OrderedDict[str, tuple[Any, int]] = OrderedDict()
+        self._cached: OrderedDict[str, tuple[Any, int, int]] = OrderedDict()
         self._cache_lock = threading.Lock()
+        self.generation = 0
+
+    def forget_everything(self) -> None:
+        """Nothing cached now is used again (a new generation)."""
+        with self._cache_lock:
+            self.generation += 1
+            self._cached.clear()
 
     def get(self, aggregate_id: str, *, version: int | None = None, projector_func: Any = fold,
             **_: Any) -> Any:
@@ -70,27 +83,24 @@ class CommandRepository(Repository[str]):
         if aggregate_id in unit.loaded:
             return unit.loaded[aggregate_id]
         with self._cache_lock:
-            cached, current_at = self._cached.get(aggregate_id, (None, -1))
-        if cached is None:
+            cached, current_at, generation = self._cached.get(aggregate_id, (None, -1, -1))
+        if cached is None or generation != unit.generation:
             aggregate = self._reconstruct_aggregate(aggregate_id, None, fold)
         elif current_at == unit.head:
             aggregate = cached
         else:
             aggregate = fold(cached, self.event_store.get(aggregate_id, gt=cached.version))
         unit.loaded[aggregate_id] = aggregate
-        self.keep(unit.head, aggregate)
+        self.keep(unit.generation, unit.head, aggregate)
         return aggregate
 
-    def keep(self, current_at: int, *aggregates: Any) -> None:
-        """Cache ``aggregates``, known current at log head ``current_at``."""
+    def keep(self, generation: int, current_at: int, *aggregates: Any) -> None:
+        """Cache ``aggregates``, known current at log head ``current_at`` (unless ``generation`` is past)."""
         with self._cache_lock:
+            if generation != self.generation:
+                return
             for aggregate in aggregates:
-                self._cached[aggregate.id] = (aggregate, current_at)
+                self._cached[aggregate.id] = (aggregate, current_at, generation)
                 self._cached.move_to_end(aggregate.id)
             while len(self._cached) > self.maxsize:
                 self._cached.popitem(last=False)
-
-    def forget(self, aggregate_ids: Any) -> None:
-        with self._cache_lock:
-            for aggregate_id in aggregate_ids:
-                self._cached.pop(aggregate_id, None)

@@ -100,14 +100,14 @@ class Ledger(LedgerReader):
         moment = self.moment()
         try:
             request = parse_request(operation, params)
-            answer = self.app.run_command(
-                lambda: handler(self, caller, request, moment),
-                audit=lambda answer: api_call(operation, caller, params, moment.instant, answer=answer),
-            )
-        except errors.OrganizationsError as error:
-            if error.status < 500:
-                self.app.record_refusal(api_call(operation, caller, params, moment.instant, error=error))
+        except errors.OrganizationsError as invalid:
+            self.app.record_refusal(api_call(operation, caller, params, moment.instant, error=invalid))
             raise
+        answer = self.app.run_command(
+            lambda: handler(self, caller, request, moment),
+            audit=lambda answer: api_call(operation, caller, params, moment.instant, answer=answer),
+            refusal=lambda error: api_call(operation, caller, params, moment.instant, error=error),
+        )
         self.catch_up()  # read-your-writes: the caller's next List sees this command
         return answer
 

@@ -24,6 +24,7 @@ import signal
 import socket
 import sys
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Iterator
 
 import uvicorn
@@ -36,11 +37,15 @@ from ledger.entrypoints.http_protocol import AwsJsonProtocol, ServerLimits
 from ledger.entrypoints.identity import Identity, SignedRequest
 
 BACKLOG = 1024  # connections the kernel queues before accept()
+# Commands wait for their group's transaction (ledger/group_commit.py) on threads of their own: as
+# many as may arrive together, so that they can share one commit (the GIL runs one at a time).
+COMMAND_THREADS = 64
 STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
 
 
 def asgi_app(service: AwsJsonService) -> Any:
     """The ASGI application: one request in, one ``AwsJsonService`` answer out."""
+    commands = ThreadPoolExecutor(COMMAND_THREADS, thread_name_prefix="command")
 
     async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
         headers = _headers(scope["headers"])
@@ -54,7 +59,7 @@ def asgi_app(service: AwsJsonService) -> Any:
         if service.answers_at_once(request):
             response = service.handle(request)
         else:
-            response = await asyncio.get_running_loop().run_in_executor(None, service.handle, request)
+            response = await asyncio.get_running_loop().run_in_executor(commands, service.handle, request)
         await _send(send, response)
 
     return app

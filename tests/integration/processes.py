@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import multiprocessing
 import queue
+import random
+import threading
 import traceback
 from collections import deque
 from typing import Any, Callable
@@ -73,6 +75,53 @@ def inviting_worker(location: str, limits: Limits, management: str, accounts: li
         barrier.abort()  # release the others rather than leave them waiting
         results.put([("worker", "", "", "unexpected: " + traceback.format_exc())])
         raise
+
+
+def shared_organizations_worker(location: str, limits: Limits, managers: list[str], accounts: list[str], seed: int,
+                                barrier: Any, results: Any) -> None:
+    """Four threads of commands at once on organizations other processes also use: invitations,
+    answers (accepting moves an account between organizations), cancels and departures."""
+    try:
+        with open_ledger(location, limits=limits) as ledger:
+            barrier.wait(timeout=TIMEOUT)
+            outcomes: list[Outcome] = []
+            threads = [threading.Thread(target=_busy, args=(ledger, managers, accounts, seed * 10 + n, outcomes))
+                       for n in range(4)]
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join()
+        results.put(outcomes)
+    except BaseException:
+        barrier.abort()
+        results.put([("worker", "", "", "unexpected: " + traceback.format_exc())])
+        raise
+
+
+def _busy(ledger: Any, managers: list[str], accounts: list[str], seed: int, outcomes: list[Outcome]) -> None:
+    rng = random.Random(seed)
+    for _ in range(40):
+        manager, account = rng.choice(managers), rng.choice(accounts)
+        move = rng.choice(["invite", "invite", "accept", "accept", "decline", "cancel", "leave"])
+        if move == "invite":
+            call = lambda: ledger.client(manager).invite_account_to_organization(  # noqa: E731
+                Target={"Type": "ACCOUNT", "Id": account})
+        elif move == "leave":
+            call = lambda: ledger.client(account).leave_organization()  # noqa: E731
+        else:
+            caller = manager if move == "cancel" else account
+            try:
+                received = (ledger.client(manager).list_handshakes_for_organization() if move == "cancel"
+                            else ledger.client(account).list_handshakes_for_account())["Handshakes"]
+            except ClientError:
+                received = []
+            open_ones = [h["Id"] for h in received if h["State"] == "OPEN"]
+            if not open_ones:
+                continue
+            handshake_id = rng.choice(open_ones)
+            call = lambda: getattr(ledger.client(caller), f"{move}_handshake")(  # noqa: E731
+                HandshakeId=handshake_id)
+        outcomes.append((move, manager, account, outcome_of(call)))
 
 
 def run_workers(target: Callable[..., None], argument_lists: list[tuple[Any, ...]]) -> list[Outcome]:

@@ -156,11 +156,11 @@ class TestOptimisticConcurrency:
             handshake.cancel(actor=MANAGEMENT, request_id=None, timestamp=world.ledger.now())
             Application.save(app, handshake, app.repository.get(world.org_id))
 
-        def commit_after_competitor(unit, calls):
+        def commit_after_competitor(batch):
             if not interfered:
                 interfered.append(True)
                 elsewhere(competitor)
-            return real_commit(unit, calls)
+            return real_commit(batch)
 
         app._commit = commit_after_competitor
         try:
@@ -181,9 +181,9 @@ class TestOptimisticConcurrency:
                                           request_id=None, timestamp=world.ledger.now())
             Application.save(app, organization)
 
-        def always_beaten(unit, calls):
+        def always_beaten(batch):
             elsewhere(competitor)
-            return real_commit(unit, calls)
+            return real_commit(batch)
 
         app._commit = always_beaten
         try:

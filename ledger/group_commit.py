@@ -1,0 +1,188 @@
+"""Running commands: each a unit of work, their transactions shared by commands that arrive together.
+
+Commands take turns for their work (load, check, change: ``command_lock``, held by one thread of
+one process at a time), then wait for a transaction. Whoever finds no transaction under way leads:
+it commits every command done meanwhile in one transaction (one fsync on SQLite, one round trip on
+PostgreSQL) and wakes them all; each answers only once its events are durable (group commit,
+issue 14). A command's work sees what the commands before it did even before they are durable
+(the cache holds their aggregates), so a group always commits in the order its work was done.
+
+- A refused command (an AWS error) records nothing in any aggregate; its audit record joins the
+  group, and it answers once what it was judged against is durable.
+- A group whose transaction fails (a version conflict with another writer, the store failing) takes
+  with it every command done after it, whose work stood on it: the cache forgets what they touched,
+  and each runs again, committed one transaction per command. A second failure answers
+  ConcurrentModificationException (the optimistic-concurrency guard of eventsourcing stays the last
+  word: an insert of a version already taken fails).
+- A command that fails after changing an aggregate in memory (a bug, or a store error while
+  loading) is treated as a failed group: what it changed must not reach anyone.
+"""
+
+from __future__ import annotations
+
+import threading
+from contextvars import ContextVar
+from dataclasses import dataclass, field
+from typing import Any, Callable, TypeVar
+
+from eventsourcing.application import Application
+from eventsourcing.persistence import IntegrityError
+
+from ledger import errors
+from ledger.audit import ApiCall, service_events
+from ledger.organization import Organization
+from ledger.unit_of_work import CommandRepository, UnitOfWork
+
+T = TypeVar("T")
+
+
+@dataclass
+class Done:
+    """A command done in memory, waiting for its transaction."""
+
+    unit: UnitOfWork
+    alone: bool  # a second attempt: committed in a transaction of its own
+    events: list[Any] = field(default_factory=list)
+    calls: list[ApiCall] = field(default_factory=list)
+    result: Any = None
+    error: errors.OrganizationsError | None = None
+    durable: bool = False
+    failed: bool = False
+
+
+class CommandRunner(Application[str]):
+    """The part of the application that runs commands (``run_command``) and commits them."""
+
+    repository: CommandRepository
+
+    def _start_runner(self, command_lock: Any) -> None:
+        self._command_lock = command_lock or threading.RLock()
+        # The command this thread is running on this ledger (another ledger's is not ours).
+        self._unit: ContextVar[UnitOfWork | None] = ContextVar(f"unit-{id(self)}", default=None)
+        self.repository.attach(self._unit.get)
+        self._group = threading.Condition()
+        self._queue: list[Done] = []
+        self._committing = False
+
+    def run_command(self, work: Callable[[], T], audit: Callable[[T], ApiCall] | None = None,
+                    refusal: Callable[[errors.OrganizationsError], ApiCall] | None = None) -> T:
+        """Run ``work`` (load, check, change; its ``save`` calls are collected) as one command and
+        answer once it is durable, with ``audit(result)`` (or ``refusal(error)``) and the membership
+        service events beside its events (issue 12). Raises the AWS error that refused it."""
+        if self._unit.get() is not None:  # an application command inside an audited call
+            return work()
+        for attempt in (1, 2):
+            done = self._work(work, audit, refusal, alone=attempt == 2)
+            if done is None:
+                continue
+            self._until_durable(done)
+            if not done.failed:
+                if done.error is not None:
+                    raise done.error
+                return done.result  # type: ignore[no-any-return]
+        error = errors.ConcurrentModificationException()
+        if refusal is not None:
+            self.recorder.append_calls([refusal(error)])
+        raise error
+
+    def save(self, *objs: Any, **kwargs: Any) -> Any:
+        """Inside a command: collected, saved when the command is done. Elsewhere: saved now."""
+        unit = self._unit.get()
+        if unit is None:
+            return super().save(*objs, **kwargs)
+        unit.collect(*objs)
+        return []
+
+    # -- the work, in turns ------------------------------------------------------------------
+
+    def _work(self, work: Callable[[], Any], audit: Any, refusal: Any, *, alone: bool) -> Done | None:
+        """Do the work under the writers' turn and queue it; None when it must run again."""
+        with self._command_lock:
+            unit = UnitOfWork(self.recorder.max_notification_id() or 0, self.repository.generation)
+            done = Done(unit, alone)
+            token = self._unit.set(unit)
+            try:
+                done.result = work()
+            except errors.OrganizationsError as refused:
+                done.error = refused
+            except IntegrityError:  # read skew found by the work itself: run it again
+                self._forget_if_changed(unit)
+                return None
+            except BaseException:
+                self._forget_if_changed(unit)
+                raise
+            finally:
+                self._unit.reset(token)
+            if done.error is not None:
+                if self._forget_if_changed(unit):
+                    return None  # refused after a change in memory (a guard too late): judged again
+                done.calls = [refusal(done.error)] if refusal else []
+            else:
+                aggregates = list(unit.aggregates.values())
+                done.events = [event for aggregate in aggregates for event in aggregate.collect_events()]
+                management_of = {a.id: a.management_account_id for a in aggregates if isinstance(a, Organization)}
+                request_id = next((e.request_id for e in done.events), None)
+                done.calls = ([audit(done.result)] if audit else []) + service_events(
+                    done.events, management_of, request_id)
+            with self._group:
+                self._queue.append(done)
+            return done
+
+    def _forget_if_changed(self, unit: UnitOfWork) -> bool:
+        """If the failed work changed anything in memory, nothing in memory is trusted again."""
+        touched = [*unit.loaded.values(), *unit.aggregates.values()]
+        if any(aggregate.pending_events for aggregate in touched):
+            self.repository.forget_everything()
+            return True
+        return False
+
+    # -- the transactions, led by whoever finds none under way ---------------------------------------
+
+    def _until_durable(self, done: Done) -> None:
+        with self._group:
+            while not done.durable:
+                if self._committing:
+                    self._group.wait()
+                    continue
+                batch, self._queue = self._queue, []
+                self._committing = True
+                self._group.release()
+                try:
+                    self._commit(batch)
+                finally:
+                    self._group.acquire()
+                    self._committing = False
+                    for entry in batch:
+                        entry.durable = True
+                    self._group.notify_all()
+
+    def _commit(self, batch: list[Done]) -> None:
+        """Commit ``batch`` in the order its work was done: one transaction, or one per command
+        when a second attempt is among them. Work done on a past generation fails (runs again)."""
+        for entry in batch:
+            entry.failed = entry.unit.generation != self.repository.generation
+        live = [entry for entry in batch if not entry.failed]
+        groups = [[entry] for entry in live] if any(entry.alone for entry in live) else [live] if live else []
+        for n, group in enumerate(groups):
+            try:
+                recordings = self.events.put([e for d in group for e in d.events],
+                                             audit=[c for d in group for c in d.calls])
+            except Exception:  # noqa: BLE001 - any failure: this group and all done on top of it run again
+                self.repository.forget_everything()
+                for entry in (entry for rest in groups[n:] for entry in rest):
+                    entry.failed = True
+                return
+            self._keep(group, recordings)
+
+    def _keep(self, group: list[Done], recordings: list[Any]) -> None:
+        """What a group saved is current at its last position (a concurrent change would have
+        conflicted); if nobody else wrote since its first command began, what it read is too."""
+        if not recordings:
+            return
+        head = recordings[-1].notification.id
+        nobody_else = recordings[0].notification.id == group[0].unit.head + 1
+        for done in group:
+            kept = list(done.unit.aggregates.values())
+            if nobody_else:
+                kept += [a for a in done.unit.loaded.values() if a.id not in done.unit.aggregates]
+            self.repository.keep(done.unit.generation, head, *kept)
