@@ -52,7 +52,7 @@ sys.path.insert(0, str(ROOT))  # runnable from a checkout without installing
 
 from ledger import open_ledger  # noqa: E402
 from ledger.account import Account, default_email, default_name  # noqa: E402
-from ledger.application import Caller  # noqa: E402
+from ledger.application import Caller, Limits  # noqa: E402
 from ledger.clock import system_clock  # noqa: E402
 from ledger.handshake import INVITE, INVITE_LIFETIME, OPEN, Handshake  # noqa: E402
 from ledger.ids import handshake_arn  # noqa: E402
@@ -307,8 +307,19 @@ class CommandDriver:
             getattr(self.ledger.app, method)(Caller(caller), handshake_id)
 
 
-def command_mix(driver: CommandDriver, orgs: range) -> int:
-    """Invitations from every organization of ``orgs``, then their answers; the number of commands."""
+def command_mix(driver: CommandDriver, orgs: range, threads: int = 1) -> int:
+    """Invitations from every organization of ``orgs``, then their answers; the number of commands.
+    With ``threads``, each thread sends the mix of its own share of the organizations, all at once."""
+    if threads > 1:
+        counts = [0] * threads
+        shares = [list(orgs)[n::threads] for n in range(threads)]
+        workers = [threading.Thread(target=lambda n=n: counts.__setitem__(n, command_mix(driver, shares[n])))
+                   for n in range(threads)]
+        for worker in workers:
+            worker.start()
+        for worker in workers:
+            worker.join()
+        return sum(counts)
     invited = {(org, n): driver.invite(org, n) for n in range(INVITES_PER_ORG) for org in orgs}
     for (org, n), handshake_id in invited.items():
         driver.respond(org, n, handshake_id)
@@ -333,7 +344,8 @@ class CommandRun:
     raw_seconds: float = 0.0
 
 
-def run_commands(ledger: Any, raw: RawCommits, orgs: int, through_client: bool, chunk: int = 10) -> CommandRun:
+def run_commands(ledger: Any, raw: RawCommits, orgs: int, through_client: bool, chunk: int = 10,
+                 threads: int = 1) -> CommandRun:
     """Chunks of the command mix, each followed by as many raw one-row commits of the same size:
     both see the same disk (its fsync latency drifts with whatever else runs on the machine)."""
     driver, total = CommandDriver(ledger, through_client), CommandRun()
@@ -342,7 +354,7 @@ def run_commands(ledger: Any, raw: RawCommits, orgs: int, through_client: bool, 
     ledger.catch_up()
     for first in range(0, orgs, chunk):
         start = ledger.app.recorder.max_notification_id() or 0
-        seconds, commands = timed(lambda: command_mix(driver, range(first, min(orgs, first + chunk))))
+        seconds, commands = timed(lambda: command_mix(driver, range(first, min(orgs, first + chunk)), threads))
         written = recorded_bytes(ledger.app, start)
         total.raw_seconds += raw.commit(commands, written // commands)
         total.commands, total.seconds, total.bytes = total.commands + commands, total.seconds + seconds, \
@@ -350,19 +362,25 @@ def run_commands(ledger: Any, raw: RawCommits, orgs: int, through_client: bool, 
     return total
 
 
+COMMAND_RUNS = (  # (key, title, through the client, threads, target)
+    ("commands_app", "Commands/s, command only (ledger.app), 1 thread", False, 1, None),
+    ("commands_app_8", "Commands/s, command only, 8 threads (group commit)", False, 8, 0.7),
+    ("commands_client", "Commands/s, boto3 client incl. view catch-up, 8 threads", True, 8, 0.7),
+)
+
+
 def bench_commands(store: Any, plan: Plan) -> list[Figure]:
+    """Durable commands in-process beside raw one-row commits of the same size, taking turns."""
     figures = []
-    for through_client in (False, True):
-        name = "commands-client" if through_client else "commands-app"
-        with open_ledger(store.location(name)) as ledger, store.raw_table(ledger) as raw:
-            done = run_commands(ledger, raw, plan.command_orgs, through_client)
-        title = ("Commands/s, client incl. view catch-up" if through_client
-                 else "Commands/s, command only (ledger.app)")
+    for key, title, through_client, threads, target in COMMAND_RUNS:
+        with open_ledger(store.location(key)) as ledger, store.raw_table(ledger) as raw:
+            done = run_commands(ledger, raw, plan.command_orgs, through_client, threads=threads,
+                                chunk=max(10, 2 * threads))
         per_command = done.bytes // done.commands
         figures.append(throughput_figure(
-            name.replace("-", "_"), title, done.commands / done.seconds,
-            f"{raw.title}, {per_command} B", done.commands / done.raw_seconds, "cmd/s",
-            target=0.7, commands=done.commands, bytes_per_command=per_command,
+            key, title, done.commands / done.seconds, f"{raw.title}, {per_command} B",
+            done.commands / done.raw_seconds, "cmd/s", target=target, commands=done.commands,
+            bytes_per_command=per_command,
         ))
     return figures
 
@@ -830,10 +848,20 @@ def start_fixed_server(scratch: Path) -> tuple[subprocess.Popen[bytes], int]:
     return start_server(command, port, scratch / "fixed-server.log"), port
 
 
-def start_ledger_server(location: str, scratch: Path) -> tuple[subprocess.Popen[bytes], int]:
+def start_ledger_server(location: str, scratch: Path, workers: int = 1) -> tuple[subprocess.Popen[bytes], int]:
     port = free_port()
-    command = [sys.executable, "-m", "ledger.entrypoints.cli", "serve", "--port", str(port), "--data", location]
+    command = [sys.executable, "-m", "ledger.entrypoints.cli", "serve", "--port", str(port), "--data", location,
+               "--workers", str(workers)]
     return start_server(command, port, scratch / "ledger-server.log"), port
+
+
+def tree_cpu_seconds(pid: int) -> float:
+    """CPU of a process and all its descendants (a supervisor and its workers)."""
+    total = cpu_seconds(pid)
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        for child in (task / "children").read_text().split():
+            total += tree_cpu_seconds(int(child))
+    return total
 
 
 def cpu_seconds(pid: int) -> float:
@@ -947,6 +975,15 @@ def bench_http(location: str, seed: Seed, plan: Plan, scratch: Path, rng: random
         "http_as_of_DescribeHandshake", f"HTTP DescribeHandshake through /as-of/ req/s ({plan.http_clients} clients)",
         past["rate"], "live DescribeHandshake req/s, same load", rates["DescribeHandshake"]["rate"], "req/s",
         target=0.5, requests=past["requests"], non_200=past["non_200"], server_cpu_us=past["cpu_us"]))
+    if theirs is not None:
+        figures.append(throughput_figure(
+            "http_decline_vs_ministack", f"HTTP DeclineHandshake req/s ({plan.http_clients} clients)",
+            rates["DeclineHandshake"]["rate"], "ministack DescribeOrganization req/s, same load", theirs["rate"],
+            "req/s", target=1.0))
+    figures.append(throughput_figure(
+        "http_list_vs_describe", f"HTTP ListHandshakesForAccount req/s ({plan.http_clients} clients)",
+        rates["ListHandshakesForAccount"]["rate"], "HTTP DescribeHandshake req/s, same load",
+        rates["DescribeHandshake"]["rate"], "req/s", target=0.5))
     per_read, at_one = rates["DescribeHandshake"]["cpu_us"], single["cpu_us"]
     figures.append(Figure("server_cpu_per_read", f"Server CPU per DescribeHandshake, {plan.http_clients} clients",
                           per_read, "us", "the same with 1 client", at_one, per_read / at_one, "<= 1.2x",
@@ -954,6 +991,56 @@ def bench_http(location: str, seed: Seed, plan: Plan, scratch: Path, rng: random
     figures.append(Figure("server_peak_rss", f"Server peak RSS holding {_n(seed.count)} handshakes", rss, "MB",
                           "fixed-200 server peak RSS", fixed_rss, rss / fixed_rss, "<= 200 MB", rss <= 200))
     return figures
+
+
+WRITE_CLIENTS = 8
+
+
+def bench_http_writes(store: Any, plan: Plan, scratch: Path) -> list[Figure]:
+    """Durable writes over HTTP: 8 keep-alive clients inviting into organizations of their own, on one
+    server process and on ``--workers 2`` (group commit, issue 14), beside raw one-row commits."""
+    location = store.location("http-writes")
+    orgs = 4 * WRITE_CLIENTS
+    with open_ledger(location, limits=Limits(accounts_per_organization=10**6, invitations_per_day=10**6)) as ledger:
+        for org in range(orgs):
+            ledger.call("CreateOrganization", {}, Caller(management(org)))
+    per_client = plan.http_declines // 2
+    rates: dict[int, tuple[float, float]] = {}
+    os.environ.update({"HANDSHAKE_LEDGER_ACCOUNT_LIMIT": "1000000", "HANDSHAKE_LEDGER_INVITE_RATE_LIMIT": "1000000"})
+    try:
+        for round_ in range(2):  # the process counts take turns: the disk's latency drifts
+            for workers in (1, 2):
+                server, port = start_ledger_server(location, scratch, workers)
+                try:
+                    shares = [[request("InviteAccountToOrganization",
+                                       {"Target": {"Type": "ACCOUNT", "Id": f"5{workers}{round_}{c:02d}{i:07d}"}},
+                                       management(c * 4 + i % 4)) for i in range(per_client)]
+                              for c in range(WRITE_CLIENTS)]
+                    cpu = tree_cpu_seconds(server.pid)
+                    rate, failed = load(port, shares)
+                    cpu = tree_cpu_seconds(server.pid) - cpu
+                finally:
+                    stop_server(server)
+                if failed:
+                    raise SystemExit(f"{failed} writes were refused; see {scratch / 'ledger-server.log'}")
+                best = rates.get(workers, (0.0, 0.0))
+                rates[workers] = (max(best[0], rate), cpu / (per_client * WRITE_CLIENTS) * 1e6)
+    finally:
+        for name in ("HANDSHAKE_LEDGER_ACCOUNT_LIMIT", "HANDSHAKE_LEDGER_INVITE_RATE_LIMIT"):
+            os.environ.pop(name, None)
+    with open_ledger(store.location("http-writes-raw")) as raw_ledger, store.raw_table(raw_ledger) as raw:
+        count = per_client * WRITE_CLIENTS
+        raw_rate = count / raw.commit(count, 1200)
+    target = 1.0 if store.kind == "sqlite" else 0.5
+    (one, cpu_one), (two, _) = rates[1], rates[2]
+    return [
+        throughput_figure("http_writes", f"HTTP InviteAccountToOrganization/s, {WRITE_CLIENTS} clients, 1 process",
+                          one, f"{raw.title}, 1200 B", raw_rate, "req/s", target=target),
+        Figure("http_write_cpu", "Server CPU per durable write (1 process)", cpu_one, "us", "target", 1000.0,
+               cpu_one / 1000, "<= 1 ms", cpu_one <= 1000),
+        throughput_figure("http_writes_workers", f"HTTP writes/s, {WRITE_CLIENTS} clients, --workers 2", two,
+                          "the same with 1 process", one, "req/s", target=1.3),
+    ]
 
 
 def fixed_200_server(port: int) -> None:
@@ -1027,6 +1114,8 @@ def run(store: Any, plan: Plan, scratch: Path, log: Callable[[str], None],
             seeded.ledger.close()
     log("HTTP ...")
     figures += bench_http(largest.location, largest.seed, plan, scratch, rng, ministack)
+    log("HTTP writes ...")
+    figures += bench_http_writes(store, plan, scratch)
     seeded_events, seeded_seconds = sum(s.seed.events for s in ledgers), sum(s.seed.seconds for s in ledgers)
     return {"mode": plan.mode, "store": store.kind, "machine": machine(), "sizes": plan.sizes, "largest_size": largest.size,
             "seed": {"handshakes": sum(plan.sizes), "events": seeded_events, "seconds": seeded_seconds,

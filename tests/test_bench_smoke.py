@@ -10,13 +10,13 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 SIZES = ("1000", "4000")  # the quick plan's ledger sizes
 FIGURES = [
-    "commands_app", "commands_client",
+    "commands_app", "commands_app_8", "commands_client",
     *(f"list_{kind}_{size}" for kind in ("org", "account") for size in SIZES),
     "list_org_p99_scaling", "list_account_p99_scaling",
     *(f"as_of_open_{size}" for size in SIZES), "as_of_open_flat",
     *(f"as_of_page_{kind}_{size}" for kind in ("org", "account") for size in SIZES), "view_disk", "rebuild",
     "http_DescribeHandshake", "http_ListHandshakesForAccount", "http_DeclineHandshake", "http_DescribeOrganization",
-    "http_as_of_DescribeHandshake",
+    "http_as_of_DescribeHandshake", "http_list_vs_describe", "http_writes", "http_write_cpu", "http_writes_workers",
     "server_cpu_per_read", "server_peak_rss",
 ]
 
