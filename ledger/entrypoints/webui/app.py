@@ -48,6 +48,8 @@ class WebUI:
         self.browser = LedgerBrowser(ledger.queries)
         self.static = StaticFiles()
         self.templates = templates(self.static)
+        for name in self.templates.list_templates():  # compiled now, not by the first visitor
+            self.templates.get_template(name)
 
     @staticmethod
     def serves(path: str) -> bool:

@@ -20,7 +20,7 @@ WIDTH, LEFT, RIGHT = 1000, 30, 970  # the SVG's user units: the axis runs from L
 TICK_STEPS = (timedelta(hours=1), timedelta(hours=6), timedelta(days=1), timedelta(days=2), timedelta(weeks=1),
               timedelta(weeks=2), timedelta(days=30), timedelta(days=90))
 MAX_TICKS = 8
-CHAR_WIDTH, ROWS = 7.5, 5  # labels: an estimate of their width in user units; rows they may take
+CHAR_WIDTH, ROWS = 7.5, 6  # labels: an estimate of their width in user units; rows they may take
 SHOWN_DETAILS = ("child_id", "cause", "expires_at")
 
 
@@ -34,6 +34,7 @@ class Mark:
     kind: str
     later: bool = False  # after the slider's moment
     row: int = 0  # the label's row above the axis: labels that would overlap go higher
+    labelled: bool = True  # False when every row is taken there (the events table lists it anyway)
 
     @property
     def anchor_end(self) -> bool:
@@ -116,14 +117,17 @@ def timeline(entries: list[HistoryEntry], created: dict[str, Any], moment: datet
 
 
 def _rows(marks: list[Mark]) -> list[Mark]:
-    """Each label on the lowest row where it overlaps no label before it (the last row if none)."""
+    """Each label on the lowest row where it overlaps no label before it; unlabelled if none is free."""
     ends: list[float] = []
     placed = []
     for mark in sorted(marks, key=lambda m: m.x):
         low, high = (mark.x - mark.width, mark.x) if mark.anchor_end else (mark.x, mark.x + mark.width)
-        row = next((r for r, end in enumerate(ends) if end < low), len(ends) if len(ends) < ROWS else ROWS - 1)
+        row = next((r for r, end in enumerate(ends) if end < low), len(ends) if len(ends) < ROWS else None)
+        if row is None:
+            placed.append(replace(mark, row=ROWS - 1, labelled=False))
+            continue
         if row < len(ends):
-            ends[row] = max(ends[row], high)
+            ends[row] = high
         else:
             ends.append(high)
         placed.append(replace(mark, row=row))
