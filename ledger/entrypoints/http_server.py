@@ -6,8 +6,9 @@ its CPU per request stays flat as clients grow (one event loop, no thread per co
 
 - No framework: ``asgi_app`` turns the ASGI scope into a ``SignedRequest`` and the ``Response``
   back into two ASGI messages. Requests under ``/ui/`` go to the web UI (``webui/``, unless
-  ``serve --no-ui``), which has the service's shape; everything else to ``AwsJsonService``. Reads of the views (``answers_at_once``: sub-millisecond) run on the
-  event loop; commands, which wait for the disk, and anything else run on a thread pool.
+  ``serve --no-ui``), which has the service's shape; everything else to ``AwsJsonService``. Reads
+  of the views (``answers_at_once``: sub-millisecond) run on the event loop; commands, which wait
+  for the disk, UI pages and anything else run on a thread pool.
 - ``AwsJsonProtocol`` (``http_protocol.py``) holds the limits (``ServerLimits``): deadlines, the
   connection cap, the body and header sizes, and the answers to bytes that are not HTTP/1.1.
 - SIGTERM/SIGINT: stop accepting, finish the requests in flight (at most ``graceful_timeout``
@@ -131,8 +132,8 @@ def run_server(service: AwsJsonService, listening: socket.socket, limits: Server
     """Serve on ``listening`` until SIGTERM/SIGINT (or ``should_exit``), then finish what is in flight."""
     host, port = listening.getsockname()[:2]
     server = server_for(service, limits, ui)
-    print(f"handshake-ledger: serving on http://{host}:{port}/" + (f" (web UI: http://{host}:{port}/ui/)" if ui else ""),
-          file=sys.stderr, flush=True)
+    web_ui = f" (web UI: http://{host}:{port}/ui/)" if ui else ""
+    print(f"handshake-ledger: serving on http://{host}:{port}/{web_ui}", file=sys.stderr, flush=True)
     server.run(sockets=[listening])
 
 

@@ -68,7 +68,8 @@ def test_a_handshake_s_timeline_holds_its_history(page: Any, server: Server, dem
     screenshot(page, "handshake")
     with open_ledger(demo_data) as ledger:
         history = ledger.history(handshake_id)
-    shown = [[cell.inner_text() for cell in row.locator("td").all()[:6]] for row in page.locator("#events tbody tr").all()]
+    shown = [[cell.inner_text() for cell in row.locator("td").all()[:6]]
+             for row in page.locator("#events tbody tr").all()]
     assert shown == [[str(e.version or "—"), api.when(e.timestamp), e.what + (" derived" if e.derived else ""),
                       e.actor or "—", e.request_id or "—", e.state] for e in history]
     marks = page.locator("#timeline g[data-kind=event]").count()

@@ -21,7 +21,8 @@ def analytics_page(request: PageRequest) -> Page:
     by_organization = analytics(rows, now=moment.instant, by="organization")
     by_action = analytics(rows, now=moment.instant, by="action")
     directory = ViewDirectory(request.ledger.queries, moment)
-    names = {org: _organization_name(request, directory, org) for org in sorted({r["OrganizationId"] for r in by_organization})}
+    organizations = sorted({r["OrganizationId"] for r in by_organization})
+    names = {org: _organization_name(request, directory, org) for org in organizations}
     charts = [
         _per_day(outcomes_per_day(rows, now=moment.instant)),
         _per_organization("acceptance-by-organization", "Acceptance rate per organization (% of ended)", names,

@@ -37,11 +37,10 @@ def audit_page(request: PageRequest) -> Page:
         params += [before[0], before[0], before[1]]
     calls = request.ledger.app.recorder.select_calls(
         " AND ".join(where), params, order="event_time_us DESC, event_id DESC", limit=PAGE_SIZE + 1)
-    shown = calls[:PAGE_SIZE]
-    last = shown[-1] if shown else None
+    shown, last = calls[:PAGE_SIZE], calls[PAGE_SIZE - 1] if len(calls) > PAGE_SIZE else None
     return Page("audit.html", {
         "section": "audit", "title": "Audit", "calls": [_call(call) for call in shown], "outcomes": OUTCOMES,
-        "next_page": request.here(before=f"{to_us(last.event_time)}.{last.event_id}") if len(calls) > PAGE_SIZE and last else None,
+        "next_page": request.here(before=f"{to_us(last.event_time)}.{last.event_id}") if last else None,
         "first_page": request.here(before=None) if before else None,
     })
 

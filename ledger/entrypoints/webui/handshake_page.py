@@ -109,7 +109,8 @@ def timeline(entries: list[HistoryEntry], created: dict[str, Any], moment: datet
                       "retention", end_of_retention > moment))
     marks = _rows(marks)
     return {
-        "width": WIDTH, "left": LEFT, "right": RIGHT, "marks": marks, "rows": 1 + max(m.row for m in marks), "moment": Mark(x(moment), moment, "as of", "moment"),
+        "width": WIDTH, "left": LEFT, "right": RIGHT, "marks": marks, "rows": 1 + max(m.row for m in marks),
+        "moment": Mark(x(moment), moment, "as of", "moment"),
         "ticks": [(x(t), t) for t in _ticks(start, stop)],
         "live_until": x(ended[0].timestamp if ended else expires),
         "requested": x(requested), "end": x(end_of_retention),
