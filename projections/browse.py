@@ -85,11 +85,10 @@ class LedgerBrowser:
     def counts(self, moment: Moment, filters: Filters, scope: Scope) -> dict[str, int]:
         """How many visible handshakes are in each state (as read at the moment), and in all."""
         where, params = self._visible(moment, filters)
-        sources = self._sources(moment, scope)
-        union = " OR ".join(f"({source})" for source, _ in sources)
+        union, union_params = self._union(moment, scope)
         sums = STATE_SUMS.format(now=int(moment.instant_us))
-        row = self.view.query(f"SELECT {sums} FROM {{p}}handshakes WHERE ({union}) AND {where}",
-                              [*(p for _, ps in sources for p in ps), *params])[0]
+        row = self.view.query(f"SELECT {sums} FROM {{p}}handshakes WHERE {union} AND {where}",
+                              [*union_params, *params])[0]
         counts = {state: int(row[state.lower()] or 0) for state in STATES}
         counts["TOTAL"] = sum(counts.values())
         return counts
@@ -104,11 +103,9 @@ class LedgerBrowser:
         """Every handshake in the scope as it stood, whatever its retention (for the analytics)."""
         if scope.account_id is None:
             return self.queries.facts(moment)
-        sources = self._sources(moment, scope)
+        union, union_params = self._union(moment, scope)
         valid, params = valid_at(moment.position)
-        union = " OR ".join(f"({source})" for source, _ in sources)
-        return self.view.query(f"SELECT * FROM {{p}}handshakes WHERE ({union}) AND {valid}",
-                               [*(p for _, ps in sources for p in ps), *params])
+        return self.view.query(f"SELECT * FROM {{p}}handshakes WHERE {union} AND {valid}", [*union_params, *params])
 
     def _visible(self, moment: Moment, filters: Filters) -> Sql:
         """Current at the moment, not past retention (as the Lists judge it), and the filters."""
@@ -157,6 +154,11 @@ class LedgerBrowser:
         if managed:
             sources.append(("organization_id = ?", [managed]))
         return sources
+
+    def _union(self, moment: Moment, scope: Scope) -> Sql:
+        """The scope's sources as one condition (for queries that need no order)."""
+        sources = self._sources(moment, scope)
+        return "(" + " OR ".join(f"({source})" for source, _ in sources) + ")", [p for _, ps in sources for p in ps]
 
     # -- organizations ------------------------------------------------------------------------------
 
