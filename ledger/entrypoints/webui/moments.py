@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Any, Mapping
+from typing import Mapping
 
 from ledger.entrypoints.bootstrap import Ledger, LedgerReader
 from ledger.entrypoints.webui.errors import BadRequest
@@ -19,9 +19,8 @@ from projections.queries import Moment
 
 @dataclass(frozen=True)
 class TimeSlider:
-    """Where the slider stands and what it spans. ``reader`` answers every AWS read at the moment."""
+    """Where the slider stands and what it spans."""
 
-    reader: LedgerReader
     moment: Moment
     live: bool
     by_position: bool
@@ -55,7 +54,7 @@ def read_slider(ledger: Ledger, browser: LedgerBrowser, params: Mapping[str, str
     if at and position:
         raise BadRequest("Give at=<instant> or position=<N>, not both.")
     head = ledger.view.position()
-    reader: Any = ledger
+    reader: LedgerReader = ledger
     try:
         if position:
             if not (position.isascii() and position.isdigit()):
@@ -73,7 +72,7 @@ def read_slider(ledger: Ledger, browser: LedgerBrowser, params: Mapping[str, str
         previous = reached if (browser.queries.instant_of(reached) or moment.instant) < moment.instant else reached - 1
     now = ledger.now()
     return TimeSlider(
-        reader=reader, moment=moment, live=reader is ledger, by_position=bool(position), position=reached,
+        moment=moment, live=reader is ledger, by_position=bool(position), position=reached,
         first=browser.first_instant() or now, last=max(now, moment.instant), previous=previous,
         next=reached + 1 if reached < head else None,
     )
