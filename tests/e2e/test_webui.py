@@ -15,9 +15,10 @@ from typing import Iterator
 
 import pytest
 
-from tests.conftest import ALICE, MANAGEMENT
+from tests.conftest import ALICE, BOB, MANAGEMENT
 from tests.e2e.conftest import ALICE_KEY, Server, write_accounts
 
+MANAGEMENT_KEY = ("AKIAMANAGEMENT000001", "management-secret")
 ODD_EMAIL = "<b>o'neil&co\"</b>@ex.am"  # valid for AWS's Email pattern: the page must show it as text
 
 
@@ -119,7 +120,7 @@ def test_pip_ships_the_templates_and_static_files() -> None:
 
 
 def test_strict_asks_for_a_key_and_its_secret(tmp_path: Path) -> None:
-    accounts = write_accounts(tmp_path / "accounts.toml", {ALICE: [ALICE_KEY]})
+    accounts = write_accounts(tmp_path / "accounts.toml", {ALICE: [ALICE_KEY], MANAGEMENT: [MANAGEMENT_KEY]})
     server = Server(tmp_path / "data", accounts=accounts, strict=True).start()
     try:
         status, headers, _ = fetch(server, "/ui/")
@@ -128,6 +129,13 @@ def test_strict_asks_for_a_key_and_its_secret(tmp_path: Path) -> None:
         assert fetch(server, "/ui/", headers={"Authorization": "Basic %%%"})[0] == 401
         status, _, body = fetch(server, "/ui/", headers={"Authorization": basic(*ALICE_KEY)})
         assert status == 200 and f"account {ALICE}".encode() in body
+        management = server.client(*MANAGEMENT_KEY)
+        management.create_organization()
+        handshake_id = management.invite_account_to_organization(Target={"Type": "ACCOUNT", "Id": BOB})["Handshake"]["Id"]
+        hidden = fetch(server, f"/ui/handshakes/{handshake_id}", headers={"Authorization": basic(*ALICE_KEY)})
+        missing = fetch(server, "/ui/handshakes/h-0000000000000000", headers={"Authorization": basic(*ALICE_KEY)})
+        assert hidden[0] == missing[0] == 404  # existence is not revealed (decision 9)
+        assert hidden[2].replace(handshake_id.encode(), b"ID") == missing[2].replace(b"h-0000000000000000", b"ID")
         assert fetch(server, "/_ledger/health")[0] == 200
     finally:
         assert server.stop() == 0

@@ -49,14 +49,14 @@ class Mark:
 def handshake_page(request: PageRequest, handshake_id: str) -> Page:
     if not is_valid("HandshakeId", handshake_id):
         raise NotFound(f"{handshake_id!r} is not a handshake id (h- and 8 to 32 lower-case letters or digits).")
+    not_found = NotFound(f"We can't find a handshake with the HandshakeId {handshake_id}.")  # as the API says it
+    now_shape, note = request.describe(handshake_id)
+    if request.scope.account_id is not None and now_shape is None:
+        raise not_found  # a scope is not told whether it exists (decision 9)
     try:
         entries = request.ledger.history(handshake_id)
     except errors.HandshakeNotFoundException:
-        raise NotFound(f"No handshake {handshake_id} in the ledger.") from None
-    now_shape, note = request.describe(handshake_id)
-    if request.scope.account_id is not None and now_shape is None:
-        raise NotFound(f"Handshake {handshake_id} is not visible to account {request.scope.account_id} "
-                       "as of this moment (DescribeHandshake: HandshakeNotFoundException).")
+        raise not_found from None
     created = entries[0].details
     moment = request.moment.instant
     return Page("handshake.html", {
