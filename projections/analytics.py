@@ -9,7 +9,7 @@ from collections import defaultdict
 from datetime import datetime
 from typing import Any, Iterable
 
-from ledger.handshake import LIVE_STATES, state_at
+from ledger.handshake import LIVE_STATES, ended_at, state_at
 from projections.handshakes import MICROS, from_us, to_us
 
 OUTCOMES = ("ACCEPTED", "DECLINED", "CANCELED", "EXPIRED", "OPEN")
@@ -57,4 +57,20 @@ def _summary(key: tuple[str, ...], rows: list[Any], now: datetime, by: str) -> d
     return summary
 
 
-__all__ = ["analytics", "percentile", "to_us"]
+def outcomes_per_day(rows: Iterable[Any], *, now: datetime) -> list[dict[str, Any]]:
+    """Per UTC day up to ``now``: handshakes requested, and handshakes ended by outcome on the day
+    they ended (answered or canceled at the event, EXPIRED at the expiry instant)."""
+    ended = [outcome.title() for outcome in OUTCOMES if outcome != "OPEN"]
+    days: dict[str, dict[str, int]] = defaultdict(lambda: dict.fromkeys(("Requested", *ended), 0))
+    now_us = to_us(now)
+    for row in rows:
+        if row["requested_us"] <= now_us:
+            days[from_us(row["requested_us"]).date().isoformat()]["Requested"] += 1
+        closed = from_us(row["closed_us"]) if row["closed_us"] is not None else None
+        end = ended_at(row["state"], closed, from_us(row["expires_us"]), now)
+        if end is not None and end <= now:
+            days[end.date().isoformat()][state_at(row["state"], from_us(row["expires_us"]), now).title()] += 1
+    return [{"Day": day, **counts} for day, counts in sorted(days.items())]
+
+
+__all__ = ["analytics", "outcomes_per_day", "percentile", "to_us"]

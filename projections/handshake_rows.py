@@ -72,6 +72,8 @@ CREATE INDEX IF NOT EXISTS {{p}}handshakes_by_organization
     ON {{p}}handshakes (organization_id, requested_us, id, valid_from, valid_to);
 CREATE INDEX IF NOT EXISTS {{p}}handshakes_by_parent ON {{p}}handshakes (parent_id, requested_us, id, valid_from, valid_to);
 CREATE INDEX IF NOT EXISTS {{p}}handshakes_changed ON {{p}}handshakes (valid_from);
+CREATE INDEX IF NOT EXISTS {{p}}handshakes_by_time
+    ON {{p}}handshakes (requested_us, id, valid_from, valid_to, visible_until_us, expires_us, state);
 CREATE INDEX IF NOT EXISTS {{p}}handshakes_by_expiry ON {{p}}handshakes (expires_us);
 CREATE INDEX IF NOT EXISTS {{p}}handshakes_by_retention ON {{p}}handshakes (visible_until_us);
 CREATE TABLE IF NOT EXISTS {{p}}accounts (
@@ -103,6 +105,8 @@ CREATE TABLE IF NOT EXISTS {{p}}event_times (
 );
 CREATE INDEX IF NOT EXISTS {{p}}event_times_by_time ON {{p}}event_times (high_us, notification_id);
 """
+# handshakes_by_time: the whole ledger newest first (the web UI's list), and its counts by state
+# read from that index alone (projections/browse.py).
 TABLE_NAMES = ("handshake_documents", "handshakes", "accounts", "organizations", "event_times")
 
 HANDSHAKES = VersionedTable("handshakes", "id", (

@@ -250,9 +250,9 @@ def serve(args: argparse.Namespace) -> int:
         from ledger.entrypoints.workers import serve as run_workers
 
         return run_workers(args.data, host=args.host, port=args.port, accounts_file=args.accounts,
-                           strict=args.strict, workers=args.workers, limits=limits)
+                           strict=args.strict, workers=args.workers, limits=limits, ui=args.ui)
     return run_server(args.data, host=args.host, port=args.port, accounts_file=args.accounts, strict=args.strict,
-                      limits=limits)
+                      limits=limits, ui=args.ui)
 
 
 # -- the parser -----------------------------------------------------------------------------------
@@ -270,12 +270,14 @@ def build_parser() -> Parser:
         sub.set_defaults(run=run)
         return sub
 
-    serve_ = command("serve", serve, "serve the AWS Organizations JSON 1.1 API over HTTP")
+    serve_ = command("serve", serve, "serve the AWS Organizations JSON 1.1 API over HTTP, and a web UI under /ui/")
     serve_.add_argument("--host", default="127.0.0.1")
     serve_.add_argument("--port", type=int, default=4566)
     serve_.add_argument("--data", default=None, help="data location (default: $HANDSHAKE_LEDGER_DATA or ./handshake-ledger-data)")
     serve_.add_argument("--accounts", default=None, help="accounts file (TOML)")
-    serve_.add_argument("--strict", action="store_true", help="verify SigV4 signatures against the accounts file")
+    serve_.add_argument("--strict", action="store_true",
+                        help="verify SigV4 signatures against the accounts file (the web UI asks for a key and secret)")
+    serve_.add_argument("--no-ui", dest="ui", action="store_false", help="no read-only web UI under /ui/")
     serve_.add_argument("--workers", type=count(1), default=1, metavar="N",
                         help="server processes sharing the port, plus one view runner (default: 1, one process)")
     serve_.add_argument("--max-connections", type=count(1), metavar="N",

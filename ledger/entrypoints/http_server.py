@@ -5,8 +5,10 @@ uvicorn with its httptools protocol and uvloop was the fastest of the servers me
 its CPU per request stays flat as clients grow (one event loop, no thread per connection).
 
 - No framework: ``asgi_app`` turns the ASGI scope into a ``SignedRequest`` and the ``Response``
-  back into two ASGI messages. Reads of the views (``answers_at_once``: sub-millisecond) run on the
-  event loop; commands, which wait for the disk, and anything else run on a thread pool.
+  back into two ASGI messages. Requests under ``/ui/`` go to the web UI (``webui/``, unless
+  ``serve --no-ui``), which has the service's shape; everything else to ``AwsJsonService``. Reads
+  of the views (``answers_at_once``: sub-millisecond) run on the event loop; commands, which wait
+  for the disk, UI pages and anything else run on a thread pool.
 - ``AwsJsonProtocol`` (``http_protocol.py``) holds the limits (``ServerLimits``): deadlines, the
   connection cap, the body and header sizes, and the answers to bytes that are not HTTP/1.1.
 - SIGTERM/SIGINT: stop accepting, finish the requests in flight (at most ``graceful_timeout``
@@ -35,6 +37,7 @@ from ledger.entrypoints.aws_json import AwsJsonService, Response, load_settings,
 from ledger.entrypoints.bootstrap import open_ledger
 from ledger.entrypoints.http_protocol import AwsJsonProtocol, ServerLimits
 from ledger.entrypoints.identity import Identity, SignedRequest
+from ledger.entrypoints.webui import WebUI
 
 BACKLOG = 1024  # connections the kernel queues before accept()
 # Commands wait for their group's transaction (ledger/group_commit.py) on threads of their own: as
@@ -43,8 +46,8 @@ COMMAND_THREADS = 64
 STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
 
 
-def asgi_app(service: AwsJsonService) -> Any:
-    """The ASGI application: one request in, one ``AwsJsonService`` answer out."""
+def asgi_app(service: AwsJsonService, ui: WebUI | None = None) -> Any:
+    """The ASGI application: one request in, one answer out (the UI's under ``/ui/``, else the API's)."""
     commands = ThreadPoolExecutor(COMMAND_THREADS, thread_name_prefix="command")
 
     async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
@@ -56,10 +59,11 @@ def asgi_app(service: AwsJsonService) -> Any:
                                                         if scope["query_string"] else "")
         client = scope.get("client")
         request = SignedRequest(scope["method"], target, headers, body, source_ip=client[0] if client else None)
-        if service.answers_at_once(request):
-            response = service.handle(request)
+        answering: AwsJsonService | WebUI = ui if ui is not None and ui.serves(request.path) else service
+        if answering.answers_at_once(request):
+            response = answering.handle(request)
         else:
-            response = await asyncio.get_running_loop().run_in_executor(commands, service.handle, request)
+            response = await asyncio.get_running_loop().run_in_executor(commands, answering.handle, request)
         await _send(send, response)
 
     return app
@@ -109,9 +113,9 @@ class LedgerServer(uvicorn.Server):
                 signal.signal(sig, handler)
 
 
-def server_for(service: AwsJsonService, limits: ServerLimits = ServerLimits()) -> LedgerServer:
+def server_for(service: AwsJsonService, limits: ServerLimits = ServerLimits(), ui: WebUI | None = None) -> LedgerServer:
     config = uvicorn.Config(
-        asgi_app(service), http=AwsJsonProtocol.with_limits(limits), loop="uvloop", ws="none",
+        asgi_app(service, ui), http=AwsJsonProtocol.with_limits(limits), loop="uvloop", ws="none",
         lifespan="off", log_config=None, log_level="error", access_log=False, server_header=False,
         date_header=False, backlog=BACKLOG,
         timeout_keep_alive=limits.idle_timeout,  # type: ignore[arg-type]  # seconds: asyncio takes fractions
@@ -128,16 +132,18 @@ def listen(host: str, port: int) -> socket.socket:
     return listening
 
 
-def run_server(service: AwsJsonService, listening: socket.socket, limits: ServerLimits = ServerLimits()) -> None:
+def run_server(service: AwsJsonService, listening: socket.socket, limits: ServerLimits = ServerLimits(),
+               ui: WebUI | None = None) -> None:
     """Serve on ``listening`` until SIGTERM/SIGINT (or ``should_exit``), then finish what is in flight."""
     host, port = listening.getsockname()[:2]
-    server = server_for(service, limits)
-    print(f"handshake-ledger: serving on http://{host}:{port}/", file=sys.stderr, flush=True)
+    server = server_for(service, limits, ui)
+    web_ui = f" (web UI: http://{host}:{port}/ui/)" if ui else ""
+    print(f"handshake-ledger: serving on http://{host}:{port}/{web_ui}", file=sys.stderr, flush=True)
     server.run(sockets=[listening])
 
 
 def serve(location: str | None, *, host: str, port: int, accounts_file: str | None, strict: bool,
-          limits: ServerLimits = ServerLimits()) -> int:
+          limits: ServerLimits = ServerLimits(), ui: bool = True) -> int:
     """Serve until SIGTERM/SIGINT: 0 after a clean stop, 2 for unusable settings, 1 when refused."""
     try:
         accounts, ledger_limits = load_settings(accounts_file, strict)
@@ -153,5 +159,6 @@ def serve(location: str | None, *, host: str, port: int, accounts_file: str | No
             print(f"handshake-ledger: {problem}", file=sys.stderr)
             return 1
         with listening:
-            run_server(AwsJsonService(ledger, Identity(accounts, strict=strict, clock=ledger.clock)), listening, limits)
+            run_server(AwsJsonService(ledger, Identity(accounts, strict=strict, clock=ledger.clock)), listening, limits,
+                       WebUI(ledger, accounts, strict=strict) if ui else None)
     return 0

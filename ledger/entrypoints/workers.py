@@ -49,6 +49,7 @@ from ledger.entrypoints.bootstrap import open_ledger
 from ledger.entrypoints.http_protocol import ServerLimits
 from ledger.entrypoints.http_server import listen, run_server
 from ledger.entrypoints.identity import Identity
+from ledger.entrypoints.webui import WebUI
 
 STOP_SIGNALS = {signal.SIGTERM, signal.SIGINT}
 STOP_GRACE = 30.0  # seconds the children have to finish their requests before SIGKILL
@@ -65,10 +66,11 @@ class Settings:
     limits: Limits
     strict: bool
     server: ServerLimits = ServerLimits()
+    ui: bool = True
 
 
 def serve(location: str | None, *, host: str, port: int, accounts_file: str | None, strict: bool,
-          workers: int, limits: ServerLimits = ServerLimits()) -> int:
+          workers: int, limits: ServerLimits = ServerLimits(), ui: bool = True) -> int:
     """Like ``http_server.serve`` with ``workers`` processes: 0 after a clean stop, 2 for bad settings, 1 when refused."""
     try:
         accounts, ledger_limits = load_settings(accounts_file, strict)
@@ -79,7 +81,7 @@ def serve(location: str | None, *, host: str, port: int, accounts_file: str | No
     except OSError as problem:  # e.g. the port in use
         print(PREFIX, problem, file=sys.stderr)
         return 1
-    settings = Settings(location, accounts, ledger_limits, strict, limits)
+    settings = Settings(location, accounts, ledger_limits, strict, limits, ui)
     children: dict[str, Callable[[], int]] = {"view runner": lambda: follow_views(settings)}
     children.update({f"worker {n}": lambda: serve_on(listening, settings) for n in range(1, workers + 1)})
     with listening:
@@ -111,7 +113,8 @@ def serve_on(listening: socket.socket, settings: Settings) -> int:
     with open_ledger(settings.location, limits=settings.limits) as ledger:
         ledger.views_followed = True  # by the view runner, a sibling process
         service = AwsJsonService(ledger, Identity(settings.accounts, strict=settings.strict, clock=ledger.clock))
-        run_server(service, listening, settings.server)
+        web_ui = WebUI(ledger, settings.accounts, strict=settings.strict) if settings.ui else None
+        run_server(service, listening, settings.server, web_ui)
     return 0
 
 

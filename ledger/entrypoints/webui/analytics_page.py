@@ -1,0 +1,81 @@
+"""Analytics as charts: outcomes per day, acceptance rate and time to decision per organization and
+per action, as of the slider's moment (``projections/analytics.py`` computes; this page only
+shapes the figures into chart specs that ``static/app.js`` hands to Chart.js, and tables)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ledger.entrypoints.webui.context import Page, PageRequest
+from projections.analytics import analytics, outcomes_per_day
+from projections.reads import ViewDirectory
+
+OUTCOME_COLORS = {"Accepted": "#2e7d32", "Declined": "#c62828", "Canceled": "#8d8d8d", "Expired": "#ef6c00"}
+ACTION_COLORS = {"INVITE": "#1565c0", "ENABLE_ALL_FEATURES": "#6a1b9a", "APPROVE_ALL_FEATURES": "#00838f"}
+HOUR = 3600.0
+
+
+def analytics_page(request: PageRequest) -> Page:
+    moment = request.moment
+    rows = request.browser.facts(moment, request.scope)
+    by_organization = analytics(rows, now=moment.instant, by="organization")
+    by_action = analytics(rows, now=moment.instant, by="action")
+    directory = ViewDirectory(request.ledger.queries, moment)
+    organizations = sorted({r["OrganizationId"] for r in by_organization})
+    names = {org: _organization_name(request, directory, org) for org in organizations}
+    charts = [
+        _per_day(outcomes_per_day(rows, now=moment.instant)),
+        _per_organization("acceptance-by-organization", "Acceptance rate per organization (% of ended)", names,
+                          by_organization, lambda r: _percent(r["AcceptanceRate"]), "% accepted"),
+        _per_organization("decision-by-organization", "Time to decision per organization (median, hours)", names,
+                          by_organization, lambda r: _hours(r["DecisionSecondsP50"]), "hours"),
+        _bars("acceptance-by-action", "Acceptance rate per action (% of ended)", [r["Action"] for r in by_action],
+              [("% accepted", [_percent(r["AcceptanceRate"]) for r in by_action], "#1565c0")], "% accepted"),
+        _bars("decision-by-action", "Time to decision per action (hours)", [r["Action"] for r in by_action],
+              [("median", [_hours(r["DecisionSecondsP50"]) for r in by_action], "#1565c0"),
+               ("90th percentile", [_hours(r["DecisionSecondsP90"]) for r in by_action], "#90caf9")], "hours"),
+    ]
+    return Page("analytics.html", {
+        "section": "analytics", "title": "Analytics", "charts": charts, "by_action": by_action,
+        "by_organization": by_organization, "names": names, "handshakes": len(rows),
+    })
+
+
+def _per_day(days: list[dict[str, Any]]) -> dict[str, Any]:
+    """Stacked bars of the outcomes on the day each handshake ended, and a line of requests."""
+    labels = [day["Day"] for day in days]
+    datasets = [{"label": outcome, "data": [day[outcome] for day in days], "color": color, "stack": "ended"}
+                for outcome, color in OUTCOME_COLORS.items()]
+    datasets.append({"label": "Requested", "data": [day["Requested"] for day in days], "color": "#1565c0",
+                     "type": "line"})
+    return {"id": "outcomes-per-day", "title": "Outcomes per day (ended that day) and requests",
+            "labels": labels, "datasets": datasets, "y": "handshakes", "stacked": True}
+
+
+def _per_organization(chart_id: str, title: str, names: dict[str, str], rows: list[dict[str, Any]],
+                      value: Any, axis: str) -> dict[str, Any]:
+    """Grouped bars: one bar per action within each organization."""
+    organizations = sorted(names)
+    found = {(r["OrganizationId"], r["Action"]): value(r) for r in rows}
+    series = [(action, [found.get((org, action)) for org in organizations], color)
+              for action, color in ACTION_COLORS.items() if any((org, action) in found for org in organizations)]
+    return _bars(chart_id, title, [f"{names[org]} ({org})" for org in organizations], series, axis)
+
+
+def _bars(chart_id: str, title: str, labels: list[str], series: list[tuple[str, list[Any], str]],
+          axis: str) -> dict[str, Any]:
+    return {"id": chart_id, "title": title, "labels": labels, "y": axis, "stacked": False,
+            "datasets": [{"label": label, "data": data, "color": color} for label, data, color in series]}
+
+
+def _organization_name(request: PageRequest, directory: ViewDirectory, organization_id: str) -> str:
+    row = request.ledger.queries.organization(organization_id, request.moment)
+    return directory.name_of(row["management_account_id"]) if row else organization_id
+
+
+def _percent(rate: float | None) -> float | None:
+    return None if rate is None else round(100 * rate, 1)
+
+
+def _hours(seconds: float | None) -> float | None:
+    return None if seconds is None else round(seconds / HOUR, 1)

@@ -1,0 +1,125 @@
+"""The web UI's one entry: a ``SignedRequest`` under ``/ui/`` in, a ``Response`` out.
+
+It has the shape of ``AwsJsonService`` (``handle``, ``answers_at_once``), so ``http_server.py``
+routes ``/ui/`` here and everything else to the AWS API as before. Pages are GET only and read
+only: the moment comes from ``?at=`` or ``?position=`` (``moments.py``), the viewer from
+``access.py``. A request with ``X-Fragment: view`` gets only the page's ``view`` block: the slider
+swaps it in without reloading the page. Whatever a client sends, the answer is a page: 4xx for
+its faults (a bad parameter, an unknown path, a method other than GET), 5xx only for ours.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import traceback
+from typing import Any, Callable
+from urllib.parse import parse_qsl, unquote
+
+from ledger import errors
+from ledger.entrypoints.accounts import Accounts
+from ledger.entrypoints.aws_json import Response
+from ledger.entrypoints.bootstrap import Ledger
+from ledger.entrypoints.identity import SignedRequest
+from ledger.entrypoints.webui import analytics_page, audit_page, handshake_page, ledger_pages
+from ledger.entrypoints.webui.access import REALM, scope_of
+from ledger.entrypoints.webui.context import Page, PageRequest, Redirect
+from ledger.entrypoints.webui.errors import BadRequest, MethodNotAllowed, NotFound, PageError, Unauthorized
+from ledger.entrypoints.webui.moments import read_slider
+from ledger.entrypoints.webui.rendering import STATIC_PREFIX, StaticFiles, html_response, render, templates
+from projections.browse import LedgerBrowser
+
+PREFIX = "/ui"
+HANDSHAKE_PREFIX = "/ui/handshakes/"
+PAGES: dict[str, Callable[[PageRequest], Page | Redirect]] = {
+    "/ui/": ledger_pages.handshakes_page,
+    "/ui/organizations": ledger_pages.organizations_page,
+    "/ui/analytics": analytics_page.analytics_page,
+    "/ui/audit": audit_page.audit_page,
+    "/ui/search": ledger_pages.search,
+}
+
+
+class WebUI:
+    """The read-only web UI of one ledger. ``strict``: sign in with a key of ``accounts``."""
+
+    def __init__(self, ledger: Ledger, accounts: Accounts, *, strict: bool = False):
+        self.ledger, self.accounts, self.strict = ledger, accounts, strict
+        self.browser = LedgerBrowser(ledger.queries)
+        self.static = StaticFiles()
+        self.templates = templates(self.static)
+        for name in self.templates.list_templates():  # compiled now, not by the first visitor
+            self.templates.get_template(name)
+
+    @staticmethod
+    def serves(path: str) -> bool:
+        """Whether a request target is the UI's (``/ui``, ``/ui/...``, ``/ui?...``)."""
+        return path == PREFIX or path.startswith((PREFIX + "/", PREFIX + "?"))
+
+    def answers_at_once(self, request: SignedRequest) -> bool:
+        """Static files come from memory; pages query the view and may take a while."""
+        return request.method == "GET" and request.path.startswith(STATIC_PREFIX)
+
+    def handle(self, request: SignedRequest) -> Response:
+        try:
+            return self._handle(request)
+        except PageError as refusal:
+            return self._error(refusal, request)
+        except errors.OrganizationsError as error:
+            if error.status >= 500:
+                raise
+            return self._error(BadRequest(f"{error.code}: {error.message}"), request)
+        except Exception:
+            print(f"handshake-ledger: UI request {request.path!r} failed\n{traceback.format_exc()}",
+                  file=sys.stderr, flush=True)
+            return html_response(500, "<!doctype html><title>Server error</title><h1>Server error</h1>"
+                                      "<p>The UI failed; the server's log says why.</p>", request.headers)
+
+    def _handle(self, request: SignedRequest) -> Response:
+        if request.method != "GET":
+            raise MethodNotAllowed(f"Method {request.method} is not allowed: the UI is read-only.")
+        target, _, query = request.path.partition("?")
+        try:
+            path = unquote(target, errors="strict")
+            params = dict(parse_qsl(query, keep_blank_values=True, errors="strict"))
+        except UnicodeDecodeError:
+            raise BadRequest("The address is not valid UTF-8 once percent-decoded.") from None
+        if path.startswith(STATIC_PREFIX):
+            static = self.static.response(path[len(STATIC_PREFIX):], request.headers)
+            if static is None:
+                raise NotFound(f"No static file {path!r}.")
+            return static
+        if path == PREFIX:
+            return Response(308, {"Location": PREFIX + "/" + (f"?{query}" if query else "")}, b"")
+        handler = self._route(path)
+        scope = scope_of(request.headers, self.accounts, strict=self.strict)
+        page_request = PageRequest(self.ledger, self.browser, read_slider(self.ledger, self.browser, params), scope,
+                                   path, params)
+        result = handler(page_request)
+        if isinstance(result, Redirect):
+            return Response(303, {"Location": result.location, "Cache-Control": "no-store"}, b"")
+        return self._page(result, page_request, request)
+
+    def _route(self, path: str) -> Callable[[PageRequest], Page | Redirect]:
+        if path.startswith(HANDSHAKE_PREFIX) and "/" not in path[len(HANDSHAKE_PREFIX):]:
+            handshake_id = path[len(HANDSHAKE_PREFIX):]
+            return lambda page_request: handshake_page.handshake_page(page_request, handshake_id)
+        if path not in PAGES:
+            raise NotFound(f"No page {path!r}: see the links at the top of {PREFIX}/.")
+        return PAGES[path]
+
+    def _page(self, page: Page, page_request: PageRequest, request: SignedRequest) -> Response:
+        variables: dict[str, Any] = {**page.variables, "request": page_request, "slider": page_request.slider,
+                                     "scope": page_request.scope}
+        fragment = request.headers.get("x-fragment") == "view"
+        html = render(self.templates.get_template(page.template), variables, fragment=fragment)
+        extra = {"X-Moment": json.dumps(page_request.moment_summary())} if fragment else {}
+        return html_response(page.status, html, request.headers, extra)
+
+    def _error(self, refusal: PageError, request: SignedRequest) -> Response:
+        html = self.templates.get_template("error.html").render(
+            title=refusal.title, message=refusal.message, status=refusal.status, slider=None, section=None,
+            request=None, scope=None)
+        extra = {"WWW-Authenticate": REALM} if isinstance(refusal, Unauthorized) else \
+            {"Allow": "GET"} if isinstance(refusal, MethodNotAllowed) else {}
+        return html_response(refusal.status, html, request.headers, extra)

@@ -1,0 +1,150 @@
+"""One handshake: its timeline drawn to scale, every recorded event (actor, request id, time), the
+derived expiry marked as derived, retention's end, its parent and children, and the
+DescribeHandshake answer as it stood after each version and as of the slider's moment."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+from typing import Any
+
+from ledger import errors
+from ledger.commands import is_valid
+from ledger.entrypoints.webui.context import Page, PageRequest
+from ledger.entrypoints.webui.errors import NotFound
+from ledger.handshake import LIVE_STATES, RETENTION
+from ledger.history import HistoryEntry
+from projections.reads import handshake_answer
+
+WIDTH, LEFT, RIGHT = 1000, 30, 970  # the SVG's user units: the axis runs from LEFT to RIGHT
+TICK_STEPS = (timedelta(hours=1), timedelta(hours=6), timedelta(days=1), timedelta(days=2), timedelta(weeks=1),
+              timedelta(weeks=2), timedelta(days=30), timedelta(days=90))
+MAX_TICKS = 8
+CHAR_WIDTH, ROWS = 7.5, 6  # labels: an estimate of their width in user units; rows they may take
+SHOWN_DETAILS = ("child_id", "cause", "expires_at")
+
+
+@dataclass(frozen=True)
+class Mark:
+    """A point on the timeline: ``kind`` is event, derived, expires, retention or moment."""
+
+    x: float
+    when: datetime
+    label: str
+    kind: str
+    later: bool = False  # after the slider's moment
+    row: int = 0  # the label's row above the axis: labels that would overlap go higher
+    labelled: bool = True  # False when every row is taken there (the events table lists it anyway)
+
+    @property
+    def anchor_end(self) -> bool:
+        """Labels near the right edge end at their mark instead of starting there."""
+        return self.x + self.width > RIGHT + LEFT
+
+    @property
+    def width(self) -> float:
+        return CHAR_WIDTH * len(self.label) + 10
+
+
+def handshake_page(request: PageRequest, handshake_id: str) -> Page:
+    if not is_valid("HandshakeId", handshake_id):
+        raise NotFound(f"{handshake_id!r} is not a handshake id (h- and 8 to 32 lower-case letters or digits).")
+    not_found = NotFound(f"We can't find a handshake with the HandshakeId {handshake_id}.")  # as the API says it
+    now_shape, note = request.describe(handshake_id)
+    if request.scope.account_id is not None and now_shape is None:
+        raise not_found  # a scope is not told whether it exists (decision 9)
+    try:
+        entries = request.ledger.history(handshake_id)
+    except errors.HandshakeNotFoundException:
+        raise not_found from None
+    created = entries[0].details
+    moment = request.moment.instant
+    return Page("handshake.html", {
+        "section": "handshakes", "title": handshake_id, "handshake_id": handshake_id, "created": created,
+        "shape": now_shape, "note": note, "entries": [_entry(e, request, moment) for e in entries],
+        "timeline": timeline(entries, created, moment),
+        "versions": [(e.version, request.ledger.handshake_as_of(handshake_id, version=e.version))
+                     for e in entries if e.version is not None],
+        "parent": created.get("parent_id"),
+        "children": _children(request, handshake_id),
+    })
+
+
+def _entry(entry: HistoryEntry, request: PageRequest, moment: datetime) -> dict[str, Any]:
+    """A row of the events table. A scope is shown the request ids of its own calls only."""
+    own = request.scope.account_id in (None, entry.actor)
+    details = {k: v for k, v in entry.details.items() if k in SHOWN_DETAILS}
+    if entry.what == "Requested" and entry.details.get("children"):
+        details["approvals asked"] = len(entry.details["children"])
+    return {"entry": entry, "request_id": entry.request_id if own else None, "details": details,
+            "later": entry.timestamp > moment}
+
+
+def _children(request: PageRequest, handshake_id: str) -> list[dict[str, Any]]:
+    """APPROVE_ALL_FEATURES children as they stood at the moment (those the scope may describe)."""
+    rows = request.browser.children(handshake_id, request.moment)
+    if request.scope.account_id is None:
+        return [handshake_answer(row, request.moment) for row in rows]
+    return [shape for shape, _ in (request.describe(row["id"]) for row in rows) if shape is not None]
+
+
+def timeline(entries: list[HistoryEntry], created: dict[str, Any], moment: datetime) -> dict[str, Any]:
+    """Marks and ticks on an axis from the request to retention's end (or the moment, if later)."""
+    requested, expires = entries[0].timestamp, datetime.fromisoformat(created["expires_at"])
+    recorded = [e for e in entries if not e.derived]
+    ended = [e for e in entries if e.state not in LIVE_STATES]
+    end_of_retention = (ended[0].timestamp if ended else expires) + RETENTION
+    start, stop = min(requested, moment), max(end_of_retention, moment)
+    scale = (RIGHT - LEFT) / max((stop - start).total_seconds(), 1.0)
+
+    def x(when: datetime) -> float:
+        return round(LEFT + (when - start).total_seconds() * scale, 1)
+
+    marks = [Mark(x(e.timestamp), e.timestamp, e.what, "event", e.timestamp > moment) for e in recorded]
+    if any(e.derived for e in entries):
+        marks.append(Mark(x(expires), expires, "Expired (derived)", "derived", expires > moment))
+    elif not ended:
+        marks.append(Mark(x(expires), expires, "ExpirationTimestamp", "expires", expires > moment))
+    marks.append(Mark(x(end_of_retention), end_of_retention, "Retention ends" if ended else "Retention ends (latest)",
+                      "retention", end_of_retention > moment))
+    marks = _rows(marks)
+    return {
+        "width": WIDTH, "left": LEFT, "right": RIGHT, "marks": marks, "rows": 1 + max(m.row for m in marks),
+        "moment": Mark(x(moment), moment, "as of", "moment"),
+        "ticks": [(x(t), t) for t in _ticks(start, stop)],
+        "live_until": x(ended[0].timestamp if ended else expires),
+        "requested": x(requested), "end": x(end_of_retention),
+    }
+
+
+def _rows(marks: list[Mark]) -> list[Mark]:
+    """Each label on the lowest row where it overlaps no label before it; unlabelled if none is free."""
+    ends: list[float] = []
+    placed = []
+    for mark in sorted(marks, key=lambda m: m.x):
+        low, high = (mark.x - mark.width, mark.x) if mark.anchor_end else (mark.x, mark.x + mark.width)
+        row = next((r for r, end in enumerate(ends) if end < low), len(ends) if len(ends) < ROWS else None)
+        if row is None:
+            placed.append(replace(mark, row=ROWS - 1, labelled=False))
+            continue
+        if row < len(ends):
+            ends[row] = high
+        else:
+            ends.append(high)
+        placed.append(replace(mark, row=row))
+    return placed
+
+
+def _ticks(start: datetime, stop: datetime) -> list[datetime]:
+    """Whole hours or days between start and stop, at most MAX_TICKS of them."""
+    span = stop - start
+    step = next((s for s in TICK_STEPS if span / s <= MAX_TICKS), TICK_STEPS[-1])
+    first = start.replace(minute=0, second=0, microsecond=0)
+    if step >= timedelta(days=1):
+        first = first.replace(hour=0)
+    ticks, tick = [], first
+    while tick <= stop:
+        if tick >= start:
+            ticks.append(tick)
+        tick += step
+    return ticks

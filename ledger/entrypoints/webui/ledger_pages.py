@@ -1,0 +1,70 @@
+"""The ledger's lists: handshakes (filters, counts by state, keyset paging, one selected), the
+organizations, and the search box that leads to either or to one handshake's page."""
+
+from __future__ import annotations
+
+from ledger.commands import is_valid
+from ledger.entrypoints.webui.context import Page, PageRequest, Redirect
+from ledger.entrypoints.webui.errors import BadRequest
+from projections.browse import STATES, Filters
+from projections.reads import ViewDirectory, handshake_answer
+
+ACTIONS = ("INVITE", "ENABLE_ALL_FEATURES", "APPROVE_ALL_FEATURES")
+PAGE_SIZE = 50
+
+
+def handshakes_page(request: PageRequest) -> Page:
+    """The handshakes visible at the moment, as the Lists would show them, newest first."""
+    filters = Filters(
+        organization_id=request.text("organization", shape="OrganizationId"),
+        action=request.text("action", choices=ACTIONS),
+        state=request.text("state", choices=STATES),
+        recipient=request.text("recipient", shape="AccountId"),
+        email=request.text("email", shape="Email"),
+    )
+    moment, scope = request.moment, request.scope
+    page = request.browser.handshakes(moment, filters, scope, after=request.cursor("after"), limit=PAGE_SIZE)
+    shapes = [handshake_answer(row, moment) for row in page.rows]
+    last = page.rows[-1] if page.rows else None
+    selected_id = request.text("selected", shape="HandshakeId")
+    selected, selected_note = request.describe(selected_id) if selected_id else (None, None)
+    return Page("handshakes.html", {
+        "section": "handshakes", "title": "Handshakes", "filters": filters, "actions": ACTIONS, "states": STATES,
+        "handshakes": [(shape, row["organization_id"]) for shape, row in zip(shapes, page.rows)],
+        "counts": request.browser.counts(moment, filters, scope),
+        "next_page": request.here(after=f"{last['requested_us']}.{last['id']}") if page.has_more and last else None,
+        "first_page": request.here(after=None) if request.params.get("after") else None,
+        "selected_id": selected_id, "selected": selected, "selected_note": selected_note,
+    })
+
+
+def organizations_page(request: PageRequest) -> Page:
+    """Organizations at the moment with their member counts; a scope sees its own organization."""
+    after = request.text("after", shape="OrganizationId")
+    rows = request.browser.organizations(request.moment, request.scope, after=after, limit=PAGE_SIZE)
+    directory = ViewDirectory(request.ledger.queries, request.moment)
+    organizations = [{
+        "id": row["organization_id"], "management": row["management_account_id"],
+        "name": directory.name_of(row["management_account_id"]),
+        "email": directory.email_of(row["management_account_id"]),
+        "feature_set": row["feature_set"],
+        # ListAccounts is for the management account: a member's scope is not told the count
+        "members": row["members"] if request.scope.account_id in (None, row["management_account_id"]) else None,
+    } for row in rows[:PAGE_SIZE]]
+    return Page("organizations.html", {
+        "section": "organizations", "title": "Organizations", "organizations": organizations,
+        "next_page": request.here(after=rows[PAGE_SIZE - 1]["organization_id"]) if len(rows) > PAGE_SIZE else None,
+        "first_page": request.here(after=None) if after else None,
+    })
+
+
+def search(request: PageRequest) -> Redirect:
+    """A handshake id opens its page; an account id, organization id or email filters the list."""
+    query = (request.text("q") or "").strip()
+    if is_valid("HandshakeId", query):
+        return Redirect(request.link(f"/ui/handshakes/{query}"))
+    for shape, param in (("AccountId", "recipient"), ("OrganizationId", "organization"), ("Email", "email")):
+        if is_valid(shape, query):
+            return Redirect(request.link("/ui/", **{param: query}))
+    raise BadRequest(f"Search for a handshake id (h-...), an account id (12 digits), an organization id (o-...) "
+                     f"or an email address, not {query!r}.")
