@@ -72,7 +72,7 @@ class TestEveryCall:
         ledger, _, _ = story
         (joined,) = [c for c in calls(ledger) if c.event_type == "AwsServiceEvent"]
         assert (joined.event_name, joined.recipient_account_id) == ("AccountJoinedOrganization", MANAGEMENT)
-        assert joined.details["accountId"] == ALICE and joined.details["joinedMethod"] == "Invited"
+        assert joined.details["accountId"] == ALICE and joined.details["joinedMethod"] == "INVITED"
 
 
 class TestRefusedCallsChangeNothing:
