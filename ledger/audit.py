@@ -63,9 +63,14 @@ COLUMNS = ("event_id", "event_time_us", "event_name", "event_type", "recipient_a
            "error_code", "error_message", "resource_type", "resource_name", "resources", "details")
 
 
+def to_us(instant: datetime) -> int:
+    """An instant as the table keeps it: microseconds since the epoch."""
+    return (instant - _EPOCH) // _ONE_US
+
+
 def to_row(call: ApiCall) -> tuple[Any, ...]:
     first = call.resources[0] if call.resources else (None, None)
-    row = (call.event_id, (call.event_time - _EPOCH) // _ONE_US, call.event_name, call.event_type,
+    row = (call.event_id, to_us(call.event_time), call.event_name, call.event_type,
            call.recipient_account_id, call.account_id, call.access_key_id, call.request_id, call.source_ip,
            call.user_agent, _json(call.request_parameters), _json(call.response_elements), call.error_code,
            call.error_message, first[0], first[1], _json([list(r) for r in call.resources]), _json(call.details))
