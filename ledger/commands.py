@@ -229,7 +229,7 @@ def parse_request(operation: str, params: dict[str, Any], service: str = ORGANIZ
     try:
         request = request_model(operation, service).model_validate(params)
     except ValidationError as invalid:
-        raise (as_error or _as_aws_error)(invalid.errors(include_url=False)[0]) from None
+        raise (as_error or _as_aws_error)(dict(invalid.errors(include_url=False)[0])) from None
     if service == ORGANIZATIONS:
         _EXTRA_CHECKS.get(operation, lambda _: None)(request)
     return request
@@ -241,19 +241,21 @@ def is_constraint(fault: Fault) -> bool:
     return fault["type"] in _REASONS
 
 
+def _where(fault: Fault) -> str:
+    return ".".join(str(part) for part in fault["loc"]) or "request"
+
+
 def fault_message(fault: Fault) -> str:
     """``Invalid value for <where>: <what>.``, naming the model's pattern, not our translation of it."""
-    where = ".".join(str(part) for part in fault["loc"]) or "request"
     message = fault["msg"]
     pattern = (fault.get("ctx") or {}).get("pattern")
     if isinstance(pattern, str) and pattern.startswith("\\A(?:"):
         message = f"String should match the pattern {pattern[5:-3]!r} (in ASCII, whole)"
-    return f"Invalid value for {where}: {message}."
+    return f"Invalid value for {_where(fault)}: {message}."
 
 
 def serialization_error(fault: Fault) -> SerializationException:
-    where = ".".join(str(part) for part in fault["loc"]) or "request"
-    return SerializationException(f"{where}: {fault['msg']}")
+    return SerializationException(f"{_where(fault)}: {fault['msg']}")
 
 
 def _as_aws_error(fault: Fault) -> Exception:

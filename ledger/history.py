@@ -79,17 +79,18 @@ def history(app: Any, handshake_id: str, now: datetime, as_of: datetime | None =
 def _refusals(app: Any, handshake_id: str, as_of: datetime | None, recorded: list[HistoryEntry],
               handshake: Handshake) -> list[HistoryEntry]:
     """The refused calls on the handshake (the first resource of their audit record), by then."""
-    where, params = "resource_name = ? AND error_code IS NOT NULL", [handshake_id]
+    where = "resource_name = ? AND error_code IS NOT NULL"
+    params: list[Any] = [handshake_id]
     if as_of is not None:
         where += " AND event_time_us <= ?"
         params.append(to_us(as_of))
     entries = []
     for call in app.recorder.select_calls(where, params, order="event_time_us, id"):
-        found = [entry.state for entry in recorded if entry.timestamp <= call.event_time]
+        found = [entry.state for entry in recorded if entry.timestamp <= call.event_time and entry.state]
         entries.append(HistoryEntry(
             version=None, timestamp=call.event_time, what=call.event_name, actor=call.account_id,
             request_id=call.request_id,
-            state=state_at(found[-1], handshake.expires_at, call.event_time) if found and found[-1] else None,
+            state=state_at(found[-1], handshake.expires_at, call.event_time) if found else None,
             details={"errorCode": call.error_code, "errorMessage": call.error_message}, refused=True,
         ))
     return entries

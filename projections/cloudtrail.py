@@ -204,7 +204,8 @@ class EventHistory:
     def lookup(self, lookup: Lookup, *, after: tuple[int, int] | None, limit: int) -> tuple[list[ApiCall], bool]:
         """One page, newest first, after the key (event time in µs, position) of the last one
         served; and whether there are more."""
-        clauses, params = ["recipient_account_id = ?"], [lookup.account_id]
+        clauses: list[str] = ["recipient_account_id = ?"]
+        params: list[Any] = [lookup.account_id]
         self._window(clauses, params, lookup.start, lookup.end)
         if lookup.until is not None:
             clauses.append("event_time_us <= ?")

@@ -35,9 +35,10 @@ def run_export(args: argparse.Namespace) -> int:
         raise UsageError(f"--from {args.since.isoformat()} is after --to {args.to.isoformat()}")
     with opened(args) as ledger:
         done = export(ledger.trail, args.directory, args.since, args.to)
-    summary = {"Directory": str(args.directory), "Records": done.records, "Accounts": sorted(done.accounts),
+    accounts = sorted(done.accounts)
+    summary = {"Directory": str(args.directory), "Records": done.records, "Accounts": accounts,
                "Files": [str(path.relative_to(args.directory)) for path in done.files]}
-    return emit(args, summary, lambda: _sentence(args.directory, done.records, len(done.files), summary["Accounts"]))
+    return emit(args, summary, lambda: _sentence(args.directory, done.records, len(done.files), accounts))
 
 
 def _sentence(directory: Path, records: int, files: int, accounts: list[str]) -> str:
