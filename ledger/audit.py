@@ -32,7 +32,8 @@ _ONE_US = timedelta(microseconds=1)
 @dataclass(frozen=True)
 class ApiCall:
     """One audit record. ``recipient_account_id``: whose history it belongs to (the caller's, or
-    the management account's for a membership event). ``resources``: [(type, name)]."""
+    the management account's for a membership event). ``resources``: [(type, name)].
+    ``position``: its place in the audit log once read back (None before it is written)."""
 
     event_time: datetime
     event_name: str
@@ -50,6 +51,7 @@ class ApiCall:
     resources: tuple[tuple[str, str], ...] = ()
     details: dict[str, Any] | None = None
     event_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+    position: int | None = field(default=None, compare=False)
 
     @property
     def refused(self) -> bool:
@@ -61,9 +63,14 @@ COLUMNS = ("event_id", "event_time_us", "event_name", "event_type", "recipient_a
            "error_code", "error_message", "resource_type", "resource_name", "resources", "details")
 
 
+def to_us(instant: datetime) -> int:
+    """An instant as the table keeps it: microseconds since the epoch."""
+    return (instant - _EPOCH) // _ONE_US
+
+
 def to_row(call: ApiCall) -> tuple[Any, ...]:
     first = call.resources[0] if call.resources else (None, None)
-    row = (call.event_id, (call.event_time - _EPOCH) // _ONE_US, call.event_name, call.event_type,
+    row = (call.event_id, to_us(call.event_time), call.event_name, call.event_type,
            call.recipient_account_id, call.account_id, call.access_key_id, call.request_id, call.source_ip,
            call.user_agent, _json(call.request_parameters), _json(call.response_elements), call.error_code,
            call.error_message, first[0], first[1], _json([list(r) for r in call.resources]), _json(call.details))
@@ -88,7 +95,7 @@ def from_row(row: Any) -> ApiCall:
         request_parameters=_unjson(row["request_parameters"]), response_elements=_unjson(row["response_elements"]),
         error_code=row["error_code"], error_message=row["error_message"],
         resources=tuple(tuple(r) for r in _unjson(row["resources"]) or ()),  # type: ignore[misc]
-        details=_unjson(row["details"]), event_id=row["event_id"],
+        details=_unjson(row["details"]), event_id=row["event_id"], position=row["id"],
     )
 
 
@@ -111,15 +118,18 @@ def _plain(value: Any) -> Any:
 def service_events(events: Iterable[Any], management_of: dict[str, str], request_id: str | None) -> list[ApiCall]:
     """AccountJoinedOrganization / AccountDepartedOrganization for the members that joined (by
     invitation) or departed (left, removed, or moved to another organization) in these events.
-    ``management_of``: organization id -> its management account, whose log records them."""
+    ``management_of``: organization id -> its management account, whose log records them.
+    Their fields are those botocore's Organizations model names (AcceptHandshake,
+    RemoveAccountFromOrganization, LeaveOrganization): ``joinedMethod:INVITED`` and ``joinedTime``,
+    ``departureMethod:LEFT|REMOVED`` and ``departureTime`` (a direct transfer departs LEFT)."""
     found = []
     for event in events:
         if isinstance(event, Organization.MemberJoined):
             name, details = "AccountJoinedOrganization", {
-                "joinedMethod": "Invited", "joinedTimestamp": _plain(event.timestamp)}
+                "joinedMethod": "INVITED", "joinedTime": _plain(event.timestamp)}
         elif isinstance(event, Organization.MemberLeft):
             name, details = "AccountDepartedOrganization", {
-                "departureMethod": "Removed" if event.removed else "Left", "departureTimestamp": _plain(event.timestamp)}
+                "departureMethod": "REMOVED" if event.removed else "LEFT", "departureTime": _plain(event.timestamp)}
         else:
             continue
         organization_id = event.originator_id
@@ -136,11 +146,13 @@ def service_events(events: Iterable[Any], management_of: dict[str, str], request
 # -- the table, on the event store's own recorder ----------------------------------------------------
 
 class AuditLogRecorder:
-    """Mixed into the application recorder: the audit table beside the events, written with them."""
+    """Mixed into the application recorder: the audit table beside the events, written with them.
+    ``contains``: the store's SQL for "column holds this text" (``instr``; ``strpos`` on PostgreSQL)."""
 
     datastore: Any
     placeholder = "?"
     autoincrement = "INTEGER PRIMARY KEY AUTOINCREMENT"
+    contains = "instr({column}, ?) > 0"
 
     @property
     def audit_table(self) -> str:

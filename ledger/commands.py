@@ -1,9 +1,12 @@
 """Request models: frozen pydantic models named after the AWS operations (decision 2).
 
 Their fields, patterns, lengths, enums and ranges are read from botocore's model of the
-service (``organizations/2016-11-28/service-2.json``) rather than written by hand, so they
-follow AWS exactly. A bad request becomes ``InvalidInputException`` with the model's Reason
-and nothing is recorded.
+service (``organizations/2016-11-28/service-2.json``; ``cloudtrail`` for LookupEvents, issue 12)
+rather than written by hand, so they follow AWS exactly. A bad Organizations request becomes
+``InvalidInputException`` with the model's Reason and changes nothing; another service passes
+its own translation of the fault to ``parse_request`` (``ledger/entrypoints/cloudtrail``).
+Timestamps arrive as the JSON protocol sends them, epoch seconds (botocore, the AWS CLI), and
+become aware UTC datetimes.
 
 This module is the one place that decides what a valid string is (``model_string``):
 
@@ -21,13 +24,14 @@ This module is the one place that decides what a valid string is (``model_string
 from __future__ import annotations
 
 import re
+from datetime import datetime, timezone
 from functools import cache
 from typing import Annotated, Any, Callable, Literal, Optional
 
 import botocore.session
 from botocore.model import Shape
-from pydantic import (AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, TypeAdapter, ValidationError,
-                      create_model)
+from pydantic import (AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints, TypeAdapter,
+                      ValidationError, create_model)
 from pydantic_core import PydanticCustomError
 
 from ledger.errors import InvalidInputException, SerializationException
@@ -52,14 +56,17 @@ _ASCII_CLASSES = {"d": ("[0-9]", "0-9"), "w": ("[0-9A-Za-z_]", "0-9A-Za-z_"), "D
                   "W": ("[^0-9A-Za-z_]", None)}
 _INVALID_NEXT_TOKEN = "The NextToken value is not valid for this request."
 _AWS_SERVICE = re.compile(r"([a-z0-9-]+\.)+amazonaws\.com", re.ASCII)
+ORGANIZATIONS = "organizations"
+
 
 class Request(BaseModel):
     model_config = ConfigDict(strict=True, frozen=True, extra="ignore")
 
 
 @cache
-def service_model() -> Any:
-    return botocore.session.get_session().get_service_model("organizations")
+def service_model(service: str = ORGANIZATIONS) -> Any:
+    """botocore's model of ``service`` (its name in botocore: ``organizations``, ``cloudtrail``)."""
+    return botocore.session.get_session().get_service_model(service)
 
 
 def ascii_pattern(pattern: str) -> str:
@@ -105,6 +112,19 @@ def model_string(shape: Shape) -> Any:
     ), AfterValidator(_text)]
 
 
+def _epoch_seconds(value: Any) -> Any:
+    """A timestamp of the JSON protocol: epoch seconds (fractions allowed), as an aware UTC datetime."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        try:
+            return datetime.fromtimestamp(value, timezone.utc)
+        except (OverflowError, OSError, ValueError):
+            pass
+    raise PydanticCustomError("timestamp_type", "Timestamp should be epoch seconds (a number) in a usable range")
+
+
+Timestamp = Annotated[datetime, BeforeValidator(_epoch_seconds)]
+
+
 @cache
 def _shape_adapter(shape_name: str) -> TypeAdapter[str]:
     return TypeAdapter(model_string(service_model().shape_for(shape_name)))
@@ -127,6 +147,8 @@ def _python_type(shape: Shape, models: dict[str, type[Request]]) -> Any:
         return Annotated[int, Field(ge=meta.get("min"), le=meta.get("max"))]
     if shape.type_name == "boolean":
         return bool
+    if shape.type_name == "timestamp":
+        return Timestamp
     if shape.type_name == "list":
         return Annotated[list[_python_type(shape.member, models)], Field(min_length=meta.get("min"), max_length=meta.get("max"))]  # type: ignore[misc]
     if shape.type_name == "structure":
@@ -146,9 +168,9 @@ def _structure_model(name: str, shape: Shape, models: dict[str, type[Request]]) 
 
 
 @cache
-def request_model(operation: str) -> type[Request]:
+def request_model(operation: str, service: str = ORGANIZATIONS) -> type[Request]:
     """The pydantic model of an operation's input, named after the operation."""
-    op = service_model().operation_model(operation)
+    op = service_model(service).operation_model(operation)
     if op.input_shape is None:
         return create_model(operation, __base__=Request)
     return _structure_model(operation, op.input_shape, {})
@@ -197,28 +219,51 @@ _EXTRA_CHECKS: dict[str, Callable[[Any], None]] = {
 }
 
 
-def parse_request(operation: str, params: dict[str, Any]) -> Any:
-    """Validate boto3-style parameters; raise the AWS error a bad request deserves."""
+Fault = dict[str, Any]  # the first of pydantic's errors: "type", "loc", "msg", "ctx"
+
+
+def parse_request(operation: str, params: dict[str, Any], service: str = ORGANIZATIONS,
+                  as_error: Callable[[Fault], Exception] | None = None) -> Any:
+    """Validate boto3-style parameters; raise the AWS error a bad request deserves (``as_error`` of
+    the first fault; by default Organizations' InvalidInputException with its Reason)."""
     try:
-        request = request_model(operation).model_validate(params)
+        request = request_model(operation, service).model_validate(params)
     except ValidationError as invalid:
-        raise _as_aws_error(invalid) from None
-    _EXTRA_CHECKS.get(operation, lambda _: None)(request)
+        raise (as_error or _as_aws_error)(dict(invalid.errors(include_url=False)[0])) from None
+    if service == ORGANIZATIONS:
+        _EXTRA_CHECKS.get(operation, lambda _: None)(request)
     return request
 
 
-def _as_aws_error(invalid: ValidationError) -> Exception:
-    first = invalid.errors(include_url=False)[0]
-    where = ".".join(str(part) for part in first["loc"]) or "request"
-    if first["loc"][-1:] == ("NextToken",) and first["type"] in _STRING_FAULTS:
+def is_constraint(fault: Fault) -> bool:
+    """A value of the right type outside what the model allows (length, pattern, enum, range,
+    missing), as opposed to a value of the wrong type (a SerializationException)."""
+    return fault["type"] in _REASONS
+
+
+def _where(fault: Fault) -> str:
+    return ".".join(str(part) for part in fault["loc"]) or "request"
+
+
+def fault_message(fault: Fault) -> str:
+    """``Invalid value for <where>: <what>.``, naming the model's pattern, not our translation of it."""
+    message = fault["msg"]
+    pattern = (fault.get("ctx") or {}).get("pattern")
+    if isinstance(pattern, str) and pattern.startswith("\\A(?:"):
+        message = f"String should match the pattern {pattern[5:-3]!r} (in ASCII, whole)"
+    return f"Invalid value for {_where(fault)}: {message}."
+
+
+def serialization_error(fault: Fault) -> SerializationException:
+    return SerializationException(f"{_where(fault)}: {fault['msg']}")
+
+
+def _as_aws_error(fault: Fault) -> Exception:
+    if fault["loc"][-1:] == ("NextToken",) and fault["type"] in _STRING_FAULTS:
         return InvalidInputException(_INVALID_NEXT_TOKEN, "INVALID_NEXT_TOKEN")
-    reason = _REASONS.get(first["type"])
-    if reason == "INVALID_ENUM" and first["loc"][-1:] == ("PolicyType",):
+    reason = _REASONS.get(fault["type"])
+    if reason == "INVALID_ENUM" and fault["loc"][-1:] == ("PolicyType",):
         reason = "INVALID_ENUM_POLICY_TYPE"
     if reason is None:
-        return SerializationException(f"{where}: {first['msg']}")
-    message = first["msg"]
-    pattern = (first.get("ctx") or {}).get("pattern")
-    if isinstance(pattern, str) and pattern.startswith("\\A(?:"):  # say the model's pattern, not our translation
-        message = f"String should match the pattern {pattern[5:-3]!r} (in ASCII, whole)"
-    return InvalidInputException(f"Invalid value for {where}: {message}.", reason)
+        return serialization_error(fault)
+    return InvalidInputException(fault_message(fault), reason)

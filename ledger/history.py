@@ -1,7 +1,9 @@
-"""Audit and time travel for one handshake, straight from its events.
+"""Audit and time travel for one handshake, straight from its events and the audit log.
 
 eventsourcing gives "as of version" (``repository.get(id, version=N)``) but not "as of an
-instant": that is the last version whose event happened at or before the instant.
+instant": that is the last version whose event happened at or before the instant. The trail
+also shows the refused calls on the handshake (issue 12): they changed nothing, so they are no
+event of it, but the audit log (``ledger/audit.py``) has each, with its error.
 """
 
 from __future__ import annotations
@@ -13,28 +15,32 @@ from typing import Any
 from eventsourcing.application import AggregateNotFoundError
 
 from ledger.aggregate import payload
+from ledger.audit import to_us
 from ledger.errors import HandshakeNotFoundException
-from ledger.handshake import EXPIRED, LIVE_STATES, Handshake
+from ledger.handshake import EXPIRED, LIVE_STATES, Handshake, state_at
 
 
 @dataclass(frozen=True)
 class HistoryEntry:
-    """One line of the audit trail. Derived entries (expiry) have no version and no actor."""
+    """One line of the audit trail. Derived entries (expiry) have no version and no actor; a
+    refused call has no version, its operation as ``what``, the state it found (None before the
+    handshake existed) and its ``errorCode`` and ``errorMessage`` as details."""
 
     version: int | None
     timestamp: datetime
     what: str
     actor: str | None
     request_id: str | None
-    state: str
+    state: str | None
     details: dict[str, Any] = field(default_factory=dict)
     derived: bool = False
+    refused: bool = False
 
     def as_dict(self) -> dict[str, Any]:
         return {
             "Version": self.version, "Timestamp": self.timestamp.isoformat(), "What": self.what,
             "Actor": self.actor, "RequestId": self.request_id, "State": self.state,
-            "Details": self.details, "Derived": self.derived,
+            "Details": self.details, "Derived": self.derived, "Refused": self.refused,
         }
 
 
@@ -48,7 +54,8 @@ def _events(app: Any, handshake_id: str, as_of: datetime | None) -> list[Any]:
 
 
 def history(app: Any, handshake_id: str, now: datetime, as_of: datetime | None = None) -> list[HistoryEntry]:
-    """Every event of the handshake, with the state after it, and the derived expiry if due by then."""
+    """Every event of the handshake, with the state after it, every refused call on it, and the
+    derived expiry if due by then, in time order."""
     instant = as_of or now
     entries: list[HistoryEntry] = []
     handshake: Handshake | None = None
@@ -64,6 +71,27 @@ def history(app: Any, handshake_id: str, now: datetime, as_of: datetime | None =
         entries.append(HistoryEntry(
             version=None, timestamp=handshake.expires_at, what="Expired", actor=None, request_id=None,
             state=EXPIRED, details={"reason": "no answer before ExpirationTimestamp"}, derived=True,
+        ))
+    refused = _refusals(app, handshake_id, as_of, [e for e in entries if e.version is not None], handshake)
+    return sorted(entries + refused, key=lambda entry: entry.timestamp)  # stable: ties keep the log's order
+
+
+def _refusals(app: Any, handshake_id: str, as_of: datetime | None, recorded: list[HistoryEntry],
+              handshake: Handshake) -> list[HistoryEntry]:
+    """The refused calls on the handshake (the first resource of their audit record), by then."""
+    where = "resource_name = ? AND error_code IS NOT NULL"
+    params: list[Any] = [handshake_id]
+    if as_of is not None:
+        where += " AND event_time_us <= ?"
+        params.append(to_us(as_of))
+    entries = []
+    for call in app.recorder.select_calls(where, params, order="event_time_us, id"):
+        found = [entry.state for entry in recorded if entry.timestamp <= call.event_time and entry.state]
+        entries.append(HistoryEntry(
+            version=None, timestamp=call.event_time, what=call.event_name, actor=call.account_id,
+            request_id=call.request_id,
+            state=state_at(found[-1], handshake.expires_at, call.event_time) if found else None,
+            details={"errorCode": call.error_code, "errorMessage": call.error_message}, refused=True,
         ))
     return entries
 

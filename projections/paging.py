@@ -3,6 +3,10 @@
 The token carries the sort key of the last item served, so a page never repeats or skips
 an item when handshakes are added meanwhile (decision 17). An HMAC with a secret kept in
 the data makes forged, altered or foreign tokens detectable.
+
+Form: ``<signature>.<base64url JSON>``, the signature first so that the token as a whole never
+decodes as base64 JSON: botocore's paginators take a StartingToken that does for a token of their
+own making (``{"NextToken": ...}``), and would read ours so and send its fields as parameters.
 """
 
 from __future__ import annotations
@@ -22,12 +26,12 @@ class TokenCodec:
 
     def issue(self, scope: dict[str, Any], key: list[Any]) -> str:
         body = base64.urlsafe_b64encode(json.dumps({"s": scope, "k": key}, separators=(",", ":")).encode()).decode()
-        return f"{body}.{self._sign(body)}"
+        return f"{self._sign(body)}.{body}"
 
     def read(self, token: str, scope: dict[str, Any]) -> list[Any]:
         """The key a token carries, if it was issued by us for this very scope; any other text,
         whatever its characters, is INVALID_NEXT_TOKEN."""
-        body, _, signature = token.partition(".")
+        signature, _, body = token.partition(".")
         try:
             if not hmac.compare_digest(signature.encode(), self._sign(body).encode()):
                 raise self._invalid()

@@ -39,6 +39,7 @@ class PostgresLedgerRecorder(_TakingTurnsAtDDL, AuditLogRecorder, PostgresApplic
 
     placeholder = "%s"
     autoincrement = "BIGSERIAL PRIMARY KEY"
+    contains = "strpos({column}, ?) > 0"
 
     @property
     def audit_table(self) -> str:

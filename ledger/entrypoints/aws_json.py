@@ -1,7 +1,9 @@
 """``handshake-ledger serve``: the ledger's ``call()`` as AWS JSON 1.1 (decisions 1-4).
 
 ``POST /`` with ``X-Amz-Target: AWSOrganizationsV20161128.<Op>`` and a JSON object body answers
-the operation; ``POST /as-of/<instant>`` (or ``/as-of/position/<N>``) answers it as the ledger stood
+the operation, and ``com.amazonaws.cloudtrail.v20131101.CloudTrail_20131101.LookupEvents`` the
+audit as CloudTrail's event history (``APIS``: one row per API on the endpoint, issue 12);
+``POST /as-of/<instant>`` (or ``/as-of/position/<N>``) answers it as the ledger stood
 then: every read as it answered, every command refused (the past is read-only, issue 15);
 ``GET /_ledger/health`` answers 200 and the answering process's pid when the server
 is ready; another path is 404, another method 405. ``AwsJsonService.handle`` is a pure function
@@ -30,15 +32,16 @@ import traceback
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Mapping, Protocol
+from typing import Any, Callable, Mapping, Protocol
 from urllib.parse import unquote
 
 from ledger import errors
 from ledger.application import Caller, Limits
+from ledger.entrypoints import cloudtrail
 from ledger.entrypoints.accounts import Accounts, load_accounts
 from ledger.entrypoints.bootstrap import Ledger
 from ledger.entrypoints.dispatch import QUERIES
-from ledger.entrypoints.identity import Identity, SignedRequest, parse_authorization
+from ledger.entrypoints.identity import SERVICE, Identity, SignedRequest, parse_authorization
 
 TARGET_PREFIX = "AWSOrganizationsV20161128."
 CONTENT_TYPE = "application/x-amz-json-1.1"
@@ -81,6 +84,34 @@ class Answers(Protocol):
     def call(self, operation: str, params: dict[str, Any] | None, caller: Caller) -> dict[str, Any]: ...
 
 
+@dataclass(frozen=True)
+class Api:
+    """One AWS API on the endpoint: the service its SigV4 credentials are scoped to, the dispatch
+    of its operations, and which of them are reads of the views (answered on the event loop)."""
+
+    service: str
+    dispatch: Callable[[Any, str, dict[str, Any], Caller], dict[str, Any]]
+    reads: frozenset[str]
+
+
+def _organizations(ledger: Any, operation: str, params: dict[str, Any], caller: Caller) -> dict[str, Any]:
+    return ledger.call(operation, params, caller)  # type: ignore[no-any-return]
+
+
+APIS = {  # X-Amz-Target prefix -> its API
+    TARGET_PREFIX: Api(SERVICE, _organizations, frozenset(QUERIES)),
+    cloudtrail.TARGET_PREFIX: Api(cloudtrail.SERVICE, cloudtrail.dispatch, frozenset(cloudtrail.OPERATIONS)),
+}
+
+
+def api_of(target: str) -> tuple[Api | None, str]:
+    """The API an X-Amz-Target names, and the operation; (None, target) for no API of ours."""
+    for prefix, api in APIS.items():
+        if target.startswith(prefix):
+            return api, target[len(prefix):]
+    return None, target
+
+
 class AwsJsonService:
     """An HTTP request in, an HTTP response out; knows nothing of the server carrying it."""
 
@@ -115,10 +146,9 @@ class AwsJsonService:
         reads of the views (sub-millisecond). Commands wait for the disk; anything else may be slow."""
         if request.path == HEALTH_PATH:
             return True
-        target = request.headers.get("x-amz-target", "")
+        api, operation = api_of(request.headers.get("x-amz-target", ""))
         path = request.path.partition("?")[0]
-        return (path == "/" or path.startswith(AS_OF_PREFIX)) and target.startswith(TARGET_PREFIX) \
-            and target[len(TARGET_PREFIX):] in QUERIES
+        return (path == "/" or path.startswith(AS_OF_PREFIX)) and api is not None and operation in api.reads
 
     def _as_of(self, path: str) -> Answers:
         """``/as-of/<instant>`` (ISO 8601, ``now``, ``-3d``) or ``/as-of/position/<N>``: the ledger as it
@@ -138,14 +168,15 @@ class AwsJsonService:
             ) from None
 
     def _answer(self, request: SignedRequest, request_id: str, answers: Answers) -> dict[str, Any]:
-        account_id = self.identity.account_of(request)
         target = request.headers.get("x-amz-target", "")
-        if not target.startswith(TARGET_PREFIX):
+        api, operation = api_of(target)
+        account_id = self.identity.account_of(request, api.service if api else SERVICE)
+        if api is None:
             raise errors.UnknownOperationException(f"Unknown operation target {target!r}.")
         credential = parse_authorization(request.headers.get("authorization"))
         caller = Caller(account_id, request_id, access_key_id=credential.access_key_id if credential else None,
                         source_ip=request.source_ip, user_agent=request.headers.get("user-agent"))
-        return answers.call(target[len(TARGET_PREFIX):], _json_object(request.body), caller)
+        return api.dispatch(answers, operation, _json_object(request.body), caller)
 
 
 def _json_object(body: bytes) -> dict[str, Any]:

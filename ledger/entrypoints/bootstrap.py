@@ -21,6 +21,7 @@ from ledger.instants import parse_instant
 from ledger.shapes import describe_handshake
 from projections.analytics import analytics
 from projections.changes import changes
+from projections.cloudtrail import EventHistory
 from projections.feed import change_feed
 from projections.handshakes import HandshakeView, log_head
 from projections.paging import TokenCodec
@@ -39,6 +40,7 @@ class LedgerReader:
     view: HandshakeView
     queries: ViewQueries
     reads: LedgerReads
+    trail: EventHistory  # the audit log, as CloudTrail's event history
 
     def moment(self) -> Moment:
         """What queries read: which versions of the view, judged at which instant."""
@@ -83,6 +85,7 @@ class Ledger(LedgerReader):
         self.view = view
         self.queries = ViewQueries(view)
         self.reads = LedgerReads(self.queries, tokens)
+        self.trail = EventHistory(app.recorder)
         self.clock = app.clock
         self.runner: ViewRunner | None = None
         self._reached = 0
@@ -201,7 +204,7 @@ class LedgerAt(LedgerReader):
     """The ledger as it stood at a moment: every read operation and analytics; commands refused."""
 
     def __init__(self, ledger: Ledger, moment: Moment):
-        self.view, self.queries, self.reads = ledger.view, ledger.queries, ledger.reads
+        self.view, self.queries, self.reads, self.trail = ledger.view, ledger.queries, ledger.reads, ledger.trail
         self._moment = moment
 
     @property

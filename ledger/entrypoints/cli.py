@@ -1,7 +1,7 @@
 """The ``handshake-ledger`` command line: a thin shell over the ledger.
 
-Audit (``history``), time travel (``show``, ``list --as-of``), ``analytics``, ``rebuild``,
-the change feed (``events``), a ``demo`` ledger, and ``serve``. Errors are one line on
+Audit (``history``; ``cloudtrail export``, in ``cloudtrail/cli.py``), time travel (``show``,
+``list --as-of``), ``analytics``, ``rebuild``, the change feed (``events``), a ``demo`` ledger, and ``serve``. Errors are one line on
 stderr: exit 2 for a bad argument, 1 for what the ledger refuses or can't read, 130 on Ctrl-C.
 """
 
@@ -332,6 +332,10 @@ def build_parser() -> Parser:
     demo_ = command("demo", demo, "seed an empty location with six weeks of realistic handshakes", data, as_json)
     demo_.add_argument("--handshakes", type=count(1), default=200, metavar="N", help="about how many (default 200)")
     demo_.add_argument("--seed", type=int, default=7, help="random seed of the story (default 7)")
+
+    from ledger.entrypoints.cloudtrail.cli import add_commands as add_cloudtrail  # it uses this module's helpers
+
+    add_cloudtrail(commands, data, as_json)
     return parser
 
 
@@ -379,5 +383,7 @@ def main(argv: list[str] | None = None) -> int:
         return fail("interrupted", 130)
 
 
-if __name__ == "__main__":
-    sys.exit(main())
+if __name__ == "__main__":  # run as ledger.entrypoints.cli, the module the subcommands' modules import
+    from ledger.entrypoints.cli import main as main_of_the_module
+
+    sys.exit(main_of_the_module())

@@ -64,20 +64,24 @@ def table(headers: Sequence[str], rows: Iterable[Sequence[Any]], right: Sequence
 # -- history ----------------------------------------------------------------------------------
 
 def history(handshake_id: str, entries: list[dict[str, Any]]) -> str:
-    first = entries[0]["Details"]
+    first = next(e for e in entries if e["Version"] == 1)["Details"]
     title = f"{handshake_id}  {first.get('action', '?')} in {first.get('organization_id', '?')}"
     if first.get("target_type") in ("ACCOUNT", "EMAIL"):
         title += f" to {first['target_type']} {first['target_id']}"
-    rows = [(e["Version"] or "-", when(e["Timestamp"]), e["What"] + ("*" if e["Derived"] else ""), e["Actor"],
-             e["RequestId"], e["State"], _details(e)) for e in entries]
+    rows = [(e["Version"] or "-", when(e["Timestamp"]), e["What"] + ("*" if e["Derived"] else "!" if e["Refused"] else ""),
+             e["Actor"], e["RequestId"], e["State"], _details(e)) for e in entries]
     lines = [printable(title), "", table(("VERSION", "TIMESTAMP", "WHAT", "ACTOR", "REQUEST ID", "STATE", "DETAILS"), rows)]
-    if any(e["Derived"] for e in entries):
-        lines += ["", "* derived from ExpirationTimestamp, not a recorded event (no timer ever writes it)"]
-    return "\n".join(lines)
+    notes = (["* derived from ExpirationTimestamp, not a recorded event (no timer ever writes it)"]
+             if any(e["Derived"] for e in entries) else [])
+    notes += ["! refused: the call is in the audit log with its error; it changed nothing"] \
+        if any(e["Refused"] for e in entries) else []
+    return "\n".join(lines + ([""] + notes if notes else []))
 
 
 def _details(entry: dict[str, Any]) -> str:
     details = entry["Details"]
+    if entry["Refused"]:
+        return f"{details['errorCode']}: {details['errorMessage']}"
     if entry["What"] == "Requested":
         children = f", {len(details['children'])} approvals asked" if details.get("children") else ""
         return f"expires {when(details.get('expires_at'))}{children}"

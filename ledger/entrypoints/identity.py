@@ -4,7 +4,7 @@ Lenient (default): a 12-digit access key id is the account, other keys are looke
 accounts file, anything else is the default account. Strict, as AWS does it, refuses with 403:
 
 - a key not in the accounts file, or no SigV4 Authorization: UnrecognizedClientException;
-- a credential scoped to another service; SignedHeaders that leave out ``host``, ``x-amz-date``
+- a credential scoped to another service than the API's (``organizations``, ``cloudtrail``); SignedHeaders that leave out ``host``, ``x-amz-date``
   or any ``x-amz-*`` header the request carries (``x-amz-target`` above all: the operation must
   be what was signed); no ``X-Amz-Date``, or one more than ``MAX_SKEW`` (15 minutes) from the
   server's clock either way (a captured request can't be replayed later); a signature that is
@@ -86,10 +86,11 @@ class Identity:
         self.strict = strict
         self.clock = clock
 
-    def account_of(self, request: SignedRequest) -> str:
+    def account_of(self, request: SignedRequest, service: str = SERVICE) -> str:
+        """The calling account; in strict mode, refused unless signed for ``service``."""
         credential = parse_authorization(request.headers.get("authorization"))
         if self.strict:
-            return self._verified(request, credential)
+            return self._verified(request, credential, service)
         if credential is None:
             return DEFAULT_ACCOUNT
         if is_valid("AccountId", credential.access_key_id):
@@ -97,15 +98,15 @@ class Identity:
         known = self.accounts.key(credential.access_key_id)
         return known[0] if known else DEFAULT_ACCOUNT
 
-    def _verified(self, request: SignedRequest, credential: Credential | None) -> str:
+    def _verified(self, request: SignedRequest, credential: Credential | None, service: str) -> str:
         if credential is None:
             raise errors.UnrecognizedClientException("The request is not signed with AWS Signature Version 4.")
         known = self.accounts.key(credential.access_key_id)
         if known is None:
             raise errors.UnrecognizedClientException()
         account_id, key = known
-        if credential.service != SERVICE:
-            raise errors.InvalidSignatureException(f"Credential should be scoped to correct service: '{SERVICE}'.")
+        if credential.service != service:
+            raise errors.InvalidSignatureException(f"Credential should be scoped to correct service: '{service}'.")
         unsigned = unsigned_headers(request, credential)
         if unsigned:
             raise errors.InvalidSignatureException(

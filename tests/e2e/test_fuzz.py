@@ -1,5 +1,6 @@
 """Model-derived fuzzing of the real server (decision 2): whatever a client sends, no 5xx, a complete
-AWS answer, and a refused request records no event.
+AWS answer, and a refused request records no event. CloudTrail's LookupEvents too (issue 12), from
+botocore's ``cloudtrail`` model.
 
 Requests are drawn by hypothesis from botocore's Organizations model, for every operation the
 server dispatches: each member of the input shape is left out, given a value its shape admits
@@ -17,6 +18,7 @@ import uuid
 from contextlib import nullcontext
 from typing import Any, Iterator
 
+import boto3
 import pytest
 from botocore.model import Shape
 from hypothesis import HealthCheck, given, settings
@@ -24,11 +26,13 @@ from hypothesis import strategies as st
 
 from ledger import open_ledger
 from ledger.commands import service_model
+from ledger.entrypoints.cloudtrail import TARGET_PREFIX as CLOUDTRAIL
 from ledger.entrypoints.dispatch import OPERATIONS
 from tests.conftest import ALICE, BOB, MANAGEMENT, store_kind
 from tests.e2e.conftest import TARGET, Server
 
 EXAMPLES = {"sqlite": 4000, "postgres": 3000}  # about 20-25 s each on 2 shared cores
+LOOKUPS = 400
 MISSING = object()
 ACCOUNTS = [MANAGEMENT, ALICE, BOB, "444444444444", "000000000000"]
 KEYS = [*ACCOUNTS, "AKIANOBODYKNOWSTHIS0", "２２２２２２２２２２２２", "222222222222\n", "", "a/b", "\x00"]
@@ -65,8 +69,13 @@ def known(server: Server) -> dict[str, list[str]]:
                ["Handshake"]["Id"])
     token = management.list_handshakes_for_organization(MaxResults=1)["NextToken"]
     alice.accept_handshake(HandshakeId=ids[0])
-    return {"HandshakeId": ids, "AccountId": ACCOUNTS, "NextToken": [token],
-            "HandshakePartyId": [*ACCOUNTS, "carol@example.com", "dave@example.com"]}
+    trail = boto3.client("cloudtrail", endpoint_url=server.url, region_name="us-east-1", aws_access_key_id=MANAGEMENT,
+                         aws_secret_access_key="x")
+    lookup_token = trail.lookup_events(MaxResults=1)["NextToken"]
+    return {"HandshakeId": ids, "AccountId": ACCOUNTS, "NextToken": [token, lookup_token],
+            "HandshakePartyId": [*ACCOUNTS, "carol@example.com", "dave@example.com"],
+            "LookupAttributeValue": [*ids, MANAGEMENT, "AcceptHandshake", "root", "true", "false",
+                                     "organizations.amazonaws.com", "AWS::Organizations::Handshake"]}
 
 
 def text_of(shape: Shape, known: dict[str, list[str]]) -> st.SearchStrategy[str]:
@@ -98,6 +107,8 @@ def value_of(shape: Shape, known: dict[str, list[str]], depth: int = 0) -> st.Se
         admitted = st.integers(low - 2, high + 2) | st.integers()
     elif kind == "boolean":
         admitted = st.booleans()
+    elif kind == "timestamp":
+        admitted = st.integers(-(2**40), 2**40) | st.floats()
     elif kind == "list":
         admitted = st.lists(value_of(shape.member, known, depth + 1), max_size=shape.metadata.get("max", 4) + 2)
     elif kind == "structure":
@@ -155,6 +166,29 @@ class Wire:
         if response.will_close:
             self.connection.close()
         return answer
+
+
+@st.composite
+def lookups(draw: st.DrawFn, known: dict[str, list[str]]) -> tuple[str | None, bytes, str]:
+    """LookupEvents requests drawn from botocore's cloudtrail model, now and then not JSON at all."""
+    params = draw(structure_of(service_model("cloudtrail").operation_model("LookupEvents").input_shape, known))
+    body = json.dumps(params).encode() if draw(st.integers(0, 19)) else draw(st.binary(max_size=20))
+    return CLOUDTRAIL + "LookupEvents", body, draw(st.sampled_from(KEYS))
+
+
+def test_no_lookup_gets_a_5xx_or_an_incomplete_answer(server: Server, known: dict[str, list[str]]) -> None:
+    wire = Wire(server.port)
+
+    @settings(max_examples=LOOKUPS, deadline=None, database=None,
+              suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+    @given(lookups(known))
+    def check(request: tuple[str | None, bytes, str]) -> None:
+        status, headers, raw = wire.post(*request)
+        assert status < 500, (request, status, raw)
+        answer = json.loads(raw)
+        assert ("Events" in answer) if status == 200 else ({"__type", "Message"} <= set(answer)), (request, answer)
+
+    check()
 
 
 def test_no_request_gets_a_5xx_an_incomplete_answer_or_records_when_refused(

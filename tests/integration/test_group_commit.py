@@ -84,8 +84,10 @@ class TestOneProcess:
                                + [lambda: alice.decline_handshake(HandshakeId=handshake_id)] * 4
                                + [lambda: mgmt.cancel_handshake(HandshakeId=handshake_id)] * 4)
             assert outcomes.count("ok") == 1
-            recorded = [e.what for e in ledger.history(handshake_id)]
+            trail = ledger.history(handshake_id)
+            recorded = [e.what for e in trail if not e.refused]
             assert len(recorded) == 2 and recorded[0] == "Requested"
+            assert sum(e.refused for e in trail) == 11  # every loser's attempt is in the audit
             versions_have_no_gap(ledger)
 
     def test_a_failed_group_runs_each_command_again_on_its_own(self, data_location):

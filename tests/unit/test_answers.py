@@ -168,7 +168,8 @@ class TestOptimisticConcurrency:
         finally:
             del app._commit
         assert error.code == "InvalidHandshakeTransitionException"
-        assert [e.what for e in world.ledger.history(handshake_id)] == ["Requested", "Canceled"]
+        assert [(e.what, e.refused) for e in world.ledger.history(handshake_id)] == [
+        ("Requested", False), ("Canceled", False), ("DeclineHandshake", True)]
 
     def test_conflict_twice_is_concurrent_modification(self, world):
         handshake_id = world.invite(ALICE)
