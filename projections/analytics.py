@@ -10,7 +10,7 @@ from datetime import datetime
 from typing import Any, Iterable
 
 from ledger.handshake import LIVE_STATES, ended_at, state_at
-from projections.handshakes import MICROS, from_us, to_us
+from projections.handshake_rows import MICROS, from_us, to_us
 
 OUTCOMES = ("ACCEPTED", "DECLINED", "CANCELED", "EXPIRED", "OPEN")
 

@@ -23,15 +23,7 @@ from eventsourcing import persistence
 from eventsourcing.persistence import IntegrityError, Notification, Tracking
 from eventsourcing.sqlite import SQLiteDatastore
 
-from projections.handshake_rows import (  # noqa: F401 - to_us, from_us, MICROS are this view's vocabulary
-    MICROS,
-    TABLE_NAMES,
-    TABLES,
-    RowChanges,
-    add_event,
-    from_us,
-    to_us,
-)
+from projections.handshake_rows import TABLE_NAMES, TABLES, RowChanges, add_event
 
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from freezegun import freeze_time
 
-from ledger.entrypoints.cli import instant
+from ledger.entrypoints.cli_commands import instant
 from tests.cli.conftest import Demo
 from tests.cli.runner import Result, cli
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 
 from freezegun import freeze_time
 
@@ -10,7 +9,7 @@ from ledger import open_ledger
 from ledger.application import Limits
 from ledger.handshake import Handshake
 from ledger.shapes import describe_handshake
-from projections.handshakes import to_us
+from projections.handshake_rows import to_us
 from tests.integration.story import ACCOUNTS, MANAGERS, play
 
 LIMITS = Limits(accounts_per_organization=50, invitations_per_day=50)

@@ -7,7 +7,7 @@ import threading
 import pytest
 from eventsourcing.application import Application
 
-from tests.conftest import ALICE, BOB, MANAGEMENT, OUTSIDER
+from tests.conftest import ALICE, MANAGEMENT
 from tests.unit.conftest import error_of
 
 TERMINAL_MOVES = {

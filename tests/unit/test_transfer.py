@@ -39,7 +39,7 @@ class TestDirectTransfer:
         assert (type(left).__name__, left.account_id, left.removed) == ("MemberLeft", ALICE, False)
         assert (type(joined).__name__, joined.account_id) == ("MemberJoined", ALICE)
         assert left.request_id == joined.request_id  # one command, one transaction
-        account = world.alice.describe_organization()  # noqa: F841 - member of the new one
+        assert world.alice.describe_organization()["Organization"]["Id"] == other
         assert world.mgmt.describe_organization()["Organization"]["Id"] == world.org_id
 
     def test_joined_method_is_invited_in_the_new_organization(self, world):

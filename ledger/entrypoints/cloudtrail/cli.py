@@ -11,7 +11,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from ledger.entrypoints.cli import UsageError, emit, instant, opened
+from ledger.entrypoints.cli_commands import UsageError, emit, instant, opened
 from ledger.entrypoints.cloudtrail.export import WINDOW, export
 
 

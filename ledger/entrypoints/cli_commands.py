@@ -1,0 +1,245 @@
+"""What the ``handshake-ledger`` subcommands do: their argument types, opening the data, and one
+function per subcommand (the parser that calls them is ``cli.py``; ``cloudtrail export`` is in
+``cloudtrail/cli.py``). Errors: ``UsageError`` (exit 2), ``Failure`` (one line and its code).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import sqlite3
+import sys
+import threading
+from contextlib import contextmanager
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Callable, Iterator
+
+from eventsourcing.persistence import PersistenceError
+
+from ledger.clock import Clock, system_clock
+from ledger.commands import is_valid, parse_request
+from ledger.entrypoints import cli_format as fmt
+from ledger.instants import parse_instant
+
+if TYPE_CHECKING:
+    from ledger.entrypoints.bootstrap import Ledger, LedgerReader
+
+PROG = "handshake-ledger"
+ACTIONS = ("INVITE", "ENABLE_ALL_FEATURES", "APPROVE_ALL_FEATURES")
+
+
+class UsageError(Exception):
+    """A bad command line: exit 2."""
+
+
+class Failure(Exception):
+    """Something the command could not do: one line and ``code``."""
+
+    def __init__(self, message: str, code: int = 1):
+        super().__init__(message)
+        self.code = code
+
+
+# -- argument types -------------------------------------------------------------------------------
+
+def instant(text: str) -> datetime:
+    """ISO 8601 (a date is its midnight UTC; no offset means UTC), ``now``, or ``-3d``/``+12h``/``-1w2d``."""
+    try:
+        return parse_instant(text, system_clock.now())
+    except ValueError as problem:
+        raise argparse.ArgumentTypeError(str(problem)) from None
+
+
+def account_id(text: str) -> str:
+    if not is_valid("AccountId", text):
+        raise argparse.ArgumentTypeError(f"invalid account id {text!r}: 12 digits expected")
+    return text
+
+
+def handshake_id(text: str) -> str:
+    """A handshake id as the API checks it: InvalidInputException INVALID_PATTERN (exit 2) otherwise."""
+    parse_request("DescribeHandshake", {"HandshakeId": text})
+    return text
+
+
+def organization_id(text: str) -> str:
+    if not is_valid("OrganizationId", text):
+        raise argparse.ArgumentTypeError(f"invalid organization id {text!r}: o- and 10-32 lower-case letters or digits")
+    return text
+
+
+def seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = 0.0
+    if not 0 < value < 86400:
+        raise argparse.ArgumentTypeError(f"invalid duration {text!r}: seconds, more than 0 and less than a day")
+    return value
+
+
+def count(minimum: int) -> Callable[[str], int]:
+    def parse(text: str) -> int:
+        if not text.isdigit() or int(text) < minimum:
+            raise argparse.ArgumentTypeError(f"invalid number {text!r}: a whole number >= {minimum} expected")
+        return int(text)
+    return parse
+
+
+# -- opening the data -----------------------------------------------------------------------------
+
+def location(args: argparse.Namespace) -> str:
+    from ledger.entrypoints.bootstrap import DEFAULT_LOCATION
+
+    return str(args.data or os.environ.get("HANDSHAKE_LEDGER_DATA") or DEFAULT_LOCATION)
+
+
+@contextmanager
+def opened(args: argparse.Namespace, *, existing: bool = True, clock: Clock = system_clock) -> Iterator[Ledger]:
+    """The ledger at ``--data``; reading commands refuse a folder that isn't there."""
+    from ledger.entrypoints.bootstrap import open_ledger
+    from projections.stores import is_postgres
+
+    where = location(args)
+    if existing and not is_postgres(where) and where != ":memory:" and not Path(where).is_dir():
+        raise Failure(f"no ledger at {where} (make one with `{PROG} demo` or `{PROG} serve`, or pass --data)")
+    try:
+        ledger = open_ledger(where, clock=clock)
+    except (OSError, sqlite3.Error, PersistenceError) as error:
+        raise Failure(f"can't open the data location {where}: {error}") from None
+    try:
+        yield ledger
+    finally:
+        ledger.close()
+
+
+def emit(args: argparse.Namespace, value: Any, render: Callable[[], str]) -> int:
+    print(fmt.as_json(value) if getattr(args, "json", False) else render())
+    return 0
+
+
+# -- commands -------------------------------------------------------------------------------------
+
+def history(args: argparse.Namespace) -> int:
+    with opened(args) as ledger:
+        entries = [e.as_dict() for e in ledger.history(args.handshake_id, as_of=args.as_of)]
+    return emit(args, {"HandshakeId": args.handshake_id, "History": entries},
+                lambda: fmt.history(args.handshake_id, entries))
+
+
+def show(args: argparse.Namespace) -> int:
+    with opened(args) as ledger:
+        version = args.version and checked_version(ledger, args.handshake_id, args.version)
+        if args.account:
+            shape = described(ledger, args, version)
+        else:
+            instant = args.as_of or (None if version else ledger.now())
+            shape = ledger.handshake_as_of(args.handshake_id, version=args.version, instant=instant)
+    return emit(args, {"Handshake": shape}, lambda: fmt.handshake(shape))
+
+
+def checked_version(ledger: Ledger, handshake_id: str, version: int) -> datetime:
+    """When the handshake reached ``version``; a version it never had is an error."""
+    recorded = [e for e in ledger.history(handshake_id) if e.version is not None]
+    if version > len(recorded):
+        raise Failure(f"handshake {handshake_id} has {len(recorded)} version(s), not {version}")
+    return recorded[version - 1].timestamp
+
+
+def described(ledger: Ledger, args: argparse.Namespace, version_time: datetime | None) -> dict[str, Any]:
+    """As DescribeHandshake answered ``--account`` then: the party and retention rules apply."""
+    then = args.as_of or version_time
+    reader: LedgerReader = ledger.at(then) if then else ledger
+    answer = reader.client(args.account).describe_handshake(HandshakeId=args.handshake_id)
+    return dict(answer["Handshake"])
+
+
+def list_(args: argparse.Namespace) -> int:
+    if args.account is None:
+        raise UsageError("--organization lists as the management account: give it with --account MGMT_ID"
+                         if args.organization else "give --account ID (or --organization --account MGMT_ID)")
+    method = "list_handshakes_for_organization" if args.organization else "list_handshakes_for_account"
+    params: dict[str, Any] = {"MaxResults": args.page_size} if args.page_size else {}
+    if args.action or args.parent:
+        params["Filter"] = {"ActionType": args.action} if args.action else {"ParentHandshakeId": args.parent}
+    with opened(args) as ledger:
+        reader = ledger.at(args.as_of) if args.as_of else ledger
+        pages = reader.client(args.account).get_paginator(method).paginate(**params)
+        shapes = [shape for page in pages for shape in page["Handshakes"]]
+    return emit(args, {"Handshakes": shapes}, lambda: fmt.handshakes(shapes))
+
+
+def analytics(args: argparse.Namespace) -> int:
+    with opened(args) as ledger:
+        reader = ledger.at(args.as_of) if args.as_of else ledger
+        rows, now = reader.analytics(by=args.by), reader.now()
+    if args.csv:
+        print(fmt.analytics_csv(rows))
+        return 0
+    return emit(args, {"AsOf": now, "By": args.by, "Analytics": rows}, lambda: fmt.analytics(rows))
+
+
+def diff(args: argparse.Namespace) -> int:
+    """Every handshake whose answer differs between --from and --to, with both answers."""
+    with opened(args) as ledger:
+        until = args.to or ledger.now()
+        found = ledger.changes(args.since, until, organization_id=args.organization, account_id=args.account)
+    return emit(args, {"From": args.since, "To": until, "Changes": found}, lambda: fmt.diff(found, args.since, until))
+
+
+def rebuild(args: argparse.Namespace) -> int:
+    with opened(args) as ledger:
+        total = ledger.app.recorder.max_notification_id() or 0
+        try:
+            with fmt.RebuildProgress(total) as progress:
+                position = ledger.rebuild(progress=progress.update)
+        except KeyboardInterrupt:
+            raise Failure("rebuild interrupted: the previous view is still in service (run rebuild again)", 130) from None
+    print(f"Rebuilt the handshake view from {position} events in {progress.seconds():.1f}s.")
+    return 0
+
+
+def events(args: argparse.Namespace) -> int:
+    """JSON Lines, one flush per event; SIGINT or SIGTERM ends a follow cleanly (exit 0)."""
+    stop = threading.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: stop.set())
+    with opened(args) as ledger:
+        for record in ledger.events(after=args.after, follow=args.follow, stop=stop):
+            sys.stdout.write(json.dumps(record, default=str) + "\n")
+            sys.stdout.flush()
+    return 0
+
+
+def demo(args: argparse.Namespace) -> int:
+    from ledger.entrypoints import demo as story
+
+    clock = story.StepClock(story.demo_start(system_clock.now()))
+    with opened(args, existing=False, clock=clock) as ledger:
+        events = ledger.app.recorder.max_notification_id() or 0
+        if events:
+            raise Failure(f"{location(args)} already holds a ledger ({events} events); the demo needs an empty location")
+        seeded = story.seed(ledger, clock, handshakes=args.handshakes, seed=args.seed, location=location(args))
+        clock.move_to(system_clock.now())  # the summary reads the story from the present
+        summary = story.summary(ledger, seeded)
+    data = f" --data {args.data}" if args.data else ""
+    return emit(args, summary, lambda: fmt.demo(summary, data))
+
+
+def serve(args: argparse.Namespace) -> int:
+    from ledger.entrypoints.http_protocol import ServerLimits
+    from ledger.entrypoints.http_server import serve as run_server
+
+    given = {"max_connections": args.max_connections, "header_timeout": args.header_timeout,
+             "body_timeout": args.body_timeout, "idle_timeout": args.idle_timeout}
+    limits = ServerLimits(**{name: value for name, value in given.items() if value is not None})
+    if args.workers > 1:
+        from ledger.entrypoints.workers import serve as run_workers
+
+        return run_workers(args.data, host=args.host, port=args.port, accounts_file=args.accounts,
+                           strict=args.strict, workers=args.workers, limits=limits, ui=args.ui)
+    return run_server(args.data, host=args.host, port=args.port, accounts_file=args.accounts, strict=args.strict,
+                      limits=limits, ui=args.ui)
