@@ -1,11 +1,17 @@
 """Running commands: each a unit of work, their transactions shared by commands that arrive together.
 
-Commands take turns for their work (load, check, change: ``command_lock``, held by one thread of
-one process at a time), then wait for a transaction. Whoever finds no transaction under way leads:
-it commits every command done meanwhile in one transaction (one fsync on SQLite, one round trip on
-PostgreSQL) and wakes them all; each answers only once its events are durable (group commit,
-issue 14). A command's work sees what the commands before it did even before they are durable
-(the cache holds their aggregates), so a group always commits in the order its work was done.
+Commands take turns for their work (load, check, change: one thread of the process at a time),
+then wait for a transaction. Whoever finds no transaction under way leads: it commits every command
+done meanwhile in one transaction (one fsync on SQLite, one round trip on PostgreSQL) and wakes them
+all; each answers only once its events are durable (group commit, issue 14). A command's work sees
+what the commands before it did even before they are durable (the cache holds their aggregates), so
+a group always commits in the order its work was done.
+
+Processes sharing the data take turns too (``process_turn``: a file lock on SQLite, an advisory
+lock on PostgreSQL): a process holds its turn from its first command's work until everything it did
+is durable, then hands it over, so no process ever works on what another has done but not yet
+committed (concurrent commands see each other's results, not version conflicts). While a process
+commits, new work waits for that group to be durable if the process must hand over.
 
 - A refused command (an AWS error) records nothing in any aggregate; its audit record joins the
   group, and it answers once what it was judged against is durable.
@@ -55,14 +61,20 @@ class CommandRunner(Application[str]):
 
     repository: CommandRepository
 
-    def _start_runner(self, command_lock: Any) -> None:
-        self._command_lock = command_lock or threading.RLock()
+    def _start_runner(self, process_turn: Any) -> None:
+        # Acquired (``__enter__``) by a thread doing work, released (``__exit__``) by whichever thread
+        # finds the process with nothing left to commit: not a reentrant lock.
+        self._process_turn = process_turn or threading.Lock()
+        self._work_turn = threading.Lock()  # one thread of this process works at a time
         # The command this thread is running on this ledger (another ledger's is not ours).
         self._unit: ContextVar[UnitOfWork | None] = ContextVar(f"unit-{id(self)}", default=None)
         self.repository.attach(self._unit.get)
-        self._group = threading.Condition()
+        self._group = threading.Condition()  # guards what follows
         self._queue: list[Done] = []
         self._committing = False
+        self._working = 0  # threads doing work now
+        self._turn_held = False  # this process holds its turn among the processes
+        self._handing_over = False  # no new work until what is queued is durable and the turn is given up
 
     def run_command(self, work: Callable[[], T], audit: Callable[[T], ApiCall] | None = None,
                     refusal: Callable[[errors.OrganizationsError], ApiCall] | None = None) -> T:
@@ -96,37 +108,70 @@ class CommandRunner(Application[str]):
     # -- the work, in turns ------------------------------------------------------------------
 
     def _work(self, work: Callable[[], Any], audit: Any, refusal: Any, *, alone: bool) -> Done | None:
-        """Do the work under the writers' turn and queue it; None when it must run again."""
-        with self._command_lock:
-            unit = UnitOfWork(self.recorder.max_notification_id() or 0, self.repository.generation)
-            done = Done(unit, alone)
-            token = self._unit.set(unit)
+        """Do the work in this process's and this thread's turn, and queue it; None when it must run again."""
+        with self._work_turn:
+            self._take_turn()
             try:
-                done.result = work()
-            except errors.OrganizationsError as refused:
-                done.error = refused
-            except IntegrityError:  # read skew found by the work itself: run it again
-                self._forget_if_changed(unit)
-                return None
-            except BaseException:
-                self._forget_if_changed(unit)
-                raise
+                return self._do(work, audit, refusal, alone=alone)
             finally:
-                self._unit.reset(token)
-            if done.error is not None:
-                if self._forget_if_changed(unit):
-                    return None  # refused after a change in memory (a guard too late): judged again
-                done.calls = [refusal(done.error)] if refusal else []
-            else:
-                aggregates = list(unit.aggregates.values())
-                done.events = [event for aggregate in aggregates for event in aggregate.collect_events()]
-                management_of = {a.id: a.management_account_id for a in aggregates if isinstance(a, Organization)}
-                request_id = next((e.request_id for e in done.events), None)
-                done.calls = ([audit(done.result)] if audit else []) + service_events(
-                    done.events, management_of, request_id)
+                with self._group:
+                    self._working -= 1
+                    self._give_up_turn_if_idle()
+
+    def _take_turn(self) -> None:
+        with self._group:
+            while self._handing_over:
+                self._group.wait()
+            self._working += 1
+            if self._turn_held:
+                return
+        try:
+            self._process_turn.__enter__()
+        except BaseException:
             with self._group:
-                self._queue.append(done)
-            return done
+                self._working -= 1
+                self._group.notify_all()
+            raise
+        with self._group:
+            self._turn_held = True
+
+    def _give_up_turn_if_idle(self) -> None:
+        """(Holding ``_group``.) Hand the turn to the other processes once nothing of ours is pending."""
+        if self._turn_held and not self._queue and not self._working and not self._committing:
+            self._process_turn.__exit__(None, None, None)
+            self._turn_held = self._handing_over = False
+            self._group.notify_all()
+
+    def _do(self, work: Callable[[], Any], audit: Any, refusal: Any, *, alone: bool) -> Done | None:
+        unit = UnitOfWork(self.recorder.max_notification_id() or 0, self.repository.generation)
+        done = Done(unit, alone)
+        token = self._unit.set(unit)
+        try:
+            done.result = work()
+        except errors.OrganizationsError as refused:
+            done.error = refused
+        except IntegrityError:  # read skew found by the work itself: run it again
+            self._forget_if_changed(unit)
+            return None
+        except BaseException:
+            self._forget_if_changed(unit)
+            raise
+        finally:
+            self._unit.reset(token)
+        if done.error is not None:
+            if self._forget_if_changed(unit):
+                return None  # refused after a change in memory (a guard too late): judged again
+            done.calls = [refusal(done.error)] if refusal else []
+        else:
+            aggregates = list(unit.aggregates.values())
+            done.events = [event for aggregate in aggregates for event in aggregate.collect_events()]
+            management_of = {a.id: a.management_account_id for a in aggregates if isinstance(a, Organization)}
+            request_id = next((e.request_id for e in done.events), None)
+            done.calls = ([audit(done.result)] if audit else []) + service_events(
+                done.events, management_of, request_id)
+        with self._group:
+            self._queue.append(done)
+        return done
 
     def _forget_if_changed(self, unit: UnitOfWork) -> bool:
         """If the failed work changed anything in memory, nothing in memory is trusted again."""
@@ -154,6 +199,9 @@ class CommandRunner(Application[str]):
                     self._committing = False
                     for entry in batch:
                         entry.durable = True
+                    if self._queue:  # done while we committed: durable before new work, then hand over
+                        self._handing_over = True
+                    self._give_up_turn_if_idle()
                     self._group.notify_all()
 
     def _commit(self, batch: list[Done]) -> None:

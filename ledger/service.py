@@ -69,7 +69,7 @@ class LedgerService(CommandRunner):
         self._start_runner(command_lock)
 
     def close(self) -> None:
-        getattr(self._command_lock, "close", lambda: None)()
+        getattr(self._process_turn, "close", lambda: None)()
         super().close()
 
     def record_refusal(self, call: ApiCall) -> None:

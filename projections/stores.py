@@ -59,7 +59,7 @@ class Store:
     def command_lock(self) -> Any:
         """What commands hold while they load, check and save: writers of this data take turns."""
         if self.location == ":memory:":
-            return threading.RLock()
+            return threading.Lock()
         if self.placeholder == "%s":
             from projections.postgres_store import AdvisoryLock
 

@@ -133,6 +133,37 @@ def test_a_writer_reads_its_own_writes_whichever_worker_answers(data_location: s
         assert server.stop() == 0
 
 
+def test_commands_at_once_on_one_organization_see_each_other_on_every_worker(data_location: str) -> None:
+    """Workers commit in groups, each in its turn: no command works on what another process did but
+    has not committed yet, so none answers ConcurrentModificationException."""
+    server = Server(data_location, env=LIMITS, workers=2).start()
+    try:
+        clients = Clients(server, pool=8)
+        for round_ in range(6):
+            manager = f"53{round_:010d}"
+            clients(manager).create_organization(FeatureSet="ALL")
+            start, outcomes = threading.Barrier(8), [""] * 8
+            senders = [clients(manager) for _ in range(8)]  # connections of their own: any worker
+
+            def invite(n: int) -> None:
+                client = senders[n]
+                start.wait()
+                try:
+                    client.invite_account_to_organization(Target={"Type": "EMAIL", "Id": f"y{n}@example.com"})
+                    outcomes[n] = "ok"
+                except ClientError as error:
+                    outcomes[n] = error.response["Error"]["Code"]
+
+            threads = [threading.Thread(target=invite, args=(n,)) for n in range(8)]
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join()
+            assert outcomes == ["ok"] * 8
+    finally:
+        assert server.stop() == 0
+
+
 def test_sigint_stops_the_supervisor_and_every_child_with_0(data_location: str) -> None:
     server = Server(data_location, workers=2).start()
     assert server.process is not None
