@@ -14,6 +14,11 @@ UNITS = {"w": "weeks", "d": "days", "h": "hours", "m": "minutes", "s": "seconds"
 SPELLINGS = "ISO 8601 (2026-03-01, 2026-03-01T12:00:00Z) or now, -3d, -12h, +2d"
 
 
+def is_relative(text: str) -> bool:
+    """Whether ``text`` names an instant relative to when it is read (``now``, ``-3d``)."""
+    return text == "now" or RELATIVE.fullmatch(text) is not None
+
+
 def parse_instant(value: str | datetime, now: datetime) -> datetime:
     """An aware UTC datetime; ValueError (naming the accepted spellings) for anything else.
 

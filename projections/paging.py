@@ -24,13 +24,32 @@ class TokenCodec:
     def __init__(self, secret: bytes):
         self._secret = secret
 
-    def issue(self, scope: dict[str, Any], key: list[Any]) -> str:
-        body = base64.urlsafe_b64encode(json.dumps({"s": scope, "k": key}, separators=(",", ":")).encode()).decode()
+    def issue(self, scope: dict[str, Any], key: list[Any], pinned: list[int] | None = None) -> str:
+        """A token for the page after ``key``; ``pinned``: the moment (position, instant in µs) the
+        next pages must read, when it was asked for relative to when it was asked (``/as-of/-3d``)."""
+        data = {"s": scope, "k": key, **({"m": pinned} if pinned else {})}
+        body = base64.urlsafe_b64encode(json.dumps(data, separators=(",", ":")).encode()).decode()
         return f"{self._sign(body)}.{body}"
 
     def read(self, token: str, scope: dict[str, Any]) -> list[Any]:
         """The key a token carries, if it was issued by us for this very scope; any other text,
         whatever its characters, is INVALID_NEXT_TOKEN."""
+        data = self._verified(token)
+        if data.get("s") != scope or not isinstance(data.get("k"), list):
+            raise self._invalid()
+        return list(data["k"])
+
+    def pinned(self, token: str) -> tuple[int, int] | None:
+        """The moment a token of ours pins (position, instant in µs), if any; None for any other text."""
+        try:
+            moment = self._verified(token).get("m")
+        except InvalidInputException:
+            return None
+        if isinstance(moment, list) and len(moment) == 2 and all(type(part) is int for part in moment):
+            return moment[0], moment[1]
+        return None
+
+    def _verified(self, token: str) -> dict[str, Any]:
         signature, _, body = token.partition(".")
         try:
             if not hmac.compare_digest(signature.encode(), self._sign(body).encode()):
@@ -38,9 +57,9 @@ class TokenCodec:
             data = json.loads(base64.urlsafe_b64decode(body.encode()))
         except (ValueError, UnicodeError):  # binascii.Error and JSONDecodeError are ValueErrors
             raise self._invalid() from None
-        if not isinstance(data, dict) or data.get("s") != scope or not isinstance(data.get("k"), list):
+        if not isinstance(data, dict):
             raise self._invalid()
-        return list(data["k"])
+        return data
 
     def _sign(self, body: str) -> str:
         return hmac.new(self._secret, body.encode(), hashlib.sha256).hexdigest()[:32]

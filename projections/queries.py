@@ -28,10 +28,13 @@ WITH_DOCUMENT = "h.*, d.arn, d.parties, d.resources FROM {p}handshakes h JOIN {p
 
 @dataclass(frozen=True)
 class Moment:
-    """Which versions a read sees (``position``; None: the live view) and the instant it reads at."""
+    """Which versions a read sees (``position``; None: the live view) and the instant it reads at.
+    ``label``: how it was asked for when that depends on when it was asked (``now``, ``-3d``): a
+    NextToken then carries the moment of its first page, so the pages read one moment."""
 
     position: int | None
     instant: datetime
+    label: str | None = None
 
     @property
     def instant_us(self) -> int:

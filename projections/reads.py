@@ -94,7 +94,7 @@ class LedgerReads:
         answer: dict[str, Any] = {"Handshakes": [handshake_answer(row, moment) for row in page.rows]}
         if page.has_more:
             last = page.rows[-1]
-            answer["NextToken"] = self.tokens.issue(scope, [last["requested_us"], last["id"]])
+            answer["NextToken"] = self.tokens.issue(scope, [last["requested_us"], last["id"]], pin(moment))
         return answer
 
     # -- organizations and accounts -------------------------------------------------------------
@@ -121,7 +121,7 @@ class LedgerReads:
         rows = self.queries.members(organization["organization_id"], moment, after=after, limit=size)
         answer: dict[str, Any] = {"Accounts": [self._account(organization, row) for row in rows[:size]]}
         if len(rows) > size:
-            answer["NextToken"] = self.tokens.issue(scope, [rows[size - 1]["account_id"]])
+            answer["NextToken"] = self.tokens.issue(scope, [rows[size - 1]["account_id"]], pin(moment))
         return answer
 
     def describe_account(self, account_id: str, member_id: str, moment: Moment) -> dict[str, Any]:
@@ -170,7 +170,7 @@ class LedgerReads:
         size = request.MaxResults or DEFAULT_PAGE
         answer: dict[str, Any] = {result_key: [items[key] for key in keys[:size]]}
         if len(keys) > size:
-            answer["NextToken"] = self.tokens.issue(scope, [keys[size - 1]])
+            answer["NextToken"] = self.tokens.issue(scope, [keys[size - 1]], pin(moment))
         return answer
 
     def _account(self, organization: Any, row: Any) -> dict[str, Any]:
@@ -202,6 +202,19 @@ class LedgerReads:
 
     @staticmethod
     def _scope(operation: str, account_id: str, moment: Moment, **filters: Any) -> dict[str, Any]:
-        """What a NextToken is bound to: the live view, or the very moment it was issued for."""
-        at = None if moment.position is None else [moment.position, moment.instant_us]
-        return {"op": operation, "caller": account_id, "at": at, **filters}
+        """What a NextToken is bound to: the live view, or the moment it was issued for."""
+        return {"op": operation, "caller": account_id, "at": token_moment(moment), **filters}
+
+
+def token_moment(moment: Moment) -> Any:
+    """The moment as a NextToken is bound to it: None (the live view), the words it was asked for
+    with when they depend on when (the token then pins the first page's moment: ``pin``), or
+    (position, instant)."""
+    if moment.position is None:
+        return None
+    return moment.label or [moment.position, moment.instant_us]
+
+
+def pin(moment: Moment) -> list[int] | None:
+    """What a NextToken pins of a moment asked for in words that depend on when (``now``, ``-3d``)."""
+    return [moment.position or 0, moment.instant_us] if moment.label else None

@@ -17,12 +17,13 @@ from ledger.clock import Clock, system_clock
 from ledger.commands import parse_request
 from ledger.entrypoints.dispatch import api_call, dispatch
 from ledger.history import HistoryEntry, handshake_as_of, history
-from ledger.instants import parse_instant
+from ledger.instants import is_relative, parse_instant
 from ledger.shapes import describe_handshake
 from projections.analytics import analytics
 from projections.changes import changes
 from projections.cloudtrail import EventHistory
 from projections.feed import change_feed
+from projections.handshake_rows import from_us
 from projections.handshakes import HandshakeView, log_head
 from projections.paging import TokenCodec
 from projections.queries import Moment, ViewQueries
@@ -46,6 +47,13 @@ class LedgerReader:
         """What queries read: which versions of the view, judged at which instant."""
         raise NotImplementedError
 
+    def moment_for(self, next_token: str | None) -> Moment:
+        """The moment a request reads: a NextToken's pinned one when the moment was asked for in
+        words that depend on when (``/as-of/-3d``: every page reads the first page's moment)."""
+        moment = self.moment()
+        pinned = self.reads.tokens.pinned(next_token) if next_token and moment.label else None
+        return Moment(pinned[0], from_us(pinned[1]), moment.label) if pinned else moment
+
     def now(self) -> datetime:
         return self.moment().instant
 
@@ -54,7 +62,7 @@ class LedgerReader:
         raise NotImplementedError
 
     def query(self, handler: Callable[..., dict[str, Any]], caller: Caller, request: Any) -> dict[str, Any]:
-        return handler(self, caller, request, self.moment())
+        return handler(self, caller, request, self.moment_for(getattr(request, "NextToken", None)))
 
     def call(self, operation: str, params: dict[str, Any] | None, caller: Caller | str) -> dict[str, Any]:
         """Answer one AWS operation; the HTTP service and the clients both come through here."""
@@ -165,7 +173,8 @@ class Ledger(LedgerReader):
             self.catch_up()
         if position is None:
             when = parse_instant(instant, self.clock.now())  # type: ignore[arg-type]
-            return LedgerAt(self, Moment(self.queries.position_at(when), when))
+            label = instant if isinstance(instant, str) and is_relative(instant) else None
+            return LedgerAt(self, Moment(self.queries.position_at(when), when, label))
         if position < 0 or position > self.view.position():
             raise ValueError(f"position {position} is not in the log (0 to {self.view.position()})")
         return LedgerAt(self, Moment(position, self.queries.instant_of(position) or EPOCH))

@@ -14,7 +14,9 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import boto3
 import pytest
+from botocore.exceptions import ClientError
 from freezegun import freeze_time
 from hypothesis import HealthCheck, given, settings
 
@@ -106,5 +108,35 @@ def test_the_javascript_sdk_reads_through_the_prefix(tmp_path: Path) -> None:
                         assert answer["Organization"]["Id"] == expected["Organization"]["Id"], record
                     else:
                         assert [item["Id"] for item in answer] == [item["Id"] for item in expected], record
+        finally:
+            assert server.stop() == 0
+
+
+def test_pages_through_a_relative_instant_read_one_moment(tmp_path: Path) -> None:
+    """``/as-of/now`` and ``/as-of/-1d`` are read when asked: each page after the first reads the
+    moment its NextToken pins (the first page's), for the Lists and CloudTrail's LookupEvents."""
+    with new_location(tmp_path) as location:
+        with open_ledger(location, limits=Limits(accounts_per_organization=50, invitations_per_day=50)) as ledger:
+            mgmt = ledger.client("111111111111")
+            mgmt.create_organization()
+            invited = [mgmt.invite_account_to_organization(Target={"Type": "ACCOUNT", "Id": f"2000000000{n:02d}"})[
+                "Handshake"]["Id"] for n in range(7)]
+        server = Server(location).start()
+        try:
+            for spelled in ("now", "+1d"):
+                past = server.client("111111111111", endpoint=f"{server.url}/as-of/{spelled}")
+                pages = past.get_paginator("list_handshakes_for_organization").paginate(
+                    PaginationConfig={"PageSize": 2})
+                assert sorted(h["Id"] for page in pages for h in page["Handshakes"]) == sorted(invited)
+                trail = boto3.client("cloudtrail", endpoint_url=f"{server.url}/as-of/{spelled}", region_name="us-east-1",
+                                     aws_access_key_id="111111111111", aws_secret_access_key="x")
+                events = [e for page in trail.get_paginator("lookup_events").paginate(PaginationConfig={"PageSize": 3})
+                          for e in page["Events"]]
+                assert len(events) == 1 + len(invited)  # CreateOrganization and the invitations
+            with pytest.raises(ClientError):  # a token pins its moment for its own words only
+                token = server.client("111111111111", endpoint=f"{server.url}/as-of/now").list_handshakes_for_organization(
+                    MaxResults=2)["NextToken"]
+                server.client("111111111111", endpoint=f"{server.url}/as-of/+1d").list_handshakes_for_organization(
+                    MaxResults=2, NextToken=token)
         finally:
             assert server.stop() == 0

@@ -34,6 +34,7 @@ from ledger.entrypoints.cloudtrail.errors import (InvalidEventCategoryException,
                                                   InvalidTimeRangeException)
 from projections.cloudtrail import Lookup, lookup_event
 from projections.handshake_rows import to_us
+from projections.reads import pin, token_moment
 
 SERVICE = "cloudtrail"
 DEFAULT_PAGE = 50
@@ -54,7 +55,7 @@ def lookup_events(ledger: Any, params: dict[str, Any], caller: Caller) -> dict[s
     attribute = _one_attribute(request.LookupAttributes or [])
     if request.StartTime and request.EndTime and request.StartTime > request.EndTime:
         raise InvalidTimeRangeException("StartTime is after EndTime.")
-    moment = ledger.moment()
+    moment = ledger.moment_for(request.NextToken)
     lookup = Lookup(caller.account_id, attribute, request.StartTime, request.EndTime,
                     until=None if moment.position is None else moment.instant)
     scope = _scope(lookup, request.EventCategory, moment)
@@ -64,7 +65,8 @@ def lookup_events(ledger: Any, params: dict[str, Any], caller: Caller) -> dict[s
     calls, more = ledger.trail.lookup(lookup, after=after, limit=request.MaxResults or DEFAULT_PAGE)
     answer: dict[str, Any] = {"Events": [lookup_event(call) for call in calls]}
     if more:
-        answer["NextToken"] = ledger.reads.tokens.issue(scope, [to_us(calls[-1].event_time), calls[-1].position])
+        answer["NextToken"] = ledger.reads.tokens.issue(scope, [to_us(calls[-1].event_time), calls[-1].position],
+                                                        pin(moment))
     return answer
 
 
@@ -95,7 +97,7 @@ def _scope(lookup: Lookup, category: str | None, moment: Any) -> dict[str, Any]:
 
     return {"op": "LookupEvents", "caller": lookup.account_id, "attr": list(lookup.attribute or ()),
             "start": us(lookup.start), "end": us(lookup.end), "category": category,
-            "at": None if moment.position is None else [moment.position, moment.instant_us]}
+            "at": token_moment(moment)}
 
 
 def _read_token(tokens: Any, token: str, scope: dict[str, Any]) -> tuple[int, int]:
