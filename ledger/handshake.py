@@ -109,8 +109,9 @@ class Handshake(LedgerAggregate):
         self._check_move_to(ACCEPTED, now)
         if self.state_at(now) == REQUESTED:
             raise InvalidHandshakeTransitionException(
-                f"Handshake {self.id} is still waiting for {len(self.pending_children)} "
-                "member account(s) to approve; it can be accepted once it is OPEN."
+                f"Handshake {self.id} is still waiting for the approval of {', '.join(self.pending_children)}; it "
+                "can be accepted once it is OPEN. An approval declined or canceled is never given: remove that "
+                "member account from the organization, or cancel this request and start again."
             )
 
     def accept(self, *, actor: str, request_id: str | None, timestamp: datetime) -> None:

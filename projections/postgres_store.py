@@ -7,6 +7,7 @@ import threading
 from typing import Any
 
 import psycopg
+from eventsourcing.persistence import OperationalError
 from eventsourcing.postgres import PostgresApplicationRecorder, PostgresTrackingRecorder
 
 from ledger.audit import AuditLogRecorder
@@ -48,6 +49,16 @@ class PostgresLedgerRecorder(_TakingTurnsAtDDL, AuditLogRecorder, PostgresApplic
 
 class PostgresViewRecorder(_TakingTurnsAtDDL, PostgresTrackingRecorder):
     pass
+
+
+def check_reachable(env: dict[str, str]) -> None:
+    """Connect once (5 s at most): eventsourcing's OperationalError with the server's reason if not."""
+    try:
+        psycopg.connect(host=env["POSTGRES_HOST"], port=env["POSTGRES_PORT"], dbname=env["POSTGRES_DBNAME"],
+                        user=env["POSTGRES_USER"], password=env["POSTGRES_PASSWORD"] or None,
+                        connect_timeout=5).close()
+    except psycopg.Error as problem:
+        raise OperationalError(str(problem).strip()) from None
 
 
 def postgres_secret(factory: Any) -> bytes:

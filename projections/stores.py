@@ -80,7 +80,11 @@ def is_postgres(location: str) -> bool:
 
 def open_store(location: str, name: str) -> Store:
     if is_postgres(location):
-        return Store(name, postgres_env(location), location, placeholder="%s")
+        from projections.postgres_store import check_reachable
+
+        env = postgres_env(location)
+        check_reachable(env)  # the server's own words, at once: not a pool's timeout 30 s later
+        return Store(name, env, location, placeholder="%s")
     if location == ":memory:":
         dbname = f"file:{name}-{uuid.uuid4().hex}?mode=memory&cache=shared"
     else:

@@ -141,7 +141,8 @@ def _resources(params: dict[str, Any], answer: dict[str, Any]) -> tuple[tuple[st
     if organization:
         found.append(("AWS::Organizations::Organization", organization))
     target = params.get("Target")
-    account = params.get("AccountId") or (target.get("Id") if isinstance(target, dict) else None)
+    named = isinstance(target, dict) and target.get("Type") == "ACCOUNT"  # an EMAIL target names no account
+    account = params.get("AccountId") or (target.get("Id") if named else None)
     if isinstance(account, str):
         found.append(("AWS::Organizations::Account", account))
     return tuple(found)

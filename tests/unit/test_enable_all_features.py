@@ -154,3 +154,17 @@ class TestEnableAllFeatures:
         world.mgmt.remove_account_from_organization(AccountId=BOB)
         assert world.state(kids[BOB]["Id"], BOB) == "CANCELED"
         assert world.state(parent["Id"]) == "OPEN"
+
+
+class TestAnApprovalThatWillNeverCome:
+    def test_a_canceled_approval_says_how_to_go_on_and_removing_the_member_does(self, billing_world):
+        parent, by_member = start_with_alice_and_bob(billing_world)
+        billing_world.mgmt.cancel_handshake(HandshakeId=by_member[ALICE]["Id"])
+        billing_world.bob.accept_handshake(HandshakeId=by_member[BOB]["Id"])
+        error = error_of(billing_world.mgmt.accept_handshake, HandshakeId=parent["Id"])
+        assert error.code == "InvalidHandshakeTransitionException"
+        assert by_member[ALICE]["Id"] in error.message and "remove that member account" in error.message
+        billing_world.mgmt.remove_account_from_organization(AccountId=ALICE)
+        assert billing_world.state(parent["Id"]) == "OPEN"
+        billing_world.mgmt.accept_handshake(HandshakeId=parent["Id"])
+        assert billing_world.mgmt.describe_organization()["Organization"]["FeatureSet"] == "ALL"
