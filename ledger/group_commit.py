@@ -9,9 +9,9 @@ a group always commits in the order its work was done.
 
 Processes sharing the data take turns too (``process_turn``: a file lock on SQLite, an advisory
 lock on PostgreSQL): a process holds its turn from its first command's work until everything it did
-is durable, then hands it over, so no process ever works on what another has done but not yet
-committed (concurrent commands see each other's results, not version conflicts). While a process
-commits, new work waits for that group to be durable if the process must hand over.
+is durable, so no process ever works on what another has done but not yet committed (concurrent
+commands see each other's results, not version conflicts). A process that has held its turn for
+``TURN`` seconds admits no new work until what it queued is durable, and then gives the turn up.
 
 - A refused command (an AWS error) records nothing in any aggregate; its audit record joins the
   group, and it answers once what it was judged against is durable.
@@ -27,6 +27,7 @@ commits, new work waits for that group to be durable if the process must hand ov
 from __future__ import annotations
 
 import threading
+import time
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any, Callable, TypeVar
@@ -40,6 +41,7 @@ from ledger.organization import Organization
 from ledger.unit_of_work import CommandRepository, UnitOfWork
 
 T = TypeVar("T")
+TURN = 0.005  # seconds a process keeps admitting new work in its turn before it hands the turn over
 
 
 @dataclass
@@ -69,12 +71,14 @@ class CommandRunner(Application[str]):
         # The command this thread is running on this ledger (another ledger's is not ours).
         self._unit: ContextVar[UnitOfWork | None] = ContextVar(f"unit-{id(self)}", default=None)
         self.repository.attach(self._unit.get)
-        self._group = threading.Condition()  # guards what follows
+        self._group = threading.Condition()  # guards what follows; notified when a group is durable
+        self._admitted = threading.Condition(self._group._lock)  # type: ignore[attr-defined]  # new work may start
         self._queue: list[Done] = []
         self._committing = False
         self._working = 0  # threads doing work now
         self._turn_held = False  # this process holds its turn among the processes
         self._handing_over = False  # no new work until what is queued is durable and the turn is given up
+        self._turn_began = 0.0  # when this process took its turn (time.monotonic)
 
     def run_command(self, work: Callable[[], T], audit: Callable[[T], ApiCall] | None = None,
                     refusal: Callable[[errors.OrganizationsError], ApiCall] | None = None) -> T:
@@ -121,7 +125,7 @@ class CommandRunner(Application[str]):
     def _take_turn(self) -> None:
         with self._group:
             while self._handing_over:
-                self._group.wait()
+                self._admitted.wait()
             self._working += 1
             if self._turn_held:
                 return
@@ -130,17 +134,19 @@ class CommandRunner(Application[str]):
         except BaseException:
             with self._group:
                 self._working -= 1
-                self._group.notify_all()
             raise
         with self._group:
             self._turn_held = True
+            self._turn_began = time.monotonic()
 
     def _give_up_turn_if_idle(self) -> None:
         """(Holding ``_group``.) Hand the turn to the other processes once nothing of ours is pending."""
         if self._turn_held and not self._queue and not self._working and not self._committing:
             self._process_turn.__exit__(None, None, None)
-            self._turn_held = self._handing_over = False
-            self._group.notify_all()
+            self._turn_held = False
+            if self._handing_over:
+                self._handing_over = False
+                self._admitted.notify_all()
 
     def _do(self, work: Callable[[], Any], audit: Any, refusal: Any, *, alone: bool) -> Done | None:
         unit = UnitOfWork(self.recorder.max_notification_id() or 0, self.repository.generation)
@@ -199,8 +205,8 @@ class CommandRunner(Application[str]):
                     self._committing = False
                     for entry in batch:
                         entry.durable = True
-                    if self._queue:  # done while we committed: durable before new work, then hand over
-                        self._handing_over = True
+                    if self._queue and time.monotonic() - self._turn_began > TURN:
+                        self._handing_over = True  # the turn is long enough: what is queued, then the others
                     self._give_up_turn_if_idle()
                     self._group.notify_all()
 
