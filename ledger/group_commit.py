@@ -71,8 +71,9 @@ class CommandRunner(Application[str]):
         # The command this thread is running on this ledger (another ledger's is not ours).
         self._unit: ContextVar[UnitOfWork | None] = ContextVar(f"unit-{id(self)}", default=None)
         self.repository.attach(self._unit.get)
-        self._group = threading.Condition()  # guards what follows; notified when a group is durable
-        self._admitted = threading.Condition(self._group._lock)  # type: ignore[attr-defined]  # new work may start
+        guard = threading.Lock()  # of what follows
+        self._group = threading.Condition(guard)  # notified when a group is durable
+        self._admitted = threading.Condition(guard)  # notified when new work may start again
         self._queue: list[Done] = []
         self._committing = False
         self._working = 0  # threads doing work now
