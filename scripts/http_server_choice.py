@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import http.client
-import json
 import os
 import shutil
 import signal
@@ -28,7 +27,6 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 from typing import Any, Callable
@@ -36,18 +34,13 @@ from typing import Any, Callable
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # runnable from a checkout without installing
 
+from bench import Request, load, management, request  # noqa: E402 - the bench's keep-alive load, one definition
 from ledger import open_ledger  # noqa: E402
 from ledger.application import Caller, Limits  # noqa: E402
 
-TARGET = "AWSOrganizationsV20161128."
 ORGANIZATIONS = 4  # declines at 4 clients never race for one organization
 CANDIDATES = ("stdlib", "uvicorn", "granian", "hypercorn", "gunicorn", "waitress")
 CLOCK_TICK = 1 / os.sysconf("SC_CLK_TCK")
-Request = tuple[bytes, dict[str, str]]
-
-
-def management(org: int) -> str:
-    return f"1{org:011d}"
 
 
 def invitee(org: int, n: int) -> str:
@@ -64,13 +57,6 @@ def prepare(location: Path, per_org: int) -> dict[int, list[tuple[str, str]]]:
             invited[org] = [(ledger.call("InviteAccountToOrganization", {"Target": {"Type": "ACCOUNT", "Id": invitee(org, n)}},
                                          Caller(management(org)))["Handshake"]["Id"], invitee(org, n)) for n in range(per_org)]
     return invited
-
-
-def request(operation: str, params: dict[str, Any], account: str) -> Request:
-    return json.dumps(params).encode(), {
-        "X-Amz-Target": TARGET + operation, "Content-Type": "application/x-amz-json-1.1",
-        "Authorization": f"AWS4-HMAC-SHA256 Credential={account}/20260101/us-east-1/organizations/aws4_request, "
-                         "SignedHeaders=host, Signature=x"}
 
 
 # -- the servers --------------------------------------------------------------------------------------
@@ -207,32 +193,6 @@ def cpu_seconds(pid: int) -> float:
 
 
 # -- the load -----------------------------------------------------------------------------------------
-
-def load(port: int, shares: list[list[Request]]) -> tuple[float, int]:
-    """(requests/s, non-200 answers): one keep-alive connection and thread per share."""
-    failures = [0] * len(shares)
-    ready = threading.Barrier(len(shares) + 1)
-
-    def run(index: int, share: list[Request]) -> None:
-        connection = http.client.HTTPConnection("127.0.0.1", port)
-        connection.connect()
-        ready.wait()
-        for body, headers in share:
-            connection.request("POST", "/", body=body, headers=headers)
-            response = connection.getresponse()
-            response.read()
-            failures[index] += response.status != 200
-        connection.close()
-
-    threads = [threading.Thread(target=run, args=(n, share)) for n, share in enumerate(shares)]
-    for thread in threads:
-        thread.start()
-    ready.wait()
-    began = time.perf_counter()
-    for thread in threads:
-        thread.join()
-    return sum(map(len, shares)) / (time.perf_counter() - began), sum(failures)
-
 
 def turns(invited: dict[int, list[tuple[str, str]]], reads: int, writes: int, rounds: int) -> list[dict[str, list[list[Request]]]]:
     """Per round: the four loads, each split among its clients (writes: one organization per client)."""
