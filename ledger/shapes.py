@@ -16,23 +16,25 @@ def handshake_shape(
     *, id: str, arn: str, parties: list[dict[str, str]], state: str, requested_at: datetime,
     expires_at: datetime, action: str, resources: list[dict[str, Any]], now: datetime,
 ) -> dict[str, Any]:
+    """A Handshake shape; it holds ``parties`` and ``resources`` themselves (not copies)."""
     return {
         "Id": id,
         "Arn": arn,
-        "Parties": copy.deepcopy(parties),
+        "Parties": parties,
         "State": state_at(state, expires_at, now),
         "RequestedTimestamp": requested_at,
         "ExpirationTimestamp": expires_at,
         "Action": action,
-        "Resources": copy.deepcopy(resources),
+        "Resources": resources,
     }
 
 
 def describe_handshake(handshake: Handshake, now: datetime) -> dict[str, Any]:
+    """The aggregate's Parties and Resources are copied: the answer must not share them."""
     return handshake_shape(
-        id=handshake.id, arn=handshake.arn, parties=handshake.parties, state=handshake.state,
+        id=handshake.id, arn=handshake.arn, parties=copy.deepcopy(handshake.parties), state=handshake.state,
         requested_at=handshake.requested_at, expires_at=handshake.expires_at, action=handshake.action,
-        resources=handshake.resources, now=now,
+        resources=copy.deepcopy(handshake.resources), now=now,
     )
 
 

@@ -38,7 +38,7 @@ def to_us(instant: datetime) -> int:
 
 
 def from_us(us: int) -> datetime:
-    return datetime.fromtimestamp(us // MICROS, timezone.utc).replace(microsecond=us % MICROS)
+    return EPOCH + timedelta(microseconds=us)
 
 
 VERSION_COLUMNS = "valid_from BIGINT NOT NULL, valid_to BIGINT"

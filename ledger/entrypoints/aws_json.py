@@ -35,6 +35,8 @@ from datetime import datetime
 from typing import Any, Callable, Mapping, Protocol
 from urllib.parse import unquote
 
+import orjson
+
 from ledger import errors
 from ledger.application import Caller, Limits
 from ledger.entrypoints import cloudtrail
@@ -62,7 +64,13 @@ class Response:
 
 
 def json_response(status: int, answer: Mapping[str, Any], request_id: str) -> Response:
-    body = json.dumps(answer, default=_epoch_seconds, separators=(",", ":")).encode()
+    """The answer as compact JSON, datetimes as epoch seconds: orjson (a List page's 20 handshakes
+    encode in a tenth of the standard library's time); the standard library for what orjson refuses
+    (a lone surrogate echoed in a message: decision 2), which it writes as an escape."""
+    try:
+        body = orjson.dumps(answer, default=_epoch_seconds, option=orjson.OPT_PASSTHROUGH_DATETIME)
+    except TypeError:  # orjson.JSONEncodeError is one
+        body = json.dumps(answer, default=_epoch_seconds, separators=(",", ":")).encode()
     return Response(status, {"Content-Type": CONTENT_TYPE, "x-amzn-RequestId": request_id}, body)
 
 

@@ -6,12 +6,13 @@ import json
 import threading
 import time
 import uuid
+from datetime import datetime, timezone
 from typing import Any, Iterator
 
 import pytest
 
 from ledger.entrypoints.accounts import Accounts
-from ledger.entrypoints.aws_json import AwsJsonService
+from ledger.entrypoints.aws_json import AwsJsonService, json_response
 from ledger.entrypoints.http_server import listen, server_for
 from ledger.entrypoints.identity import Identity
 from tests.conftest import ALICE
@@ -58,6 +59,24 @@ class TestBodies:
         assert status == 200 and headers["content-type"] == "application/x-amz-json-1.1"
         assert isinstance(handshake["RequestedTimestamp"], float)
         assert handshake["ExpirationTimestamp"] - handshake["RequestedTimestamp"] == pytest.approx(15 * 86400)
+
+
+    def test_text_beyond_ascii_comes_back_as_sent(self, server: Server, organization: Any, management: Any,
+                                                  alice: Any) -> None:
+        notes = "Grüße aus Zürich 🤝 — bienvenue"
+        sent = management.invite_account_to_organization(Target={"Type": "ACCOUNT", "Id": ALICE}, Notes=notes)
+        handshake_id = sent["Handshake"]["Id"]
+        described = alice.describe_handshake(HandshakeId=handshake_id)["Handshake"]
+        assert [r["Value"] for r in described["Resources"] if r["Type"] == "NOTES"] == [notes]
+        listed = [h for h in alice.list_handshakes_for_account()["Handshakes"] if h["Id"] == handshake_id]
+        assert listed == [described]
+
+    def test_an_answer_orjson_refuses_is_written_by_the_standard_library(self) -> None:
+        """A lone surrogate (decision 2: the wire holds whatever arrives) must not make a 500."""
+        at = datetime(2026, 11, 30, 9, 5, 10, 250000, tzinfo=timezone.utc)
+        response = json_response(400, {"__type": "InvalidInputException", "Message": "bad \ud800", "At": at}, "r")
+        assert (response.status, json.loads(response.body)) == (
+            400, {"__type": "InvalidInputException", "Message": "bad \ud800", "At": at.timestamp()})
 
 
 class TestRequestIds:
