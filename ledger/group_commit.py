@@ -80,6 +80,7 @@ class CommandRunner(Application[str]):
         self._turn_held = False  # this process holds its turn among the processes
         self._handing_over = False  # no new work until what is queued is durable and the turn is given up
         self._turn_began = 0.0  # when this process took its turn (time.monotonic)
+        self.durable_head = 0  # the last position of the log this process's commits made durable
 
     def run_command(self, work: Callable[[], T], audit: Callable[[T], ApiCall] | None = None,
                     refusal: Callable[[errors.OrganizationsError], ApiCall] | None = None) -> T:
@@ -235,6 +236,7 @@ class CommandRunner(Application[str]):
         if not recordings:
             return
         head = recordings[-1].notification.id
+        self.durable_head = max(self.durable_head, head)
         nobody_else = recordings[0].notification.id == group[0].unit.head + 1
         for done in group:
             kept = list(done.unit.aggregates.values())

@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from typing import Any, Callable
 
 log = logging.getLogger(__name__)
+STOP_SEEN = 0.5  # seconds: how soon a runner waiting on PostgreSQL sees stop()
 
 
 class ViewRunner:
@@ -53,8 +55,11 @@ class ViewRunner:
         connection.execute(sql.SQL("LISTEN {0}").format(sql.Identifier(channel)))
 
         def wait(timeout: float) -> None:
-            for _ in connection.notifies(timeout=timeout, stop_after=1):
-                pass
+            """Until a NOTIFY, ``timeout`` or ``stop()``, which it sees within ``STOP_SEEN`` seconds."""
+            deadline = time.monotonic() + timeout
+            while not self._stop.is_set() and (left := deadline - time.monotonic()) > 0:
+                if any(True for _ in connection.notifies(timeout=min(left, STOP_SEEN), stop_after=1)):
+                    break
             if self._stop.is_set():
                 connection.close()
 

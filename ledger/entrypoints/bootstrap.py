@@ -97,6 +97,7 @@ class Ledger(LedgerReader):
         self.clock = app.clock
         self.runner: ViewRunner | None = None
         self._reached = 0
+        self._catching = threading.Lock()  # one catch-up at a time; those waiting may find theirs done
         # Every command catches the (shared) views up before it answers, so its writer and
         # everyone else read it next. Queries catch up too, unless a runner follows the log
         # (here or in a sibling process) to pick up writers that died before catching up.
@@ -119,7 +120,7 @@ class Ledger(LedgerReader):
             audit=lambda answer: api_call(operation, caller, params, moment.instant, answer=answer),
             refusal=lambda error: api_call(operation, caller, params, moment.instant, error=error),
         )
-        self.catch_up()  # read-your-writes: the caller's next List sees this command
+        self.catch_up(upto=self.app.durable_head)  # read-your-writes: the caller's next List sees this command
         return answer
 
     def query(self, handler: Callable[..., dict[str, Any]], caller: Caller, request: Any) -> dict[str, Any]:
@@ -127,14 +128,21 @@ class Ledger(LedgerReader):
             self.catch_up()
         return handler(self, caller, request, self.moment())
 
-    def catch_up(self) -> int:
-        """Bring the views up to the end of the log: one query when they already are there.
+    def catch_up(self, upto: int | None = None) -> int:
+        """Bring the views up to the end of the log: one query when they already are there, none
+        when they are at ``upto`` (a position of the log).
 
-        ``_reached`` is how far this process has seen the view go; views only move forward,
-        so when the log's head is not past it there is nothing to do.
+        ``_reached`` is how far this process has seen the view go; views only move forward, so
+        when the log's head (or ``upto``) is not past it there is nothing to do. Commands that
+        committed together wait here for one catch-up, which brings each its own writes.
         """
-        if log_head(self.app) > self._reached:
-            self._reached = max(self._reached, self.view.catch_up(self.app))
+        if upto is not None and upto <= self._reached:
+            return self._reached
+        with self._catching:
+            if upto is not None and upto <= self._reached:
+                return self._reached  # caught up by the command before this one
+            if (upto or log_head(self.app)) > self._reached:
+                self._reached = max(self._reached, self.view.catch_up(self.app))
         return self._reached
 
     def follow(self, interval: float = 0.5) -> None:

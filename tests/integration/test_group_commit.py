@@ -74,6 +74,24 @@ class TestOneProcess:
                 listed = ledger.client(manager).list_handshakes_for_organization()["Handshakes"]
                 assert len(listed) == 4
 
+    def test_each_caller_reads_its_own_write_at_once(self, data_location):
+        """Read-your-writes when queries no longer catch the view up (a server follows the log):
+        commands that commit together are caught up once, and each caller's next read has its own."""
+        with open_ledger(data_location, limits=LIMITS) as ledger:
+            for manager in MANAGERS:
+                ledger.client(manager).create_organization()
+            ledger.follow(interval=3600)  # the follower never runs during the test
+
+            def invite_then_list(manager: str, n: int) -> None:
+                client = ledger.client(manager)
+                sent = client.invite_account_to_organization(
+                    Target={"Type": "ACCOUNT", "Id": f"3000000{MANAGERS.index(manager):01d}{n:04d}"})
+                listed = [h["Id"] for h in client.list_handshakes_for_organization()["Handshakes"]]
+                assert sent["Handshake"]["Id"] in listed
+
+            calls = [lambda m=m, n=n: invite_then_list(m, n) for m in MANAGERS for n in range(4)]
+            assert at_once(calls) == ["ok"] * len(calls)
+
     def test_racing_answers_to_one_handshake_have_one_outcome(self, data_location):
         with open_ledger(data_location) as ledger:
             mgmt, alice = ledger.client(MANAGERS[0]), ledger.client("222222222222")
