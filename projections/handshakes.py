@@ -123,14 +123,20 @@ class HandshakeView:
     # -- following the log ----------------------------------------------------------------------
 
     def catch_up(self, app: Any, *, stop: int | None = None, batch: int = 500,
-                 progress: Callable[[int, int], None] | None = None) -> int:
-        """Apply every event after the view's position (up to ``stop``); return the new position."""
+                 progress: Callable[[int, int], None] | None = None, seen: int | None = None) -> int:
+        """Apply every event after the view's position (up to ``stop``); return the new position.
+
+        ``seen``: where the caller last saw the view (its own catch-up): then the view's position
+        is not asked first. If another process has moved the view since, the batch read after
+        ``seen`` is refused as a whole and the catch-up goes on from where the view is.
+        """
         with self._lock:
-            return self._follow(app, self.upstream, self.prefix, stop=stop, batch=batch, progress=progress)
+            return self._follow(app, self.upstream, self.prefix, stop=stop, batch=batch, progress=progress,
+                                seen=seen)
 
     def _follow(self, app: Any, name: str, prefix: str, *, stop: int | None, batch: int,
-                progress: Callable[[int, int], None] | None) -> int:
-        position = self.position(name)
+                progress: Callable[[int, int], None] | None, seen: int | None = None) -> int:
+        position = self.position(name) if seen is None else seen
         while stop is None or position < stop:
             notifications = app.recorder.select_notifications(
                 start=position, limit=batch, stop=stop, inclusive_of_start=False
@@ -149,6 +155,8 @@ class HandshakeView:
             position = notifications[-1].id
             if progress:
                 progress(position, len(notifications))
+            if len(notifications) < batch:
+                break  # the end of the log when it was read: no query to find nothing more
         return position
 
     def apply(self, app: Any, notifications: Sequence[Notification], *, name: str | None = None,
