@@ -237,6 +237,7 @@ class CommandRunner(Application[str]):
             return
         head = recordings[-1].notification.id
         self.durable_head = max(self.durable_head, head)
+        self.repository.wrote(recordings[0].notification.id, head)
         nobody_else = recordings[0].notification.id == group[0].unit.head + 1
         for done in group:
             kept = list(done.unit.aggregates.values())

@@ -10,9 +10,11 @@ store for newer events on every load, cache hit or not. Here instead:
   AWS error, a version conflict, the store failing) evicts everything it loaded, so nothing it
   changed in memory outlives it.
 - Each cached aggregate remembers the log head at which it was known current. A command reads the
-  head once (one indexed query); an aggregate known current at that head is used as it is, any
-  other is fast-forwarded with the events recorded since (what eventsourcing does on every load).
-  After a commit, what the command saved is current at the new head.
+  head once (one indexed query); an aggregate known current at that head is used as it is, and so
+  is one known current at an earlier head when every event since was this process's own (its
+  changes to the aggregate would be in the cache); any other is fast-forwarded with the events
+  recorded since (what eventsourcing does on every load). After a commit, what the command saved
+  is current at the new head.
 - Outside a command (tests, tools), ``get`` replays from the store: never an object a command
   may be changing.
 """
@@ -66,6 +68,13 @@ class CommandRepository(Repository[str]):
         self._cached: OrderedDict[str, tuple[Any, int, int]] = OrderedDict()
         self._cache_lock = threading.Lock()
         self.generation = 0
+        self._ours = (0, 0)  # (low, high): every position of the log in (low, high] is this process's
+
+    def wrote(self, first: int, last: int) -> None:
+        """This process's commit recorded positions ``first`` to ``last`` of the log."""
+        with self._cache_lock:
+            low, high = self._ours
+            self._ours = (low, last) if first == high + 1 else (first - 1, last)
 
     def forget_everything(self) -> None:
         """Nothing cached now is used again (a new generation)."""
@@ -84,9 +93,10 @@ class CommandRepository(Repository[str]):
             return unit.loaded[aggregate_id]
         with self._cache_lock:
             cached, current_at, generation = self._cached.get(aggregate_id, (None, -1, -1))
+            low, high = self._ours
         if cached is None or generation != unit.generation:
             aggregate = self._reconstruct_aggregate(aggregate_id, None, fold)
-        elif current_at == unit.head:
+        elif current_at == unit.head or low <= current_at <= unit.head <= high:  # nobody else wrote since
             aggregate = cached
         else:
             aggregate = fold(cached, self.event_store.get(aggregate_id, gt=cached.version))
