@@ -80,6 +80,7 @@ class CommandRunner(Application[str]):
         self._turn_held = False  # this process holds its turn among the processes
         self._handing_over = False  # no new work until what is queued is durable and the turn is given up
         self._turn_began = 0.0  # when this process took its turn (time.monotonic)
+        self._fresh_turn = False
         self.durable_head = 0  # the last position of the log this process's commits made durable
 
     def run_command(self, work: Callable[[], T], audit: Callable[[T], ApiCall] | None = None,
@@ -140,6 +141,7 @@ class CommandRunner(Application[str]):
         with self._group:
             self._turn_held = True
             self._turn_began = time.monotonic()
+            self._fresh_turn = True  # the first work learns what other processes wrote meanwhile
 
     def _give_up_turn_if_idle(self) -> None:
         """(Holding ``_group``.) Hand the turn to the other processes once nothing of ours is pending."""
@@ -152,6 +154,9 @@ class CommandRunner(Application[str]):
 
     def _do(self, work: Callable[[], Any], audit: Any, refusal: Any, *, alone: bool) -> Done | None:
         unit = UnitOfWork(self.recorder.max_notification_id() or 0, self.repository.generation)
+        if self._fresh_turn:  # nothing of ours is in flight: any position past what we know is another's
+            self._fresh_turn = False
+            self.repository.learn(unit.head, self.recorder.select_notifications)
         done = Done(unit, alone)
         token = self._unit.set(unit)
         try:

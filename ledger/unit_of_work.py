@@ -12,9 +12,10 @@ store for newer events on every load, cache hit or not. Here instead:
 - Each cached aggregate remembers the log head at which it was known current. A command reads the
   head once (one indexed query); an aggregate known current at that head is used as it is, and so
   is one known current at an earlier head when every event since was this process's own (its
-  changes to the aggregate would be in the cache); any other is fast-forwarded with the events
-  recorded since (what eventsourcing does on every load). After a commit, what the command saved
-  is current at the new head.
+  changes to the aggregate would be in the cache), or another process's that did not touch it
+  (a process taking its turn reads which aggregates the others changed meanwhile: one query); any
+  other is fast-forwarded with the events recorded since (what eventsourcing does on every load).
+  After a commit, what the command saved is current at the new head.
 - Outside a command (tests, tools), ``get`` replays from the store: never an object a command
   may be changing.
 """
@@ -53,6 +54,9 @@ class UnitOfWork:
                 self.aggregates[aggregate.id] = aggregate
 
 
+LEARN_AT_MOST = 2_000  # positions of the log a process reads to keep its cache current
+
+
 class CommandRepository(Repository[str]):
     """eventsourcing's repository with a command's identity map and a cache of its own (LRU):
     aggregate id -> (aggregate, the log head at which it was known current, generation).
@@ -68,13 +72,34 @@ class CommandRepository(Repository[str]):
         self._cached: OrderedDict[str, tuple[Any, int, int]] = OrderedDict()
         self._cache_lock = threading.Lock()
         self.generation = 0
-        self._ours = (0, 0)  # (low, high): every position of the log in (low, high] is this process's
+        # (low, high): the cache holds every change recorded at positions low+1 to high of the log
+        # to the aggregates it holds as current at or after low.
+        self._known = (0, 0)
 
     def wrote(self, first: int, last: int) -> None:
         """This process's commit recorded positions ``first`` to ``last`` of the log."""
         with self._cache_lock:
-            low, high = self._ours
-            self._ours = (low, last) if first == high + 1 else (first - 1, last)
+            low, high = self._known
+            self._known = (low, last) if first == high + 1 else (first - 1, last)
+
+    def learn(self, head: int, select_notifications: Callable[..., list[Any]]) -> None:
+        """Before a process's first command in its turn (none of its own in flight): the aggregates
+        others changed up to ``head`` are marked to be fast-forwarded; the rest of the cache stays
+        current. A long stretch (a process idle for long) is not read: everything is then fast-forwarded."""
+        low, high = self._known
+        if head <= high:
+            return
+        if head - high > LEARN_AT_MOST or not self._cached:
+            with self._cache_lock:
+                self._known = (head, head)
+            return
+        changed = {n.originator_id for n in select_notifications(
+            start=high, limit=head - high, stop=head, inclusive_of_start=False)}
+        with self._cache_lock:
+            for aggregate_id in changed & self._cached.keys():
+                aggregate, _, generation = self._cached[aggregate_id]
+                self._cached[aggregate_id] = (aggregate, -1, generation)  # never current: fast-forwarded
+            self._known = (low, head) if self._known == (low, high) else (head, head)
 
     def forget_everything(self) -> None:
         """Nothing cached now is used again (a new generation)."""
@@ -93,10 +118,10 @@ class CommandRepository(Repository[str]):
             return unit.loaded[aggregate_id]
         with self._cache_lock:
             cached, current_at, generation = self._cached.get(aggregate_id, (None, -1, -1))
-            low, high = self._ours
+            low, high = self._known
         if cached is None or generation != unit.generation:
             aggregate = self._reconstruct_aggregate(aggregate_id, None, fold)
-        elif current_at == unit.head or low <= current_at <= unit.head <= high:  # nobody else wrote since
+        elif current_at == unit.head or low <= current_at <= unit.head <= high:  # every change since is here
             aggregate = cached
         else:
             aggregate = fold(cached, self.event_store.get(aggregate_id, gt=cached.version))

@@ -74,6 +74,30 @@ def test_accepting_what_another_process_just_accepted_says_already_accepted(data
             ledger.client(ALICE).accept_handshake(HandshakeId=handshake_id)
 
 
+def test_each_process_judges_against_what_the_other_wrote_in_between(data_location: str) -> None:
+    """Two ledgers (processes) take turns on one organization, its quota (the management account
+    and two more) and one account's membership; each has the other's last change cached away."""
+    limits = Limits(accounts_per_organization=3, invitations_per_day=1000)
+    with open_ledger(data_location, limits=limits) as first, open_ledger(data_location, limits=limits) as second:
+        first.client(MANAGEMENT).create_organization()
+        first.client(SECOND_MANAGEMENT).create_organization()  # first caches an organization the other never touches
+        (to_alice,) = invite(first, ALICE)
+        (to_bob,) = invite(second, BOB)
+        over_quota = first.client(MANAGEMENT).exceptions.HandshakeConstraintViolationException
+        with pytest.raises(over_quota):
+            invite(first, OUTSIDER)  # Alice and Bob hold the two places
+        second.client(ALICE).decline_handshake(HandshakeId=to_alice)
+        (to_outsider,) = invite(first, OUTSIDER)  # Alice's place is free again
+        first.client(BOB).accept_handshake(HandshakeId=to_bob)
+        with pytest.raises(second.client(BOB).exceptions.HandshakeAlreadyInStateException):
+            second.client(BOB).accept_handshake(HandshakeId=to_bob)
+        second.client(MANAGEMENT).remove_account_from_organization(AccountId=BOB)  # a member, as first made him
+        with pytest.raises(first.client(BOB).exceptions.AWSOrganizationsNotInUseException):
+            first.client(BOB).leave_organization()  # removed by second meanwhile
+        assert [h["State"] for h in second.client(MANAGEMENT).list_handshakes_for_organization()["Handshakes"]
+                if h["Id"] in (to_alice, to_bob, to_outsider)] == ["OPEN", "ACCEPTED", "DECLINED"]
+
+
 def test_two_processes_writing_and_catching_up_apply_each_event_once(data_location: str) -> None:
     with open_ledger(data_location, limits=LIMITS) as ledger:
         ledger.client(MANAGEMENT).create_organization(FeatureSet="ALL")
