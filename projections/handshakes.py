@@ -123,20 +123,14 @@ class HandshakeView:
     # -- following the log ----------------------------------------------------------------------
 
     def catch_up(self, app: Any, *, stop: int | None = None, batch: int = 500,
-                 progress: Callable[[int, int], None] | None = None, seen: int | None = None) -> int:
-        """Apply every event after the view's position (up to ``stop``); return the new position.
-
-        ``seen``: where the caller last saw the view (its own catch-up): then the view's position
-        is not asked first. If another process has moved the view since, the batch read after
-        ``seen`` is refused as a whole and the catch-up goes on from where the view is.
-        """
+                 progress: Callable[[int, int], None] | None = None) -> int:
+        """Apply every event after the view's position (up to ``stop``); return the new position."""
         with self._lock:
-            return self._follow(app, self.upstream, self.prefix, stop=stop, batch=batch, progress=progress,
-                                seen=seen)
+            return self._follow(app, self.upstream, self.prefix, stop=stop, batch=batch, progress=progress)
 
     def _follow(self, app: Any, name: str, prefix: str, *, stop: int | None, batch: int,
-                progress: Callable[[int, int], None] | None, seen: int | None = None) -> int:
-        position = self.position(name) if seen is None else seen
+                progress: Callable[[int, int], None] | None) -> int:
+        position = self.position(name)
         while stop is None or position < stop:
             notifications = app.recorder.select_notifications(
                 start=position, limit=batch, stop=stop, inclusive_of_start=False

@@ -142,7 +142,7 @@ class Ledger(LedgerReader):
             if upto is not None and upto <= self._reached:
                 return self._reached  # caught up by the command before this one
             if (upto or log_head(self.app)) > self._reached:
-                self._reached = max(self._reached, self.view.catch_up(self.app, seen=self._reached or None))
+                self._reached = max(self._reached, self.view.catch_up(self.app))
         return self._reached
 
     def follow(self, interval: float = 0.5) -> None:
