@@ -81,7 +81,11 @@ class CommandRunner(Application[str]):
         self._handing_over = False  # no new work until what is queued is durable and the turn is given up
         self._turn_began = 0.0  # when this process took its turn (time.monotonic)
         self._fresh_turn = False
-        self.durable_head = 0  # the last position of the log this process's commits made durable
+        # What the views must reach for this process's callers to read what they were answered
+        # (``answered_head``): the last position its commits made durable, and the last head its
+        # commands were judged at (a command that records nothing may rest on another's events).
+        self.durable_head = 0  # written by the one committing thread
+        self.judged_head = 0  # written by the one working thread
 
     def run_command(self, work: Callable[[], T], audit: Callable[[T], ApiCall] | None = None,
                     refusal: Callable[[errors.OrganizationsError], ApiCall] | None = None) -> T:
@@ -103,6 +107,11 @@ class CommandRunner(Application[str]):
         if refusal is not None:
             self.recorder.append_calls([refusal(error)])
         raise error
+
+    @property
+    def answered_head(self) -> int:
+        """The log position that the answers this process has given so far rest on."""
+        return max(self.durable_head, self.judged_head)
 
     def save(self, *objs: Any, **kwargs: Any) -> Any:
         """Inside a command: collected, saved when the command is done. Elsewhere: saved now."""
@@ -154,6 +163,7 @@ class CommandRunner(Application[str]):
 
     def _do(self, work: Callable[[], Any], audit: Any, refusal: Any, *, alone: bool) -> Done | None:
         unit = UnitOfWork(self.recorder.max_notification_id() or 0, self.repository.generation)
+        self.judged_head = max(self.judged_head, unit.head)
         if self._fresh_turn:  # nothing of ours is in flight: any position past what we know is another's
             self._fresh_turn = False
             self.repository.learn(unit.head, self.recorder.select_notifications)

@@ -20,11 +20,13 @@ from contextlib import contextmanager
 from typing import Any, Callable, Iterator, Sequence
 
 from eventsourcing import persistence
-from eventsourcing.persistence import IntegrityError, Notification, Tracking
+from eventsourcing.persistence import IntegrityError, Notification, ProgrammingError, Tracking
 from eventsourcing.sqlite import SQLiteDatastore
 
 from projections.handshake_rows import TABLE_NAMES, TABLES, RowChanges, add_event
 
+
+DUPLICATE_OBJECT_STATES = {"42710", "42P07"}  # PostgreSQL's duplicate_object and duplicate_table
 
 
 def _sqlite_select(datastore: SQLiteDatastore, statement: str, params: list[Any]) -> list[Any]:
@@ -72,12 +74,16 @@ class HandshakeView:
 
         On PostgreSQL, CREATE INDEX IF NOT EXISTS locks its table even when the index exists
         (held with others, that can deadlock an applier in another process), and two processes
-        creating one table at once collide on a catalog key: the loser's second try finds it.
+        creating one table at once collide on a catalog key or its row type (duplicate_object,
+        duplicate_table): the loser's second try finds it.
         """
         try:
             with self._transaction() as cursor:
                 cursor.execute(statement)
-        except IntegrityError:
+        except (IntegrityError, ProgrammingError) as collided:
+            if isinstance(collided, ProgrammingError) and \
+                    getattr(collided.__cause__, "sqlstate", None) not in DUPLICATE_OBJECT_STATES:
+                raise
             with self._transaction() as cursor:
                 cursor.execute(statement)
 

@@ -15,8 +15,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlparse
 
-from eventsourcing.persistence import InfrastructureFactory
-from eventsourcing.sqlite import SQLiteApplicationRecorder
+from eventsourcing.persistence import InfrastructureFactory, IntegrityError
+from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteTrackingRecorder
 from eventsourcing.utils import Environment
 
 from ledger.audit import AuditLogRecorder
@@ -92,11 +92,27 @@ def open_store(location: str, name: str) -> Store:
         dbname = str(Path(location) / f"{name.lower()}.sqlite")
     return Store(name, {"PERSISTENCE_MODULE": "eventsourcing.sqlite", "SQLITE_DBNAME": dbname,
                         "SQLITE_LOCK_TIMEOUT": "30",
-                        "APPLICATION_RECORDER_TOPIC": "projections.stores:SQLiteLedgerRecorder"}, location)
+                        "APPLICATION_RECORDER_TOPIC": "projections.stores:SQLiteLedgerRecorder",
+                        "TRACKING_RECORDER_TOPIC": "projections.stores:SQLiteViewRecorder"}, location)
 
 
 class SQLiteLedgerRecorder(AuditLogRecorder, SQLiteApplicationRecorder):
     """The events, and the audit log beside them in the same transactions (``ledger.audit``)."""
+
+
+class SQLiteViewRecorder(SQLiteTrackingRecorder):
+    """eventsourcing's tracking recorder, safe when processes open a fresh data folder at once.
+
+    Each one that finds no tracking table creates it and records its "__migration__" row; all but
+    the first then fail on that row (IntegrityError). Trying again, a loser finds the table and
+    the row, and has nothing left to do.
+    """
+
+    def create_table(self) -> None:
+        try:
+            super().create_table()
+        except IntegrityError:
+            super().create_table()
 
 
 def postgres_env(url: str) -> dict[str, str]:

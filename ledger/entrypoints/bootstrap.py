@@ -120,7 +120,7 @@ class Ledger(LedgerReader):
             audit=lambda answer: api_call(operation, caller, params, moment.instant, answer=answer),
             refusal=lambda error: api_call(operation, caller, params, moment.instant, error=error),
         )
-        self.catch_up(upto=self.app.durable_head)  # read-your-writes: the caller's next List sees this command
+        self.catch_up(upto=self.app.answered_head)  # read-your-writes: the caller's next List sees this command
         return answer
 
     def query(self, handler: Callable[..., dict[str, Any]], caller: Caller, request: Any) -> dict[str, Any]:

@@ -124,6 +124,17 @@ def _busy(ledger: Any, managers: list[str], accounts: list[str], seed: int, outc
         outcomes.append((move, manager, account, outcome_of(call)))
 
 
+def opening_worker(location: str, barrier: Any, results: Any) -> None:
+    """Open a ledger on a location nobody has opened yet, at the same moment as the others."""
+    barrier.wait(timeout=TIMEOUT)
+
+    def open_and_read() -> None:
+        with open_ledger(location) as ledger:
+            ledger.client("111111111111").list_handshakes_for_account()
+
+    results.put([("open_ledger", "", "", outcome_of(open_and_read))])
+
+
 def run_workers(target: Callable[..., None], argument_lists: list[tuple[Any, ...]]) -> list[Outcome]:
     """Start one spawned process per argument tuple, all released together; gather their outcomes."""
     context = multiprocessing.get_context("spawn")  # no forking of pools and threads
