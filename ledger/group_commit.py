@@ -81,6 +81,9 @@ class CommandRunner(Application[str]):
         self._handing_over = False  # no new work until what is queued is durable and the turn is given up
         self._turn_began = 0.0  # when this process took its turn (time.monotonic)
         self._fresh_turn = False
+        # The log's head when this process took its turn (None: to be read). In its turn only its
+        # own commits move the log, so later works take the head from them instead of a query.
+        self._turn_head: int | None = None
         # What the views must reach for this process's callers to read what they were answered
         # (``answered_head``): the last position its commits made durable, and the last head its
         # commands were judged at (a command that records nothing may rest on another's events).
@@ -117,7 +120,10 @@ class CommandRunner(Application[str]):
         """Inside a command: collected, saved when the command is done. Elsewhere: saved now."""
         unit = self._unit.get()
         if unit is None:
-            return super().save(*objs, **kwargs)
+            try:
+                return super().save(*objs, **kwargs)
+            finally:
+                self._turn_head = None  # the log moved outside the turns: works read its head again
         unit.collect(*objs)
         return []
 
@@ -162,7 +168,11 @@ class CommandRunner(Application[str]):
                 self._admitted.notify_all()
 
     def _do(self, work: Callable[[], Any], audit: Any, refusal: Any, *, alone: bool) -> Done | None:
-        unit = UnitOfWork(self.recorder.max_notification_id() or 0, self.repository.generation)
+        if self._fresh_turn or self._turn_head is None:
+            self._turn_head = head = self.recorder.max_notification_id() or 0
+        else:
+            head = max(self._turn_head, self.durable_head)
+        unit = UnitOfWork(head, self.repository.generation)
         self.judged_head = max(self.judged_head, unit.head)
         if self._fresh_turn:  # nothing of ours is in flight: any position past what we know is another's
             self._fresh_turn = False
@@ -174,6 +184,7 @@ class CommandRunner(Application[str]):
         except errors.OrganizationsError as refused:
             done.error = refused
         except IntegrityError:  # read skew found by the work itself: run it again
+            self._turn_head = None  # someone wrote out of turn: read the head again
             self._forget_if_changed(unit)
             return None
         except BaseException:
@@ -240,6 +251,7 @@ class CommandRunner(Application[str]):
                                              audit=[c for d in group for c in d.calls])
             except Exception:  # noqa: BLE001 - any failure: this group and all done on top of it run again
                 self.repository.forget_everything()
+                self._turn_head = None
                 for entry in (entry for rest in groups[n:] for entry in rest):
                     entry.failed = True
                 return
