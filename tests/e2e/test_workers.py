@@ -275,7 +275,9 @@ def test_a_worker_killed_mid_load_is_restarted_and_loses_no_acknowledged_write(
     assert [o for o in load.outcomes if o.status and o.status >= 500] == []
     refused = {o.result for o in load.outcomes if o.result != "ok" and not o.result.startswith("unknown")}
     assert refused <= {"ConcurrentModificationException"}
-    assert len([o for o in load.outcomes if o.result.startswith("unknown")]) <= LOADERS  # one in flight each
+    # A request has an unknown outcome when it was in flight at the kill (one per loader) or sent on a
+    # keep-alive connection the killed worker held idle (once per client: a loader then drops it).
+    assert len([o for o in load.outcomes if o.result.startswith("unknown")]) <= len(load.clients)
     with open_ledger(data_location) as ledger:
         acknowledged = [o for o in load.outcomes if o.result == "ok"]
         assert [recorded_as(ledger, o) for o in acknowledged] == [expected(o) for o in acknowledged]
