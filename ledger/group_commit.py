@@ -80,9 +80,9 @@ class CommandRunner(Application[str]):
         self._turn_held = False  # this process holds its turn among the processes
         self._handing_over = False  # no new work until what is queued is durable and the turn is given up
         self._turn_began = 0.0  # when this process took its turn (time.monotonic)
-        self._fresh_turn = False
-        # The log's head when this process took its turn (None: to be read). In its turn only its
-        # own commits move the log, so later works take the head from them instead of a query.
+        # The log's head when this process took its turn (None: to be read, and what other processes
+        # wrote meanwhile learnt). In its turn only its own commits move the log, so later works take
+        # the head from them instead of a query.
         self._turn_head: int | None = None
         # What the views must reach for this process's callers to read what they were answered
         # (``answered_head``): the last position its commits made durable, and the last head its
@@ -156,7 +156,7 @@ class CommandRunner(Application[str]):
         with self._group:
             self._turn_held = True
             self._turn_began = time.monotonic()
-            self._fresh_turn = True  # the first work learns what other processes wrote meanwhile
+            self._turn_head = None  # the first work learns what other processes wrote meanwhile
 
     def _give_up_turn_if_idle(self) -> None:
         """(Holding ``_group``.) Hand the turn to the other processes once nothing of ours is pending."""
@@ -168,15 +168,13 @@ class CommandRunner(Application[str]):
                 self._admitted.notify_all()
 
     def _do(self, work: Callable[[], Any], audit: Any, refusal: Any, *, alone: bool) -> Done | None:
-        if self._fresh_turn or self._turn_head is None:
+        if self._turn_head is None:
             self._turn_head = head = self.recorder.max_notification_id() or 0
+            self.repository.learn(head, self.recorder.select_notifications)
         else:
             head = max(self._turn_head, self.durable_head)
         unit = UnitOfWork(head, self.repository.generation)
         self.judged_head = max(self.judged_head, unit.head)
-        if self._fresh_turn:  # nothing of ours is in flight: any position past what we know is another's
-            self._fresh_turn = False
-            self.repository.learn(unit.head, self.recorder.select_notifications)
         done = Done(unit, alone)
         token = self._unit.set(unit)
         try:

@@ -83,9 +83,11 @@ class CommandRepository(Repository[str]):
             self._known = (low, last) if first == high + 1 else (first - 1, last)
 
     def learn(self, head: int, select_notifications: Callable[..., list[Any]]) -> None:
-        """Before a process's first command in its turn (none of its own in flight): the aggregates
-        others changed up to ``head`` are marked to be fast-forwarded; the rest of the cache stays
-        current. A long stretch (a process idle for long) is not read: everything is then fast-forwarded."""
+        """Whenever a process reads the log's head anew (its turn's first command, or after a write
+        out of turn): the aggregates changed up to ``head`` by anyone but its recorded commits are
+        marked to be fast-forwarded (one of its own still in flight is too: harmless); the rest of
+        the cache stays current. A long stretch (a process idle for long) is not read: everything is
+        then fast-forwarded."""
         low, high = self._known
         if head <= high:
             return
