@@ -6,6 +6,7 @@ names), all in one data folder; on PostgreSQL, one database with per-name tables
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import secrets
 import threading
@@ -23,6 +24,7 @@ from ledger.audit import AuditLogRecorder
 
 SECRET_FILE = "secret.key"
 COMMAND_LOCK_FILE = "commands.lock"
+SCHEMA_LOCK_FILE = "schema.lock"
 
 
 @dataclass
@@ -72,6 +74,16 @@ class Store:
 
 
 _memory_secret = secrets.token_bytes(32)
+
+
+def schema_turn(location: str) -> Any:
+    """Held while a process opens a SQLite data folder's stores: creating tables, switching to WAL
+    and writing the secret do not wait for each other (``database is locked``) when processes open
+    a fresh folder at once. PostgreSQL's recorders take turns at DDL themselves."""
+    if location == ":memory:" or is_postgres(location):
+        return contextlib.nullcontext()
+    Path(location).mkdir(parents=True, exist_ok=True)
+    return FileLock(Path(location) / SCHEMA_LOCK_FILE)
 
 
 def is_postgres(location: str) -> bool:

@@ -29,7 +29,7 @@ from projections.paging import TokenCodec
 from projections.queries import Moment, ViewQueries
 from projections.reads import LedgerReads
 from projections.runner import ViewRunner
-from projections.stores import Store, open_store
+from projections.stores import Store, open_store, schema_turn
 
 DEFAULT_LOCATION = "handshake-ledger-data"
 EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
@@ -256,10 +256,12 @@ def open_ledger(location: str | os.PathLike[str] | None = None, *, clock: Clock 
                 limits: Limits = Limits()) -> Ledger:
     """Open (creating if needed) the ledger at ``location`` and bring its views up to date."""
     location = str(location or os.environ.get("HANDSHAKE_LEDGER_DATA") or DEFAULT_LOCATION)
-    events = open_store(location, HandshakeLedger.name)
-    app = HandshakeLedger(env=events.env, clock=clock, limits=limits, command_lock=events.command_lock())
-    views = open_store(location, "HandshakeViews")
-    view = HandshakeView(views.tracking_recorder(), upstream=app.name, placeholder=views.placeholder)
-    ledger = Ledger(app, views, view, TokenCodec(views.secret()))  # the views' pool: no extra connection
+    with schema_turn(location):  # processes opening a fresh location at once
+        events = open_store(location, HandshakeLedger.name)
+        app = HandshakeLedger(env=events.env, clock=clock, limits=limits, command_lock=events.command_lock())
+        views = open_store(location, "HandshakeViews")
+        view = HandshakeView(views.tracking_recorder(), upstream=app.name, placeholder=views.placeholder)
+        secret = views.secret()
+    ledger = Ledger(app, views, view, TokenCodec(secret))  # the views' pool: no extra connection
     ledger.catch_up()
     return ledger
