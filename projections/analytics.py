@@ -9,8 +9,8 @@ from collections import defaultdict
 from datetime import datetime
 from typing import Any, Iterable
 
-from ledger.handshake import LIVE_STATES, ended_at, state_at
-from projections.handshake_rows import MICROS, from_us, to_us
+from ledger.domain.handshake import LIVE_STATES, ended_at, state_at
+from projections.view_tables import MICROS, from_us, to_us
 
 OUTCOMES = ("ACCEPTED", "DECLINED", "CANCELED", "EXPIRED", "OPEN")
 

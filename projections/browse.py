@@ -15,15 +15,15 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from ledger.directory import email_key
-from ledger.handshake import EXPIRED, LIVE_STATES
-from projections.handshake_rows import from_us
+from ledger.domain.directory import email_key
+from ledger.domain.handshake import EXPIRED, LIVE_STATES
+from projections.view_tables import from_us
 from projections.queries import LONGEST_VISIBLE_US, WITH_DOCUMENT, Moment, Page, ViewQueries
-from projections.reads import ViewDirectory
+from projections.aws_reads import ViewDirectory
 from projections.versions import valid_at
 
 STATES = ("REQUESTED", "OPEN", "ACCEPTED", "DECLINED", "CANCELED", "EXPIRED")
-# One pass, no sort: a sum per state as a reader sees it at the moment (``ledger.handshake.state_at``
+# One pass, no sort: a sum per state as a reader sees it at the moment (``ledger.domain.handshake.state_at``
 # in SQL). ``{now}`` is the moment's instant; the index on the requested time covers every column.
 STATE_SUMS = ", ".join(
     [f"SUM(CASE WHEN state = '{s}' AND expires_us > {{now}} THEN 1 ELSE 0 END) AS {s}" for s in LIVE_STATES]

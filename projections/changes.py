@@ -11,9 +11,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from ledger.errors import HandshakeNotFoundException
+from ledger.domain.errors import HandshakeNotFoundException
 from projections.queries import Moment
-from projections.reads import LedgerReads, handshake_answer
+from projections.aws_reads import LedgerReads, handshake_answer
 
 
 def changes(reads: LedgerReads, before: Moment, after: Moment, *, organization_id: str | None = None,

@@ -1,7 +1,7 @@
 """CloudTrail's view of the audit log (issue 12): its records, and the queries of event history.
 
 ``cloudtrail_record(call)`` is the JSON record CloudTrail writes of one ``ApiCall``
-(``ledger/audit.py``), field for field as the CloudTrail User Guide ("CloudTrail record contents",
+(``ledger/service_layer/audit.py``), field for field as the CloudTrail User Guide ("CloudTrail record contents",
 eventVersion 1.11; "userIdentity element"; "AWS service events") and the Organizations User Guide's
 log entries show them:
 
@@ -38,10 +38,10 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any, Iterator
 
-from ledger.audit import API_CALL, SERVICE_EVENT, ApiCall
-from ledger.commands import service_model
-from ledger.ids import organization_arn
-from projections.handshake_rows import to_us
+from ledger.service_layer.audit import API_CALL, SERVICE_EVENT, ApiCall
+from ledger.service_layer.requests import service_model
+from ledger.domain.ids import organization_arn
+from projections.view_tables import to_us
 
 EVENT_VERSION = "1.11"
 EVENT_SOURCE = "organizations.amazonaws.com"

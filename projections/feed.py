@@ -6,8 +6,8 @@ import threading
 from datetime import datetime
 from typing import Any, Iterator
 
-from ledger.aggregate import payload
-from ledger.handshake import Handshake
+from ledger.domain.aggregate import payload
+from ledger.domain.handshake import Handshake
 
 PAGE = 500
 

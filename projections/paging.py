@@ -17,7 +17,7 @@ import hmac
 import json
 from typing import Any
 
-from ledger.errors import InvalidInputException
+from ledger.domain.errors import InvalidInputException
 
 
 class TokenCodec:

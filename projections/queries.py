@@ -12,9 +12,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from ledger.directory import default_email
-from ledger.handshake import ALL_FEATURES_LIFETIME, RETENTION
-from projections.handshake_rows import from_us, to_us
+from ledger.domain.directory import default_email
+from ledger.domain.handshake import ALL_FEATURES_LIFETIME, RETENTION
+from projections.view_tables import from_us, to_us
 from projections.versions import valid_at
 
 # A handshake visible at T was requested after T - (90 days + 30 days): a range the List

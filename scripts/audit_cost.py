@@ -47,7 +47,7 @@ CLIENTS = 4
 
 def audit_off() -> None:
     """Switch the recording off in this process: commands run without their record, refusals unrecorded."""
-    from ledger.service import LedgerService
+    from ledger.service_layer.service import LedgerService
 
     run_command = LedgerService.run_command
     LedgerService.run_command = lambda self, work, audit=None, refusal=None: run_command(self, work)  # type: ignore[method-assign]

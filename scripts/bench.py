@@ -51,12 +51,12 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # runnable from a checkout without installing
 
 from ledger import open_ledger  # noqa: E402
-from ledger.account import Account, default_email, default_name  # noqa: E402
-from ledger.application import Caller, Limits  # noqa: E402
-from ledger.clock import system_clock  # noqa: E402
-from ledger.handshake import INVITE, INVITE_LIFETIME, OPEN, Handshake  # noqa: E402
-from ledger.ids import handshake_arn  # noqa: E402
-from ledger.organization import ALL, Organization  # noqa: E402
+from ledger.domain.account import Account, default_email, default_name  # noqa: E402
+from ledger.service_layer.application import Caller, Limits  # noqa: E402
+from ledger.domain.clock import system_clock  # noqa: E402
+from ledger.domain.handshake import INVITE, INVITE_LIFETIME, OPEN, Handshake  # noqa: E402
+from ledger.domain.ids import handshake_arn  # noqa: E402
+from ledger.domain.organization import ALL, Organization  # noqa: E402
 
 TARGET = "AWSOrganizationsV20161128."
 DEFAULT_PG_URL = "postgresql://postgres@127.0.0.1:5432/postgres"

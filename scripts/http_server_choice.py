@@ -36,7 +36,7 @@ sys.path.insert(0, str(ROOT))  # runnable from a checkout without installing
 
 from bench import Request, load, management, request  # noqa: E402 - the bench's keep-alive load, one definition
 from ledger import open_ledger  # noqa: E402
-from ledger.application import Caller, Limits  # noqa: E402
+from ledger.service_layer.application import Caller, Limits  # noqa: E402
 
 ORGANIZATIONS = 4  # declines at 4 clients never race for one organization
 CANDIDATES = ("stdlib", "uvicorn", "granian", "hypercorn", "gunicorn", "waitress")
@@ -69,7 +69,7 @@ def service(location: str) -> Any:
 
     ledger = open_ledger(location)
     ledger.follow(interval=0.2)
-    return AwsJsonService(ledger, Identity(Accounts(), clock=ledger.clock))
+    return AwsJsonService(ledger, Identity(Accounts(), clock=ledger.domain.clock))
 
 
 def wsgi_app(location: str) -> Callable[..., Any]:

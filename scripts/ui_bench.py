@@ -34,7 +34,7 @@ sys.path[:0] = [str(ROOT), str(ROOT / "scripts")]
 import bench  # noqa: E402  (scripts/bench.py: the bulk seeding)
 
 from ledger import open_ledger  # noqa: E402
-from ledger.clock import system_clock  # noqa: E402
+from ledger.domain.clock import system_clock  # noqa: E402
 
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
          "--disable-component-update", "--no-first-run"]

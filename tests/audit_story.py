@@ -21,7 +21,7 @@ from typing import Any, Callable
 
 from botocore.exceptions import ClientError
 
-from ledger.application import Limits
+from ledger.service_layer.application import Limits
 from tests.conftest import ALICE, BOB, MANAGEMENT, OUTSIDER
 
 T0 = datetime(2026, 5, 1, 12, tzinfo=timezone.utc)

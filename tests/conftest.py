@@ -13,7 +13,7 @@ import freezegun
 import pytest
 
 from ledger import open_ledger
-from ledger.application import Limits
+from ledger.service_layer.application import Limits
 
 MANAGEMENT = "111111111111"
 ALICE = "222222222222"

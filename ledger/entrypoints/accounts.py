@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ledger.commands import is_valid
+from ledger.service_layer.requests import is_valid
 
 
 class AccountsFileError(ValueError):

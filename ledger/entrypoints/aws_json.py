@@ -37,8 +37,8 @@ from urllib.parse import unquote
 
 import orjson
 
-from ledger import errors
-from ledger.application import Caller, Limits
+from ledger.domain import errors
+from ledger.service_layer.application import Caller, Limits
 from ledger.entrypoints import cloudtrail
 from ledger.entrypoints.accounts import Accounts, load_accounts
 from ledger.entrypoints.bootstrap import Ledger

@@ -11,25 +11,25 @@ import threading
 from datetime import datetime, timezone
 from typing import Any, Callable, Iterator
 
-from ledger import errors
-from ledger.application import Caller, HandshakeLedger, Limits
-from ledger.clock import Clock, system_clock
-from ledger.commands import parse_request
+from ledger.domain import errors
+from ledger.service_layer.application import Caller, HandshakeLedger, Limits
+from ledger.domain.clock import Clock, system_clock
+from ledger.service_layer.requests import parse_request
 from ledger.entrypoints.dispatch import api_call, dispatch
-from ledger.history import HistoryEntry, handshake_as_of, history
-from ledger.instants import is_relative, parse_instant
-from ledger.shapes import describe_handshake
+from ledger.service_layer.history import HistoryEntry, handshake_as_of, history
+from ledger.domain.instants import is_relative, parse_instant
+from ledger.service_layer.shapes import describe_handshake
 from projections.analytics import analytics
 from projections.changes import changes
 from projections.cloudtrail import EventHistory
 from projections.feed import change_feed
-from projections.handshake_rows import from_us
-from projections.handshakes import HandshakeView, log_head
+from projections.view_tables import from_us
+from projections.view import HandshakeView, log_head
 from projections.paging import TokenCodec
 from projections.queries import Moment, ViewQueries
-from projections.reads import LedgerReads
+from projections.aws_reads import LedgerReads
 from projections.runner import ViewRunner
-from projections.stores import Store, open_store, schema_turn
+from ledger.storage.stores import Store, open_store, schema_turn
 
 DEFAULT_LOCATION = "handshake-ledger-data"
 EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)

@@ -17,12 +17,12 @@ from typing import Callable, NoReturn
 from botocore.exceptions import ClientError
 from eventsourcing.persistence import PersistenceError
 
-from ledger import errors
+from ledger.domain import errors
 from ledger.entrypoints.cli_commands import (ACTIONS, PROG, Failure, UsageError, account_id, analytics, count,
                                              demo, diff, events, handshake_id, history, instant, list_,
                                              organization_id, rebuild, seconds, serve, show)
 from ledger.entrypoints import cli_format as fmt
-from ledger.instants import RELATIVE
+from ledger.domain.instants import RELATIVE
 
 
 class Parser(argparse.ArgumentParser):

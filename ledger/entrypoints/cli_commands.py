@@ -19,10 +19,10 @@ from typing import TYPE_CHECKING, Any, Callable, Iterator
 
 from eventsourcing.persistence import PersistenceError
 
-from ledger.clock import Clock, system_clock
-from ledger.commands import is_valid, parse_request
+from ledger.domain.clock import Clock, system_clock
+from ledger.service_layer.requests import is_valid, parse_request
 from ledger.entrypoints import cli_format as fmt
-from ledger.instants import parse_instant
+from ledger.domain.instants import parse_instant
 
 if TYPE_CHECKING:
     from ledger.entrypoints.bootstrap import Ledger, LedgerReader
@@ -101,7 +101,7 @@ def location(args: argparse.Namespace) -> str:
 def opened(args: argparse.Namespace, *, existing: bool = True, clock: Clock = system_clock) -> Iterator[Ledger]:
     """The ledger at ``--data``; reading commands refuse a folder that isn't there."""
     from ledger.entrypoints.bootstrap import open_ledger
-    from projections.stores import is_postgres
+    from ledger.storage.stores import is_postgres
 
     where = location(args)
     if existing and not is_postgres(where) and where != ":memory:" and not Path(where).is_dir():

@@ -16,10 +16,10 @@ from typing import Any, Callable
 
 from botocore.exceptions import ClientError
 
-from ledger.clock import Clock
+from ledger.domain.clock import Clock
 from ledger.entrypoints.bootstrap import Ledger
-from ledger.handshake import INVITE_LIFETIME
-from ledger.organization import RATE_WINDOW
+from ledger.domain.handshake import INVITE_LIFETIME
+from ledger.domain.organization import RATE_WINDOW
 
 SPAN = timedelta(weeks=6)
 COMPANIES = ("Acme Corp", "Globex", "Initech", "Umbrella Labs", "Hooli", "Stark Industries", "Wayne Enterprises",

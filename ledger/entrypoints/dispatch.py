@@ -11,11 +11,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Callable
 
-from ledger import errors
-from ledger.application import Caller
-from ledger.audit import ApiCall
-from ledger.commands import parse_request
-from ledger.shapes import describe_handshake, organization_shape, root_shape
+from ledger.domain import errors
+from ledger.service_layer.application import Caller
+from ledger.service_layer.audit import ApiCall
+from ledger.service_layer.requests import parse_request
+from ledger.service_layer.shapes import describe_handshake, organization_shape, root_shape
 
 if TYPE_CHECKING:
     from ledger.entrypoints.bootstrap import LedgerReader

@@ -31,7 +31,7 @@ from typing import Any, Callable
 import httptools
 from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol
 
-from ledger import errors
+from ledger.domain import errors
 from ledger.entrypoints.aws_json import Response, error_response
 
 HTTP_VERSIONS = ("1.0", "1.1")

@@ -31,7 +31,7 @@ from typing import Any, Iterator
 
 import uvicorn
 
-from ledger import errors
+from ledger.domain import errors
 from ledger.entrypoints.accounts import AccountsFileError
 from ledger.entrypoints.aws_json import AwsJsonService, Response, load_settings, register_accounts
 from ledger.entrypoints.bootstrap import open_ledger
@@ -40,7 +40,7 @@ from ledger.entrypoints.identity import Identity, SignedRequest
 from ledger.entrypoints.webui import WebUI
 
 BACKLOG = 1024  # connections the kernel queues before accept()
-# Commands wait for their group's transaction (ledger/group_commit.py) on threads of their own: as
+# Commands wait for their group's transaction (ledger/service_layer/group_commit.py) on threads of their own: as
 # many as may arrive together, so that they can share one commit (the GIL runs one at a time).
 COMMAND_THREADS = 64
 STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
@@ -159,6 +159,6 @@ def serve(location: str | None, *, host: str, port: int, accounts_file: str | No
             print(f"handshake-ledger: {problem}", file=sys.stderr)
             return 1
         with listening:
-            run_server(AwsJsonService(ledger, Identity(accounts, strict=strict, clock=ledger.clock)), listening, limits,
+            run_server(AwsJsonService(ledger, Identity(accounts, strict=strict, clock=ledger.domain.clock)), listening, limits,
                        WebUI(ledger, accounts, strict=strict) if ui else None)
     return 0

@@ -11,7 +11,7 @@ accounts file, anything else is the default account. Strict, as AWS does it, ref
   not the one botocore's own signer computes with the key's secret: InvalidSignatureException,
   its message saying which.
 
-The time is the injected clock's (``ledger/clock.py``), so ``faketime`` and freezegun move it.
+The time is the injected clock's (``ledger/domain/clock.py``), so ``faketime`` and freezegun move it.
 """
 
 from __future__ import annotations
@@ -26,9 +26,9 @@ from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 
-from ledger import errors
-from ledger.clock import Clock, system_clock
-from ledger.commands import is_valid
+from ledger.domain import errors
+from ledger.domain.clock import Clock, system_clock
+from ledger.service_layer.requests import is_valid
 from ledger.entrypoints.accounts import Accounts
 
 DEFAULT_ACCOUNT = "000000000000"

@@ -41,8 +41,8 @@ import traceback
 from dataclasses import dataclass
 from typing import Callable, NoReturn
 
-from ledger import errors
-from ledger.application import Limits
+from ledger.domain import errors
+from ledger.service_layer.application import Limits
 from ledger.entrypoints.accounts import Accounts, AccountsFileError
 from ledger.entrypoints.aws_json import AwsJsonService, load_settings, register_accounts
 from ledger.entrypoints.bootstrap import open_ledger
@@ -112,7 +112,7 @@ def follow_views(settings: Settings) -> int:
 def serve_on(listening: socket.socket, settings: Settings) -> int:
     with open_ledger(settings.location, limits=settings.limits) as ledger:
         ledger.views_followed = True  # by the view runner, a sibling process
-        service = AwsJsonService(ledger, Identity(settings.accounts, strict=settings.strict, clock=ledger.clock))
+        service = AwsJsonService(ledger, Identity(settings.accounts, strict=settings.strict, clock=ledger.domain.clock))
         web_ui = WebUI(ledger, settings.accounts, strict=settings.strict) if settings.ui else None
         run_server(service, listening, settings.server, web_ui)
     return 0

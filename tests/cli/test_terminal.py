@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from ledger import open_ledger
-from ledger.application import Caller
+from ledger.service_layer.application import Caller
 from ledger.entrypoints.cli_format import printable
 from tests.cli.runner import cli
 from tests.conftest import MANAGEMENT

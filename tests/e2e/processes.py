@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from ledger import open_ledger
-from ledger.handshake import Handshake
+from ledger.domain.handshake import Handshake
 
 ESTABLISHED = "01"  # the state column of /proc/net/tcp
 

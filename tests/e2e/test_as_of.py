@@ -21,7 +21,7 @@ from freezegun import freeze_time
 from hypothesis import HealthCheck, given, settings
 
 from ledger import open_ledger
-from ledger.application import Limits
+from ledger.service_layer.application import Limits
 from tests.conftest import new_location
 from tests.e2e.conftest import ROOT, Server
 from tests.integration.answers import Recorded, ask, play, stories

@@ -25,7 +25,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from ledger import open_ledger
-from ledger.commands import service_model
+from ledger.service_layer.requests import service_model
 from ledger.entrypoints.cloudtrail import TARGET_PREFIX as CLOUDTRAIL
 from ledger.entrypoints.dispatch import OPERATIONS
 from tests.conftest import ALICE, BOB, MANAGEMENT, store_kind

@@ -22,7 +22,7 @@ def clients(request: Any, data_location: str, tmp_path: Any) -> Iterator[Callabl
         yield server.client
         assert server.stop() == 0
     else:
-        from ledger.application import Limits
+        from ledger.service_layer.application import Limits
 
         with open_ledger(data_location, limits=Limits(accounts_per_organization=30, invitations_per_day=20)) as ledger:
             yield ledger.client

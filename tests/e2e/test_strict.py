@@ -17,7 +17,7 @@ from botocore.exceptions import ClientError
 from freezegun import freeze_time
 
 from ledger import open_ledger
-from ledger.clock import system_clock
+from ledger.domain.clock import system_clock
 from tests.conftest import ALICE, BOB, MANAGEMENT
 from tests.e2e.conftest import TARGET, Server, post, write_accounts
 

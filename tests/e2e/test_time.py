@@ -13,7 +13,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from ledger import open_ledger
-from ledger.clock import Clock, system_clock
+from ledger.domain.clock import Clock, system_clock
 from tests.conftest import ALICE, BOB, MANAGEMENT
 from tests.e2e.conftest import Server, error_of
 

@@ -26,7 +26,7 @@ from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
 from ledger import open_ledger
-from ledger.application import Limits
+from ledger.service_layer.application import Limits
 from tests.conftest import MANAGEMENT
 from tests.e2e.conftest import ROOT, Server
 from tests.e2e.processes import assert_views_equal_a_rebuild, busiest_child, children

@@ -16,7 +16,7 @@ from collections import deque
 from typing import Any, Callable
 
 from ledger import open_ledger
-from ledger.application import Limits
+from ledger.service_layer.application import Limits
 from botocore.exceptions import ClientError
 
 Job = tuple[str, str, str]  # (client method, account calling it, handshake id)

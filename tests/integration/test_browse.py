@@ -10,12 +10,12 @@ from typing import Any, Iterator
 import pytest
 
 from ledger import open_ledger
-from ledger.clock import system_clock
+from ledger.domain.clock import system_clock
 from ledger.entrypoints import demo
 from ledger.entrypoints.bootstrap import Ledger
 from projections.analytics import analytics, outcomes_per_day
 from projections.browse import STATES, Filters, LedgerBrowser, Scope
-from projections.reads import handshake_answer
+from projections.aws_reads import handshake_answer
 from tests.conftest import new_location
 
 

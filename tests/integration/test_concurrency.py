@@ -10,9 +10,9 @@ import pytest
 from eventsourcing.persistence import IntegrityError
 
 from ledger import open_ledger
-from ledger.application import Limits
-from projections.handshakes import HandshakeView
-from projections.stores import open_store
+from ledger.service_layer.application import Limits
+from projections.view import HandshakeView
+from ledger.storage.stores import open_store
 from tests.conftest import ALICE, BOB, MANAGEMENT, OUTSIDER, new_location
 from tests.integration.processes import inviting_worker, opening_worker, run_workers
 

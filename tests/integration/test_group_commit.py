@@ -15,7 +15,7 @@ from botocore.exceptions import ClientError
 from eventsourcing.application import Application
 
 from ledger import open_ledger
-from ledger.application import Limits
+from ledger.service_layer.application import Limits
 from tests.integration.processes import run_workers, shared_organizations_worker
 
 LIMITS = Limits(accounts_per_organization=5, invitations_per_day=1000)

@@ -11,7 +11,7 @@ from botocore.exceptions import ClientError
 from freezegun import freeze_time
 
 from ledger import open_ledger
-from ledger.application import Limits
+from ledger.service_layer.application import Limits
 from ledger.entrypoints.accounts import Accounts
 from ledger.entrypoints.aws_json import AwsJsonService
 from ledger.entrypoints.cloudtrail import TARGET_PREFIX

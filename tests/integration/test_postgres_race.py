@@ -16,7 +16,7 @@ from typing import Any, Iterator
 import pytest
 
 from ledger import open_ledger
-from ledger.application import Limits
+from ledger.service_layer.application import Limits
 from tests.conftest import MANAGEMENT, store_kind
 from tests.integration.processes import Job, Outcome, handshake_worker, run_workers
 

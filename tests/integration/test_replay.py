@@ -6,10 +6,10 @@ from __future__ import annotations
 from freezegun import freeze_time
 
 from ledger import open_ledger
-from ledger.application import Limits
-from ledger.handshake import Handshake
-from ledger.shapes import describe_handshake
-from projections.handshake_rows import to_us
+from ledger.service_layer.application import Limits
+from ledger.domain.handshake import Handshake
+from ledger.service_layer.shapes import describe_handshake
+from projections.view_tables import to_us
 from tests.integration.story import ACCOUNTS, MANAGERS, play
 
 LIMITS = Limits(accounts_per_organization=50, invitations_per_day=50)

@@ -8,10 +8,10 @@ import pytest
 from freezegun import freeze_time
 
 from ledger import open_ledger
-from ledger.application import Limits
+from ledger.service_layer.application import Limits
 from botocore.exceptions import ClientError
 
-from projections.handshake_rows import TABLE_NAMES
+from projections.view_tables import TABLE_NAMES
 from tests.conftest import ALICE, BOB, MANAGEMENT
 
 T0 = datetime(2026, 5, 1, 12, 0, tzinfo=timezone.utc)

@@ -9,7 +9,7 @@ import pytest
 from freezegun import freeze_time
 
 from ledger import open_ledger
-from ledger.application import Limits
+from ledger.service_layer.application import Limits
 from tests.conftest import ALICE, BOB, MANAGEMENT, OUTSIDER
 
 START = "2026-03-01T09:00:00Z"
@@ -98,8 +98,8 @@ def server_error(world: World, method: str, params: dict[str, Any]) -> Any:
     checks (other SDKs check less): the ``OrganizationsError`` raised by ``ledger.call``."""
     from botocore import xform_name
 
-    from ledger.commands import service_model
-    from ledger.errors import OrganizationsError
+    from ledger.service_layer.requests import service_model
+    from ledger.domain.errors import OrganizationsError
 
     operation = next(op for op in service_model().operation_names if xform_name(op) == method)
     with pytest.raises(OrganizationsError) as caught:

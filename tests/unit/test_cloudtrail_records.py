@@ -7,14 +7,14 @@ from datetime import datetime, timezone
 
 import pytest
 
-from ledger.audit import SERVICE_EVENT, ApiCall
-from ledger.commands import service_model
+from ledger.service_layer.audit import SERVICE_EVENT, ApiCall
+from ledger.service_layer.requests import service_model
 from ledger.entrypoints import cloudtrail
 from ledger.entrypoints.accounts import Accounts
 from ledger.entrypoints.aws_json import AwsJsonService
 from ledger.entrypoints.cloudtrail import errors as cloudtrail_errors
 from ledger.entrypoints.identity import Identity, SignedRequest
-from ledger.errors import error_classes
+from ledger.domain.errors import error_classes
 from projections.cloudtrail import cloudtrail_record, lookup_event
 
 AT = datetime(2026, 5, 1, 12, 0, 7, 250_000, tzinfo=timezone.utc)

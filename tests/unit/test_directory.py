@@ -11,7 +11,7 @@ from typing import Callable
 
 import pytest
 
-from projections.reads import ViewDirectory
+from projections.aws_reads import ViewDirectory
 from tests.conftest import ALICE, BOB, MANAGEMENT
 from tests.unit.conftest import World, error_of
 
@@ -126,7 +126,7 @@ class TestWhoseAddressOverTime:
         assert error_of(world.alice.describe_handshake, HandshakeId=handshake_id).code == "HandshakeNotFoundException"
 
     def test_nobody_may_register_an_address_another_account_holds(self, world):
-        from ledger.errors import ConstraintViolationException
+        from ledger.domain.errors import ConstraintViolationException
 
         world.ledger.register_account(ALICE, "alice@example.com", "Alice")
         for taken in ("ALICE@example.com", "account-222222222222@example.com"):

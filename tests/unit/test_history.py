@@ -6,7 +6,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from ledger.errors import HandshakeNotFoundException
+from ledger.domain.errors import HandshakeNotFoundException
 from tests.conftest import ALICE, MANAGEMENT
 
 T0 = datetime(2026, 3, 1, 9, 0, tzinfo=timezone.utc)

@@ -6,7 +6,7 @@ from datetime import timedelta
 
 import pytest
 
-from ledger.application import Limits
+from ledger.service_layer.application import Limits
 from tests.conftest import ALICE, BOB, MANAGEMENT, OUTSIDER
 from tests.unit.conftest import error_of, make_world
 

@@ -6,7 +6,7 @@ import pytest
 
 from botocore.exceptions import ParamValidationError
 
-from ledger.commands import ascii_pattern, is_valid, request_model, service_model
+from ledger.service_layer.requests import ascii_pattern, is_valid, request_model, service_model
 from tests.conftest import ALICE
 from tests.unit.conftest import error_of, server_error
 
@@ -118,7 +118,7 @@ class TestValidation:
             assert {n for n, f in fields.items() if f.is_required()} == set(shape.required_members)
 
     def test_every_modeled_error_has_a_class(self):
-        from ledger import errors
+        from ledger.domain import errors
         from ledger.entrypoints.dispatch import OPERATIONS
 
         classes = errors.error_classes()

@@ -12,9 +12,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from ledger.application import Caller
+from ledger.service_layer.application import Caller
 from ledger.entrypoints.cloudtrail.lookup import SERVICE, lookup_events
-from ledger.errors import UnknownOperationException
+from ledger.domain.errors import UnknownOperationException
 
 TARGET_PREFIX = "com.amazonaws.cloudtrail.v20131101.CloudTrail_20131101."
 OPERATIONS = {"LookupEvents": lookup_events}

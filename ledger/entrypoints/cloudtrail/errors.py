@@ -6,7 +6,7 @@ carry no Reason), so they share the wire's base class with the Organizations err
 
 from __future__ import annotations
 
-from ledger.errors import OrganizationsError
+from ledger.domain.errors import OrganizationsError
 
 
 class InvalidLookupAttributesException(OrganizationsError):

@@ -27,7 +27,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Iterable
 
-from ledger.audit import ApiCall
+from ledger.service_layer.audit import ApiCall
 from projections.cloudtrail import REGION, EventHistory, cloudtrail_record
 
 WINDOW = timedelta(minutes=5)

@@ -1,6 +1,6 @@
 """LookupEvents: an account's event history, as CloudTrail answers it (issue 12).
 
-Validated by botocore's ``cloudtrail`` model through ``ledger.commands.parse_request`` (the same
+Validated by botocore's ``cloudtrail`` model through ``ledger.service_layer.requests.parse_request`` (the same
 machinery as the Organizations requests), each fault answered with the error shape the model
 lists for it:
 
@@ -26,15 +26,15 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from ledger import errors
-from ledger.application import Caller
-from ledger.commands import Fault, fault_message, is_constraint, parse_request, serialization_error
+from ledger.domain import errors
+from ledger.service_layer.application import Caller
+from ledger.service_layer.requests import Fault, fault_message, is_constraint, parse_request, serialization_error
 from ledger.entrypoints.cloudtrail.errors import (InvalidEventCategoryException, InvalidLookupAttributesException,
                                                   InvalidMaxResultsException, InvalidNextTokenException,
                                                   InvalidTimeRangeException)
 from projections.cloudtrail import Lookup, lookup_event
-from projections.handshake_rows import to_us
-from projections.reads import pin, token_moment
+from projections.view_tables import to_us
+from projections.aws_reads import pin, token_moment
 
 SERVICE = "cloudtrail"
 DEFAULT_PAGE = 50

@@ -3,7 +3,7 @@
 Without ``--strict`` the UI is a local tool and shows the whole ledger. With ``--strict`` a browser
 signs in with HTTP Basic: the user name is an access key id of the accounts file, the password its
 secret access key; the UI then shows what that account may see through the API (the same
-``projections/reads.py`` answers, the same ``Scope`` rules). Basic keeps every page a plain GET
+``projections/aws_reads.py`` answers, the same ``Scope`` rules). Basic keeps every page a plain GET
 with no session to keep; the secret crosses the wire as SigV4's never does, so strict mode
 belongs on the loopback interface or behind TLS.
 """

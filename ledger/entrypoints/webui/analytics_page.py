@@ -8,7 +8,7 @@ from typing import Any
 
 from ledger.entrypoints.webui.context import Page, PageRequest
 from projections.analytics import analytics, outcomes_per_day
-from projections.reads import ViewDirectory
+from projections.aws_reads import ViewDirectory
 
 OUTCOME_COLORS = {"Accepted": "#2e7d32", "Declined": "#c62828", "Canceled": "#8d8d8d", "Expired": "#ef6c00"}
 ACTION_COLORS = {"INVITE": "#1565c0", "ENABLE_ALL_FEATURES": "#6a1b9a", "APPROVE_ALL_FEATURES": "#00838f"}

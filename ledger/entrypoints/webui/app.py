@@ -16,7 +16,7 @@ import traceback
 from typing import Any, Callable
 from urllib.parse import parse_qsl, unquote
 
-from ledger import errors
+from ledger.domain import errors
 from ledger.entrypoints.accounts import Accounts
 from ledger.entrypoints.aws_json import Response
 from ledger.entrypoints.bootstrap import Ledger

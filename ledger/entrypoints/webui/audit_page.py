@@ -1,4 +1,4 @@
-"""The audit: every command call of the audit log (``ledger/audit.py``) up to the slider's moment,
+"""The audit: every command call of the audit log (``ledger/service_layer/audit.py``) up to the slider's moment,
 newest first, filtered by operation, caller, outcome, error, request id or resource; refused calls
 stand out. A scope sees its own account's records, as CloudTrail shows an account its own trail."""
 
@@ -6,9 +6,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from ledger.commands import is_valid
+from ledger.service_layer.requests import is_valid
 from ledger.entrypoints.webui.context import Page, PageRequest
-from projections.handshake_rows import to_us
+from projections.view_tables import to_us
 
 PAGE_SIZE = 50
 OUTCOMES = ("accepted", "refused")

@@ -9,14 +9,14 @@ from dataclasses import dataclass, field
 from typing import Any, Iterable, Mapping
 from urllib.parse import urlencode
 
-from ledger import errors
-from ledger.commands import is_valid
+from ledger.domain import errors
+from ledger.service_layer.requests import is_valid
 from ledger.entrypoints.bootstrap import Ledger
 from ledger.entrypoints.webui.errors import BadRequest
 from ledger.entrypoints.webui.moments import TimeSlider
 from ledger.entrypoints.webui.rendering import when
 from projections.browse import LedgerBrowser, Scope
-from projections.reads import handshake_answer
+from projections.aws_reads import handshake_answer
 
 MOMENT_PARAMS = ("at", "position")
 TEXT = r"[^\x00-\x1f\x7f]{1,256}"  # printable: no control characters

@@ -8,13 +8,13 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from ledger import errors
-from ledger.commands import is_valid
+from ledger.domain import errors
+from ledger.service_layer.requests import is_valid
 from ledger.entrypoints.webui.context import Page, PageRequest
 from ledger.entrypoints.webui.errors import NotFound
-from ledger.handshake import LIVE_STATES, RETENTION
-from ledger.history import HistoryEntry
-from projections.reads import handshake_answer
+from ledger.domain.handshake import LIVE_STATES, RETENTION
+from ledger.service_layer.history import HistoryEntry
+from projections.aws_reads import handshake_answer
 
 WIDTH, LEFT, RIGHT = 1000, 30, 970  # the SVG's user units: the axis runs from LEFT to RIGHT
 TICK_STEPS = (timedelta(hours=1), timedelta(hours=6), timedelta(days=1), timedelta(days=2), timedelta(weeks=1),

@@ -3,11 +3,11 @@ organizations, and the search box that leads to either or to one handshake's pag
 
 from __future__ import annotations
 
-from ledger.commands import is_valid
+from ledger.service_layer.requests import is_valid
 from ledger.entrypoints.webui.context import Page, PageRequest, Redirect
 from ledger.entrypoints.webui.errors import BadRequest
 from projections.browse import STATES, Filters
-from projections.reads import ViewDirectory, handshake_answer
+from projections.aws_reads import ViewDirectory, handshake_answer
 
 ACTIONS = ("INVITE", "ENABLE_ALL_FEATURES", "APPROVE_ALL_FEATURES")
 PAGE_SIZE = 50

@@ -10,9 +10,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from ledger import errors
-from ledger.account import Account, email_claim_id
-from ledger.handshake import (
+from ledger.domain import errors
+from ledger.domain.account import Account, email_claim_id
+from ledger.domain.handshake import (
     ALL_FEATURES_LIFETIME,
     APPROVE_ALL_FEATURES,
     ENABLE_ALL_FEATURES,
@@ -22,9 +22,9 @@ from ledger.handshake import (
     REQUESTED,
     Handshake,
 )
-from ledger.ids import handshake_arn, new_handshake_id
-from ledger.organization import ALL, RATE_WINDOW, Organization
-from ledger.service import Caller, LedgerService, command
+from ledger.domain.ids import handshake_arn, new_handshake_id
+from ledger.domain.organization import ALL, RATE_WINDOW, Organization
+from ledger.service_layer.service import Caller, LedgerService, command
 
 
 class HandshakeCommands(LedgerService):

@@ -1,6 +1,6 @@
 """The root and what the management account enables: policy types in the root and trusted access
 for AWS services (what Terraform's ``aws_organizations_organization`` changes; ListRoots and
-ListAWSServiceAccessForOrganization are answered by the read model, ``projections/reads.py``).
+ListAWSServiceAccessForOrganization are answered by the read model, ``projections/aws_reads.py``).
 
 Only the management account calls these (there are no delegated administrators here): a member
 gets AccessDeniedException, an account in no organization AWSOrganizationsNotInUseException.
@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
-from ledger.organization import Organization
-from ledger.service import Caller, LedgerService, command
+from ledger.domain.organization import Organization
+from ledger.service_layer.service import Caller, LedgerService, command
 
 
 class RootCommands(LedgerService):

@@ -7,9 +7,9 @@ import copy
 from datetime import datetime
 from typing import Any
 
-from ledger.handshake import Handshake, state_at
-from ledger.ids import account_arn, organization_arn, root_arn
-from ledger.organization import ALL, Organization
+from ledger.domain.handshake import Handshake, state_at
+from ledger.domain.ids import account_arn, organization_arn, root_arn
+from ledger.domain.organization import ALL, Organization
 
 
 def handshake_shape(

@@ -34,7 +34,7 @@ from pydantic import (AfterValidator, BaseModel, BeforeValidator, ConfigDict, Fi
                       ValidationError, create_model)
 from pydantic_core import PydanticCustomError
 
-from ledger.errors import InvalidInputException, SerializationException
+from ledger.domain.errors import InvalidInputException, SerializationException
 
 # pydantic error type -> InvalidInputException Reason (the model's enum spellings).
 _REASONS = {

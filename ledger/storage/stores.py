@@ -20,7 +20,7 @@ from eventsourcing.persistence import InfrastructureFactory, IntegrityError
 from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteTrackingRecorder
 from eventsourcing.utils import Environment
 
-from ledger.audit import AuditLogRecorder
+from ledger.service_layer.audit import AuditLogRecorder
 
 SECRET_FILE = "secret.key"
 COMMAND_LOCK_FILE = "commands.lock"
@@ -49,7 +49,7 @@ class Store:
         if self.location == ":memory:":
             return _memory_secret
         if self.placeholder == "%s":
-            from projections.postgres_store import postgres_secret
+            from ledger.storage.postgres import postgres_secret
 
             return postgres_secret(self.factory)
         path = Path(self.location) / SECRET_FILE
@@ -63,7 +63,7 @@ class Store:
         if self.location == ":memory:":
             return threading.Lock()
         if self.placeholder == "%s":
-            from projections.postgres_store import AdvisoryLock
+            from ledger.storage.postgres import AdvisoryLock
 
             return AdvisoryLock(self.env)
         return FileLock(Path(self.location) / COMMAND_LOCK_FILE)
@@ -92,7 +92,7 @@ def is_postgres(location: str) -> bool:
 
 def open_store(location: str, name: str) -> Store:
     if is_postgres(location):
-        from projections.postgres_store import check_reachable
+        from ledger.storage.postgres import check_reachable
 
         env = postgres_env(location)
         check_reachable(env)  # the server's own words, at once: not a pool's timeout 30 s later
@@ -104,12 +104,12 @@ def open_store(location: str, name: str) -> Store:
         dbname = str(Path(location) / f"{name.lower()}.sqlite")
     return Store(name, {"PERSISTENCE_MODULE": "eventsourcing.sqlite", "SQLITE_DBNAME": dbname,
                         "SQLITE_LOCK_TIMEOUT": "30",
-                        "APPLICATION_RECORDER_TOPIC": "projections.stores:SQLiteLedgerRecorder",
-                        "TRACKING_RECORDER_TOPIC": "projections.stores:SQLiteViewRecorder"}, location)
+                        "APPLICATION_RECORDER_TOPIC": "ledger.storage.stores:SQLiteLedgerRecorder",
+                        "TRACKING_RECORDER_TOPIC": "ledger.storage.stores:SQLiteViewRecorder"}, location)
 
 
 class SQLiteLedgerRecorder(AuditLogRecorder, SQLiteApplicationRecorder):
-    """The events, and the audit log beside them in the same transactions (``ledger.audit``)."""
+    """The events, and the audit log beside them in the same transactions (``ledger.service_layer.audit``)."""
 
 
 class SQLiteViewRecorder(SQLiteTrackingRecorder):
@@ -141,8 +141,8 @@ def postgres_env(url: str) -> dict[str, str]:
         # only under concurrent use: many processes on one server stay under max_connections.
         "POSTGRES_POOL_SIZE": "1",
         "POSTGRES_IDLE_IN_TRANSACTION_SESSION_TIMEOUT": "60",
-        "APPLICATION_RECORDER_TOPIC": "projections.postgres_store:PostgresLedgerRecorder",
-        "TRACKING_RECORDER_TOPIC": "projections.postgres_store:PostgresViewRecorder",
+        "APPLICATION_RECORDER_TOPIC": "ledger.storage.postgres:PostgresLedgerRecorder",
+        "TRACKING_RECORDER_TOPIC": "ledger.storage.postgres:PostgresViewRecorder",
     }
 
 

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from ledger import errors
-from ledger.account import Account, EmailClaim, email_claim_id
-from ledger.directory import default_email, default_name, default_owner, email_key
-from ledger.handshake import Handshake
-from ledger.ids import new_organization_id, new_root_id
-from ledger.organization import ALL, Organization
-from ledger.service import Caller, LedgerService, command
+from ledger.domain import errors
+from ledger.domain.account import Account, EmailClaim, email_claim_id
+from ledger.domain.directory import default_email, default_name, default_owner, email_key
+from ledger.domain.handshake import Handshake
+from ledger.domain.ids import new_organization_id, new_root_id
+from ledger.domain.organization import ALL, Organization
+from ledger.service_layer.service import Caller, LedgerService, command
 
 
 class OrganizationCommands(LedgerService):

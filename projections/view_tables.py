@@ -4,7 +4,7 @@ Three versioned tables (``projections/versions.py``): handshakes (what DescribeH
 the Lists answer), accounts (the account directory of decision 19: emails, names, memberships)
 and organizations. What never changes of a handshake (its ARN, Parties and Resources as
 requested) is kept once, in ``handshake_documents``; the ACCOUNT resource an accepted EMAIL
-invitation gains is derived when read (``projections/reads.py``). A new version is made only when an answer changes; bookkeeping (how many
+invitation gains is derived when read (``projections/aws_reads.py``). A new version is made only when an answer changes; bookkeeping (how many
 approvals a parent still awaits) is updated in place. Expiry and retention are never stored as
 changes: they are derived when read, from the stored instants (decisions 13-14).
 
@@ -20,10 +20,10 @@ import json
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from ledger.account import Account
-from ledger.directory import email_key
-from ledger.handshake import ACCEPTED, CANCELED, DECLINED, LIVE_STATES, OPEN, REQUESTED, RETENTION, Handshake
-from ledger.organization import ALL, Organization
+from ledger.domain.account import Account
+from ledger.domain.directory import email_key
+from ledger.domain.handshake import ACCEPTED, CANCELED, DECLINED, LIVE_STATES, OPEN, REQUESTED, RETENTION, Handshake
+from ledger.domain.organization import ALL, Organization
 from projections.versions import Row, VersionedBatch, VersionedTable
 
 MICROS = 1_000_000

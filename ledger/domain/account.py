@@ -4,7 +4,7 @@ An ``Account`` (id: the 12-digit account id) knows its email, its name and which
 organization it belongs to. An ``EmailClaim`` (id: ``email:<address in lower case>``) maps a
 registered email back to its account, so EMAIL-targeted invitations find their recipient
 without a scan. Default addresses (``account-<id>@example.com``) are never claimed: the rule
-in ``ledger/directory.py`` resolves them.
+in ``ledger/domain/directory.py`` resolves them.
 """
 
 from __future__ import annotations
@@ -13,8 +13,8 @@ from datetime import datetime
 
 from eventsourcing.domain import event
 
-from ledger.aggregate import LedgerAggregate
-from ledger.directory import default_email, default_name, email_key
+from ledger.domain.aggregate import LedgerAggregate
+from ledger.domain.directory import default_email, default_name, email_key
 
 __all__ = ["Account", "EmailClaim", "default_email", "default_name", "email_claim_id"]
 

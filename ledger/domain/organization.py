@@ -18,8 +18,8 @@ from typing import Any, Callable
 
 from eventsourcing.domain import event
 
-from ledger import errors
-from ledger.aggregate import LedgerAggregate
+from ledger.domain import errors
+from ledger.domain.aggregate import LedgerAggregate
 
 ALL, CONSOLIDATED_BILLING = "ALL", "CONSOLIDATED_BILLING"
 RATE_WINDOW = timedelta(hours=24)

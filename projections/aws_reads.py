@@ -13,12 +13,12 @@ from typing import Any
 
 import orjson
 
-from ledger import errors
-from ledger.directory import default_email, default_name, email_key, resolve_owner
-from ledger.ids import account_arn, organization_arn, root_arn
-from ledger.organization import ALL
-from ledger.shapes import handshake_shape
-from projections.handshake_rows import from_us
+from ledger.domain import errors
+from ledger.domain.directory import default_email, default_name, email_key, resolve_owner
+from ledger.domain.ids import account_arn, organization_arn, root_arn
+from ledger.domain.organization import ALL
+from ledger.service_layer.shapes import handshake_shape
+from projections.view_tables import from_us
 from projections.paging import TokenCodec
 from projections.queries import Moment, ViewQueries
 
@@ -26,7 +26,7 @@ DEFAULT_PAGE = 20
 
 
 class ViewDirectory:
-    """The account directory (``ledger.directory``) as the view saw it at a moment."""
+    """The account directory (``ledger.domain.directory``) as the view saw it at a moment."""
 
     def __init__(self, queries: ViewQueries, moment: Moment):
         self.queries, self.moment = queries, moment

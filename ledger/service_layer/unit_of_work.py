@@ -62,7 +62,7 @@ class CommandRepository(Repository[str]):
     aggregate id -> (aggregate, the log head at which it was known current, generation).
 
     ``generation`` moves on whenever what is in memory may hold changes that will never be
-    durable (``ledger/group_commit.py``): entries of an older generation are never used again.
+    durable (``ledger/service_layer/group_commit.py``): entries of an older generation are never used again.
     """
 
     maxsize = 20_000

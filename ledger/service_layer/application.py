@@ -8,10 +8,10 @@ and what they share (caller, quotas, loading, taking turns, retrying a version c
 
 from __future__ import annotations
 
-from ledger.handshake_commands import HandshakeCommands
-from ledger.organization_commands import OrganizationCommands
-from ledger.root_commands import RootCommands
-from ledger.service import Caller, Limits, command
+from ledger.service_layer.handshakes import HandshakeCommands
+from ledger.service_layer.organizations import OrganizationCommands
+from ledger.service_layer.roots import RootCommands
+from ledger.service_layer.service import Caller, Limits, command
 
 __all__ = ["Caller", "HandshakeLedger", "Limits", "command"]
 

@@ -11,8 +11,8 @@ from typing import Any
 
 from eventsourcing.domain import event
 
-from ledger.aggregate import LedgerAggregate
-from ledger.errors import HandshakeAlreadyInStateException, InvalidHandshakeTransitionException
+from ledger.domain.aggregate import LedgerAggregate
+from ledger.domain.errors import HandshakeAlreadyInStateException, InvalidHandshakeTransitionException
 
 INVITE = "INVITE"
 ENABLE_ALL_FEATURES = "ENABLE_ALL_FEATURES"

@@ -11,16 +11,16 @@ from typing import Any, Callable, TypeVar
 from eventsourcing.application import AggregateNotFoundError, Repository
 from eventsourcing.persistence import IntegrityError, Transcoder
 
-from ledger import errors
-from ledger.account import Account, EmailClaim, email_claim_id
-from ledger.audit import ApiCall
-from ledger.clock import Clock, system_clock
-from ledger.directory import default_email, default_name, resolve_owner
-from ledger.handshake import Handshake
-from ledger.organization import Organization
-from ledger.group_commit import CommandRunner
-from ledger.transcoding import LenientDatetimeTranscoder
-from ledger.unit_of_work import CommandRepository
+from ledger.domain import errors
+from ledger.domain.account import Account, EmailClaim, email_claim_id
+from ledger.service_layer.audit import ApiCall
+from ledger.domain.clock import Clock, system_clock
+from ledger.domain.directory import default_email, default_name, resolve_owner
+from ledger.domain.handshake import Handshake
+from ledger.domain.organization import Organization
+from ledger.service_layer.group_commit import CommandRunner
+from ledger.service_layer.transcoding import LenientDatetimeTranscoder
+from ledger.service_layer.unit_of_work import CommandRepository
 
 T = TypeVar("T")
 
@@ -59,7 +59,7 @@ def command(method: Callable[..., T]) -> Callable[..., T]:
 class LedgerService(CommandRunner):
     """The eventsourcing application under the commands: settings, loading, shared checks."""
 
-    env = {"ORIGINATOR_ID_TYPE": "text"}  # the cache is the ledger's own (``ledger/unit_of_work.py``)
+    env = {"ORIGINATOR_ID_TYPE": "text"}  # the cache is the ledger's own (``ledger/service_layer/unit_of_work.py``)
 
     def __init__(self, env: dict[str, str] | None = None, *, clock: Clock = system_clock, limits: Limits = Limits(),
                  command_lock: Any = None):
@@ -113,7 +113,7 @@ class LedgerService(CommandRunner):
         return account.name if account else default_name(account_id)
 
     def owner_of(self, email: str) -> str | None:
-        """The account an email belongs to now (``ledger.directory.resolve_owner``)."""
+        """The account an email belongs to now (``ledger.domain.directory.resolve_owner``)."""
         return resolve_owner(email, claimed_by=self._claimed_by, email_of=self.email_of)
 
     def _claimed_by(self, key: str) -> str | None:

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any, Iterable, Sequence
 
-from ledger.organization import Organization
+from ledger.domain.organization import Organization
 
 API_CALL, SERVICE_EVENT = "AwsApiCall", "AwsServiceEvent"
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)

@@ -35,10 +35,10 @@ from typing import Any, Callable, TypeVar
 from eventsourcing.application import Application
 from eventsourcing.persistence import IntegrityError
 
-from ledger import errors
-from ledger.audit import ApiCall, service_events
-from ledger.organization import Organization
-from ledger.unit_of_work import CommandRepository, UnitOfWork
+from ledger.domain import errors
+from ledger.service_layer.audit import ApiCall, service_events
+from ledger.domain.organization import Organization
+from ledger.service_layer.unit_of_work import CommandRepository, UnitOfWork
 
 T = TypeVar("T")
 TURN = 0.005  # seconds a process keeps admitting new work in its turn before it hands the turn over

@@ -3,7 +3,7 @@
 eventsourcing gives "as of version" (``repository.get(id, version=N)``) but not "as of an
 instant": that is the last version whose event happened at or before the instant. The trail
 also shows the refused calls on the handshake (issue 12): they changed nothing, so they are no
-event of it, but the audit log (``ledger/audit.py``) has each, with its error.
+event of it, but the audit log (``ledger/service_layer/audit.py``) has each, with its error.
 """
 
 from __future__ import annotations
@@ -14,10 +14,10 @@ from typing import Any
 
 from eventsourcing.application import AggregateNotFoundError
 
-from ledger.aggregate import payload
-from ledger.audit import to_us
-from ledger.errors import HandshakeNotFoundException
-from ledger.handshake import EXPIRED, LIVE_STATES, Handshake, state_at
+from ledger.domain.aggregate import payload
+from ledger.service_layer.audit import to_us
+from ledger.domain.errors import HandshakeNotFoundException
+from ledger.domain.handshake import EXPIRED, LIVE_STATES, Handshake, state_at
 
 
 @dataclass(frozen=True)

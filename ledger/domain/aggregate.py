@@ -17,7 +17,7 @@ from eventsourcing.domain import (
     MetaDomainEvent,
 )
 
-from ledger.clock import system_clock
+from ledger.domain.clock import system_clock
 
 
 class LedgerEvent(CanMutateAggregate[str], metaclass=MetaDomainEvent):

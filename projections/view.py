@@ -23,7 +23,7 @@ from eventsourcing import persistence
 from eventsourcing.persistence import IntegrityError, Notification, ProgrammingError, Tracking
 from eventsourcing.sqlite import SQLiteDatastore
 
-from projections.handshake_rows import TABLE_NAMES, TABLES, RowChanges, add_event
+from projections.view_tables import TABLE_NAMES, TABLES, RowChanges, add_event
 
 
 DUPLICATE_OBJECT_STATES = {"42710", "42P07"}  # PostgreSQL's duplicate_object and duplicate_table
