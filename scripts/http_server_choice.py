@@ -69,7 +69,7 @@ def service(location: str) -> Any:
 
     ledger = open_ledger(location)
     ledger.follow(interval=0.2)
-    return AwsJsonService(ledger, Identity(Accounts(), clock=ledger.domain.clock))
+    return AwsJsonService(ledger, Identity(Accounts(), clock=ledger.clock))
 
 
 def wsgi_app(location: str) -> Callable[..., Any]:

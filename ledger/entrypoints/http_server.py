@@ -159,6 +159,6 @@ def serve(location: str | None, *, host: str, port: int, accounts_file: str | No
             print(f"handshake-ledger: {problem}", file=sys.stderr)
             return 1
         with listening:
-            run_server(AwsJsonService(ledger, Identity(accounts, strict=strict, clock=ledger.domain.clock)), listening, limits,
+            run_server(AwsJsonService(ledger, Identity(accounts, strict=strict, clock=ledger.clock)), listening, limits,
                        WebUI(ledger, accounts, strict=strict) if ui else None)
     return 0

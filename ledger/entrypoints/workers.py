@@ -112,7 +112,7 @@ def follow_views(settings: Settings) -> int:
 def serve_on(listening: socket.socket, settings: Settings) -> int:
     with open_ledger(settings.location, limits=settings.limits) as ledger:
         ledger.views_followed = True  # by the view runner, a sibling process
-        service = AwsJsonService(ledger, Identity(settings.accounts, strict=settings.strict, clock=ledger.domain.clock))
+        service = AwsJsonService(ledger, Identity(settings.accounts, strict=settings.strict, clock=ledger.clock))
         web_ui = WebUI(ledger, settings.accounts, strict=settings.strict) if settings.ui else None
         run_server(service, listening, settings.server, web_ui)
     return 0
