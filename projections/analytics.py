@@ -10,7 +10,8 @@ from datetime import datetime
 from typing import Any, Iterable
 
 from ledger.domain.handshake import LIVE_STATES, ended_at, state_at
-from projections.view_tables import MICROS, from_us, to_us
+from ledger.domain.instants import from_us, to_us
+from projections.view_tables import MICROS
 
 OUTCOMES = ("ACCEPTED", "DECLINED", "CANCELED", "EXPIRED", "OPEN")
 

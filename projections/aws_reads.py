@@ -18,7 +18,7 @@ from ledger.domain.directory import default_email, default_name, email_key, reso
 from ledger.domain.ids import account_arn, organization_arn, root_arn
 from ledger.domain.organization import ALL
 from ledger.service_layer.shapes import handshake_shape
-from projections.view_tables import from_us
+from ledger.domain.instants import from_us
 from projections.paging import TokenCodec
 from projections.queries import Moment, ViewQueries
 

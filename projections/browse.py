@@ -17,7 +17,7 @@ from typing import Any
 
 from ledger.domain.directory import email_key
 from ledger.domain.handshake import EXPIRED, LIVE_STATES
-from projections.view_tables import from_us
+from ledger.domain.instants import from_us
 from projections.queries import LONGEST_VISIBLE_US, WITH_DOCUMENT, Moment, Page, ViewQueries
 from projections.aws_reads import ViewDirectory
 from projections.versions import valid_at

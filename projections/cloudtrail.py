@@ -41,7 +41,7 @@ from typing import Any, Iterator
 from ledger.service_layer.audit import API_CALL, SERVICE_EVENT, ApiCall
 from ledger.service_layer.requests import service_model
 from ledger.domain.ids import organization_arn
-from projections.view_tables import to_us
+from ledger.domain.instants import to_us
 
 EVENT_VERSION = "1.11"
 EVENT_SOURCE = "organizations.amazonaws.com"

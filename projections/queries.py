@@ -14,7 +14,7 @@ from typing import Any
 
 from ledger.domain.directory import default_email
 from ledger.domain.handshake import ALL_FEATURES_LIFETIME, RETENTION
-from projections.view_tables import from_us, to_us
+from ledger.domain.instants import from_us, to_us
 from projections.versions import valid_at
 
 # A handshake visible at T was requested after T - (90 days + 30 days): a range the List

@@ -23,24 +23,12 @@ from typing import Any
 from ledger.domain.account import Account
 from ledger.domain.directory import email_key
 from ledger.domain.handshake import ACCEPTED, CANCELED, DECLINED, LIVE_STATES, OPEN, REQUESTED, RETENTION, Handshake
+from ledger.domain.instants import EPOCH, from_us, to_us
 from ledger.domain.organization import ALL, Organization
 from projections.versions import Row, VersionedBatch, VersionedTable
 
 MICROS = 1_000_000
 RETENTION_US = int(RETENTION.total_seconds()) * MICROS
-EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
-ONE_US = timedelta(microseconds=1)
-
-
-def to_us(instant: datetime) -> int:
-    """Microseconds since the epoch: exact, orderable, the same on SQLite and PostgreSQL."""
-    return (instant - EPOCH) // ONE_US
-
-
-def from_us(us: int) -> datetime:
-    return EPOCH + timedelta(microseconds=us)
-
-
 VERSION_COLUMNS = "valid_from BIGINT NOT NULL, valid_to BIGINT"
 TABLES = f"""
 CREATE TABLE IF NOT EXISTS {{p}}handshake_documents (

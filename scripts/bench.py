@@ -475,7 +475,7 @@ def seed_handshake(seed: Seed, i: int) -> Handshake:
 def grow(ledger: Any, seed: Seed, size: int) -> None:
     """Bulk-save handshakes (and their organizations and recipients) until the ledger holds ``size``."""
     # psycopg's pipelined insert of one huge save stalls (both ends wait on full buffers): smaller saves there.
-    batch = 1_000 if ledger.view.placeholder == "%s" else 10_000
+    batch = 1_000 if ledger.store.kind == "postgres" else 10_000
     began, first = time.perf_counter(), ledger.app.recorder.max_notification_id() or 0
     pending: list[Any] = []
     for i in range(seed.count, size):

@@ -11,6 +11,8 @@ from datetime import datetime, timedelta, timezone
 
 RELATIVE = re.compile(r"([+-])((?:[0-9]+[wdhms])+)", re.ASCII)
 UNITS = {"w": "weeks", "d": "days", "h": "hours", "m": "minutes", "s": "seconds"}
+EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+ONE_US = timedelta(microseconds=1)
 SPELLINGS = "ISO 8601 (2026-03-01, 2026-03-01T12:00:00Z) or now, -3d, -12h, +2d"
 
 
@@ -40,3 +42,14 @@ def parse_instant(value: str | datetime, now: datetime) -> datetime:
         return parsed.replace(tzinfo=timezone.utc) if parsed.tzinfo is None else parsed.astimezone(timezone.utc)
     except (ValueError, OverflowError):
         raise ValueError(f"invalid instant {value!r}: use {SPELLINGS}") from None
+
+
+def to_us(instant: datetime) -> int:
+    """Microseconds since the epoch: exact, orderable, the same on SQLite and PostgreSQL (the unit
+    every table of the ledger keeps its instants in)."""
+    return (instant - EPOCH) // ONE_US
+
+
+def from_us(us: int) -> datetime:
+    """The instant ``to_us`` stored: an aware UTC datetime."""
+    return EPOCH + timedelta(microseconds=us)

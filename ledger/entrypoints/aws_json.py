@@ -16,11 +16,6 @@ events the request records.
 ``serve`` runs it on uvicorn (``http_server.py``, chosen by ``scripts/http_server_choice.py``):
 SIGTERM or SIGINT stops accepting, lets requests in flight finish, closes idle connections,
 closes the ledger, and ``serve`` returns 0.
-
-Hidden settings, read from the environment at startup (positive integers):
-
-- ``HANDSHAKE_LEDGER_ACCOUNT_LIMIT``: accounts per organization, open invitations included (10).
-- ``HANDSHAKE_LEDGER_INVITE_RATE_LIMIT``: invitations per organization in any 24 hours (20).
 """
 
 from __future__ import annotations
@@ -38,10 +33,8 @@ from urllib.parse import unquote
 import orjson
 
 from ledger.domain import errors
-from ledger.service_layer.application import Caller, Limits
+from ledger.service_layer.audit import Caller
 from ledger.entrypoints import cloudtrail
-from ledger.entrypoints.accounts import Accounts, load_accounts
-from ledger.entrypoints.bootstrap import Ledger
 from ledger.entrypoints.dispatch import QUERIES
 from ledger.entrypoints.identity import SERVICE, Identity, SignedRequest, parse_authorization
 
@@ -50,10 +43,6 @@ CONTENT_TYPE = "application/x-amz-json-1.1"
 HEALTH_PATH = "/_ledger/health"
 AS_OF_PREFIX = "/as-of/"
 METHODS = ("GET", "POST")
-LIMIT_SETTINGS = {
-    "HANDSHAKE_LEDGER_ACCOUNT_LIMIT": "accounts_per_organization",
-    "HANDSHAKE_LEDGER_INVITE_RATE_LIMIT": "invitations_per_day",
-}
 
 
 @dataclass(frozen=True)
@@ -87,9 +76,11 @@ def _epoch_seconds(value: Any) -> float:
 
 
 class Answers(Protocol):
-    """What the service needs of the ledger: its one dispatch."""
+    """What the service needs of the ledger: its one dispatch, and the ledger as of a moment."""
 
     def call(self, operation: str, params: dict[str, Any] | None, caller: Caller) -> dict[str, Any]: ...
+
+    def at(self, instant: str | None = None, *, position: int | None = None) -> Answers: ...
 
 
 @dataclass(frozen=True)
@@ -141,8 +132,7 @@ class AwsJsonService:
             return json_response(404, {"__type": "UnknownOperationException",
                                        "Message": f"No route for {request.method} {request.path!r}."}, request_id)
         try:
-            answers = self._as_of(path) if path != "/" else self.ledger
-            return json_response(200, self._answer(request, request_id, answers), request_id)
+            return json_response(200, self._answer(request, request_id, path), request_id)
         except errors.OrganizationsError as error:
             return error_response(error, request_id)
         except Exception:
@@ -167,20 +157,22 @@ class AwsJsonService:
                 number = when[len("position/"):]
                 if not (number.isascii() and number.isdigit()):
                     raise ValueError(f"invalid position {number!r}: a whole number of the log")
-                return self.ledger.at(position=int(number))  # type: ignore[attr-defined]
-            return self.ledger.at(when)  # type: ignore[attr-defined]
+                return self.ledger.at(position=int(number))
+            return self.ledger.at(when)
         except ValueError as problem:
             raise errors.InvalidInputException(
                 f"{problem}. Ask as of an instant with {AS_OF_PREFIX}<ISO 8601 instant> or of a log position "
                 f"with {AS_OF_PREFIX}position/<N>."
             ) from None
 
-    def _answer(self, request: SignedRequest, request_id: str, answers: Answers) -> dict[str, Any]:
+    def _answer(self, request: SignedRequest, request_id: str, path: str) -> dict[str, Any]:
+        """Authenticate the caller, then (and only then) open the moment the path asks for, then answer."""
         target = request.headers.get("x-amz-target", "")
         api, operation = api_of(target)
         account_id = self.identity.account_of(request, api.service if api else SERVICE)
         if api is None:
             raise errors.UnknownOperationException(f"Unknown operation target {target!r}.")
+        answers = self._as_of(path) if path != "/" else self.ledger
         credential = parse_authorization(request.headers.get("authorization"))
         caller = Caller(account_id, request_id, access_key_id=credential.access_key_id if credential else None,
                         source_ip=request.source_ip, user_agent=request.headers.get("user-agent"))
@@ -197,29 +189,3 @@ def _json_object(body: bytes) -> dict[str, Any]:
     if not isinstance(params, dict):
         raise errors.SerializationException("The request body must be a JSON object.")
     return params
-
-
-def limits_from_env(environ: Mapping[str, str]) -> Limits:
-    values: dict[str, int] = {}
-    for name, field in LIMIT_SETTINGS.items():
-        if environ.get(name):
-            if not environ[name].isdigit() or int(environ[name]) < 1:
-                raise ValueError(f"{name} must be a positive integer, not {environ[name]!r}")
-            values[field] = int(environ[name])
-    return Limits(**values)
-
-
-def register_accounts(ledger: Ledger, accounts: Accounts) -> None:
-    """Names and emails of the accounts file feed MASTER_NAME/MASTER_EMAIL and EMAIL targets."""
-    for entry in accounts.entries:
-        if entry.email or entry.name:
-            ledger.register_account(entry.id, entry.email, entry.name)
-
-
-def load_settings(accounts_file: str | None, strict: bool) -> tuple[Accounts, Limits]:
-    """The accounts file and the limits; AccountsFileError or ValueError when unusable."""
-    accounts = load_accounts(accounts_file)
-    limits = limits_from_env(os.environ)
-    if strict and not accounts_file:
-        raise ValueError("--strict needs --accounts: the secrets to verify signatures against")
-    return accounts, limits

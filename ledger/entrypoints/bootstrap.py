@@ -1,267 +1,33 @@
 """The one composition root: builds the ledger (events), its views and its clients from settings.
 
 Storage: a folder with SQLite files (default ``handshake-ledger-data/``, or
-``HANDSHAKE_LEDGER_DATA``), ``:memory:`` for tests, or a ``postgresql://`` URL.
+``HANDSHAKE_LEDGER_DATA``: ``settings.data_location``), ``:memory:`` for tests, or a ``postgresql://`` URL.
 """
 
 from __future__ import annotations
 
 import os
-import threading
-from datetime import datetime, timezone
-from typing import Any, Callable, Iterator
 
-from ledger.domain import errors
-from ledger.service_layer.application import Caller, HandshakeLedger, Limits
 from ledger.domain.clock import Clock, system_clock
-from ledger.service_layer.requests import parse_request
-from ledger.entrypoints.dispatch import api_call, dispatch
-from ledger.service_layer.history import HistoryEntry, handshake_as_of, history
-from ledger.domain.instants import is_relative, parse_instant
-from ledger.service_layer.shapes import describe_handshake
-from projections.analytics import analytics
-from projections.changes import changes
-from projections.cloudtrail import EventHistory
-from projections.feed import change_feed
-from projections.view_tables import from_us
-from projections.view import HandshakeView, log_head
+from ledger.entrypoints.client import Clients
+from ledger.entrypoints.facade import Ledger
+from ledger.entrypoints.settings import data_location
+from ledger.service_layer.application import HandshakeLedger, Limits
+from ledger.storage.stores import open_store, schema_turn
 from projections.paging import TokenCodec
-from projections.queries import Moment, ViewQueries
-from projections.aws_reads import LedgerReads
-from projections.runner import ViewRunner
-from ledger.storage.stores import Store, open_store, schema_turn
-
-DEFAULT_LOCATION = "handshake-ledger-data"
-EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
-
-
-class LedgerReader:
-    """What every ledger answers: the AWS operations, boto3 clients, analytics."""
-
-    view: HandshakeView
-    queries: ViewQueries
-    reads: LedgerReads
-    trail: EventHistory  # the audit log, as CloudTrail's event history
-
-    def moment(self) -> Moment:
-        """What queries read: which versions of the view, judged at which instant."""
-        raise NotImplementedError
-
-    def moment_for(self, next_token: str | None) -> Moment:
-        """The moment a request reads: a NextToken's pinned one when the moment was asked for in
-        words that depend on when (``/as-of/-3d``: every page reads the first page's moment)."""
-        moment = self.moment()
-        pinned = self.reads.tokens.pinned(next_token) if next_token and moment.label else None
-        return Moment(pinned[0], from_us(pinned[1]), moment.label) if pinned else moment
-
-    def now(self) -> datetime:
-        return self.moment().instant
-
-    def command(self, handler: Callable[..., dict[str, Any]], caller: Caller, operation: str,
-                params: dict[str, Any]) -> dict[str, Any]:
-        raise NotImplementedError
-
-    def query(self, handler: Callable[..., dict[str, Any]], caller: Caller, request: Any) -> dict[str, Any]:
-        return handler(self, caller, request, self.moment_for(getattr(request, "NextToken", None)))
-
-    def call(self, operation: str, params: dict[str, Any] | None, caller: Caller | str) -> dict[str, Any]:
-        """Answer one AWS operation; the HTTP service and the clients both come through here."""
-        if isinstance(caller, str):
-            caller = Caller(caller)
-        return dispatch(self, caller, operation, params)
-
-    def client(self, account_id: str, service: str = "organizations") -> Any:
-        """A real boto3 (botocore) client for ``account_id``, answered in-process (no socket)."""
-        clients = self.__dict__.get("_clients")
-        if clients is None:
-            from ledger.entrypoints.client import Clients  # it serves through aws_json, which imports us
-
-            clients = self.__dict__.setdefault("_clients", Clients(self))
-        return clients.get(account_id, service)
-
-    def analytics(self, by: str = "organization") -> list[dict[str, Any]]:
-        moment = self.moment()
-        return analytics(self.queries.facts(moment), now=moment.instant, by=by)
-
-
-class Ledger(LedgerReader):
-    """The live ledger: commands append events; queries read views caught up to the log."""
-
-    def __init__(self, app: HandshakeLedger, store: Store, view: HandshakeView, tokens: TokenCodec):
-        self.app = app
-        self.store = store
-        self.view = view
-        self.queries = ViewQueries(view)
-        self.reads = LedgerReads(self.queries, tokens)
-        self.trail = EventHistory(app.recorder)
-        self.clock = app.clock
-        self.runner: ViewRunner | None = None
-        self._reached = 0
-        self._catching = threading.Lock()  # one catch-up at a time; those waiting may find theirs done
-        # Every command catches the (shared) views up before it answers, so its writer and
-        # everyone else read it next. Queries catch up too, unless a runner follows the log
-        # (here or in a sibling process) to pick up writers that died before catching up.
-        self.views_followed = False
-
-    def moment(self) -> Moment:
-        return Moment(None, self.clock.now())
-
-    def command(self, handler: Callable[..., dict[str, Any]], caller: Caller, operation: str,
-                params: dict[str, Any]) -> dict[str, Any]:
-        """Validate and run one command call; audit it, accepted (with its events) or refused (alone)."""
-        moment = self.moment()
-        try:
-            request = parse_request(operation, params)
-        except errors.OrganizationsError as invalid:
-            self.app.record_refusal(api_call(operation, caller, params, moment.instant, error=invalid))
-            raise
-        answer = self.app.run_command(
-            lambda: handler(self, caller, request, moment),
-            audit=lambda answer: api_call(operation, caller, params, moment.instant, answer=answer),
-            refusal=lambda error: api_call(operation, caller, params, moment.instant, error=error),
-        )
-        self.catch_up(upto=self.app.answered_head)  # read-your-writes: the caller's next List sees this command
-        return answer
-
-    def query(self, handler: Callable[..., dict[str, Any]], caller: Caller, request: Any) -> dict[str, Any]:
-        if not self.views_followed:
-            self.catch_up()
-        return handler(self, caller, request, self.moment())
-
-    def catch_up(self, upto: int | None = None) -> int:
-        """Bring the views up to the end of the log: one query when they already are there, none
-        when they are at ``upto`` (a position of the log).
-
-        ``_reached`` is how far this process has seen the view go; views only move forward, so
-        when the log's head (or ``upto``) is not past it there is nothing to do. Commands that
-        committed together wait here for one catch-up, which brings each its own writes.
-        """
-        if upto is not None and upto <= self._reached:
-            return self._reached
-        with self._catching:
-            if upto is not None and upto <= self._reached:
-                return self._reached  # caught up by the command before this one
-            if (upto or log_head(self.app)) > self._reached:
-                self._reached = max(self._reached, self.view.catch_up(self.app))
-        return self._reached
-
-    def follow(self, interval: float = 0.5) -> None:
-        """Keep the views following the log in the background (the server does this)."""
-        if self.runner is None:
-            self.runner = ViewRunner(self.catch_up, recorder=self.app.recorder, interval=interval).start()
-        self.views_followed = True
-
-    # -- audit and time travel --------------------------------------------------------------
-
-    def register_account(self, account_id: str, email: str | None = None, name: str | None = None) -> None:
-        self.app.register_account(account_id, email, name)
-        self.catch_up()
-
-    def history(self, handshake_id: str, as_of: datetime | None = None) -> list[HistoryEntry]:
-        return history(self.app, handshake_id, self.now(), as_of)
-
-    def handshake_as_of(self, handshake_id: str, *, version: int | None = None,
-                        instant: datetime | None = None) -> dict[str, Any]:
-        """The Describe shape of a handshake after a version, or at an instant (expiry derived then)."""
-        handshake = handshake_as_of(self.app, handshake_id, version=version, instant=instant)
-        if instant is None:  # after a version: as recorded then; latest: as read now
-            instant = handshake.modified_on if version is not None else self.now()
-        return describe_handshake(handshake, instant)
-
-    def at(self, instant: str | datetime | None = None, *, position: int | None = None) -> LedgerAt:
-        """The ledger as it stood at ``instant`` (ISO 8601, ``now``, ``-3d``, or a datetime), or just
-        after the event at log ``position``: read-only, opened in constant time from the view's
-        versions (no replay). As of T means the longest prefix of the log recorded at or before T,
-        read at T; as of a position, read at the instant of its event. ValueError for an instant
-        that can't be read or a position past the end of the log.
-        """
-        if (instant is None) == (position is None):
-            raise ValueError("give an instant or a position")
-        if not self.views_followed:
-            self.catch_up()
-        if position is None:
-            when = parse_instant(instant, self.clock.now())  # type: ignore[arg-type]
-            label = instant if isinstance(instant, str) and is_relative(instant) else None
-            return LedgerAt(self, Moment(self.queries.position_at(when), when, label))
-        if position < 0 or position > self.view.position():
-            raise ValueError(f"position {position} is not in the log (0 to {self.view.position()})")
-        return LedgerAt(self, Moment(position, self.queries.instant_of(position) or EPOCH))
-
-    def changes(self, since: str | datetime, until: str | datetime = "now", *, organization_id: str | None = None,
-                account_id: str | None = None) -> list[dict[str, Any]]:
-        """Every handshake whose DescribeHandshake answer differs between two instants, with both
-        answers (None where it was not visible): new versions, expiries and retention's ends."""
-        before, after = self.at(since), self.at(until)
-        return changes(self.reads, before.moment(), after.moment(), organization_id=organization_id,
-                       account_id=account_id)
-
-    def rebuild(self, progress: Callable[[int, int], None] | None = None) -> int:
-        """Replay the whole log into fresh views and swap them in; the old ones answer meanwhile."""
-        self._reached = self.view.rebuild(self.app, progress=progress)
-        return self._reached
-
-    def events(self, after: int = 0, *, follow: bool = False, poll: float = 0.2,
-               stop: threading.Event | None = None) -> Iterator[dict[str, Any]]:
-        return change_feed(self.app, after=after, follow=follow, poll=poll, stop=stop)
-
-    def close(self) -> None:
-        if self.runner is not None:
-            self.runner.stop()
-        self.app.close()
-        self.store.close()
-
-    def __enter__(self) -> Ledger:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-
-class LedgerAt(LedgerReader):
-    """The ledger as it stood at a moment: every read operation and analytics; commands refused."""
-
-    def __init__(self, ledger: Ledger, moment: Moment):
-        self.view, self.queries, self.reads, self.trail = ledger.view, ledger.queries, ledger.reads, ledger.trail
-        self._moment = moment
-
-    @property
-    def position(self) -> int:
-        return self._moment.position or 0
-
-    @property
-    def instant(self) -> datetime:
-        return self._moment.instant
-
-    def moment(self) -> Moment:
-        return self._moment
-
-    def command(self, handler: Callable[..., dict[str, Any]], caller: Caller, operation: str,
-                params: dict[str, Any]) -> dict[str, Any]:
-        raise errors.AccessDeniedException(
-            f"The ledger as of {self.instant.isoformat()} (position {self.position}) is read-only: "
-            "send commands to the live endpoint."
-        )
-
-    def close(self) -> None:
-        """Nothing to release: a moment is two numbers over the live ledger's view."""
-
-    def __enter__(self) -> LedgerAt:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
+from projections.view import HandshakeView
 
 
 def open_ledger(location: str | os.PathLike[str] | None = None, *, clock: Clock = system_clock,
                 limits: Limits = Limits()) -> Ledger:
     """Open (creating if needed) the ledger at ``location`` and bring its views up to date."""
-    location = str(location or os.environ.get("HANDSHAKE_LEDGER_DATA") or DEFAULT_LOCATION)
+    location = data_location(location)
     with schema_turn(location):  # processes opening a fresh location at once
         events = open_store(location, HandshakeLedger.name)
-        app = HandshakeLedger(env=events.env, clock=clock, limits=limits, command_lock=events.command_lock())
+        app = HandshakeLedger(env=events.env, clock=clock, limits=limits, writers_lock=events.writers_lock())
         views = open_store(location, "HandshakeViews")
         view = HandshakeView(views.tracking_recorder(), upstream=app.name, placeholder=views.placeholder)
         secret = views.secret()
-    ledger = Ledger(app, views, view, TokenCodec(secret))  # the views' pool: no extra connection
+    ledger = Ledger(app, views, view, TokenCodec(secret), clients_for=Clients)  # the views' pool: no extra connection
     ledger.catch_up()
     return ledger

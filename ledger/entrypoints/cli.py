@@ -10,12 +10,11 @@ from __future__ import annotations
 
 import argparse
 import os
-import sqlite3
 import sys
 from typing import Callable, NoReturn
 
 from botocore.exceptions import ClientError
-from eventsourcing.persistence import PersistenceError
+from ledger.storage.stores import STORE_ERRORS
 
 from ledger.domain import errors
 from ledger.entrypoints.cli_commands import (ACTIONS, PROG, Failure, UsageError, account_id, analytics, count,
@@ -150,7 +149,7 @@ def main(argv: list[str] | None = None) -> int:
     except BrokenPipeError:  # e.g. `events | head`: the reader is gone, and that is fine
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
-    except (sqlite3.Error, PersistenceError) as error:
+    except STORE_ERRORS as error:
         return fail(f"can't read the ledger: {error}", 1)
     except OSError as error:
         return fail(str(error), 1)

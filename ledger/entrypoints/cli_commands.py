@@ -9,7 +9,6 @@ import argparse
 import json
 import os
 import signal
-import sqlite3
 import sys
 import threading
 from contextlib import contextmanager
@@ -17,7 +16,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Iterator
 
-from eventsourcing.persistence import PersistenceError
+from ledger.storage.stores import STORE_ERRORS
 
 from ledger.domain.clock import Clock, system_clock
 from ledger.service_layer.requests import is_valid, parse_request
@@ -25,7 +24,7 @@ from ledger.entrypoints import cli_format as fmt
 from ledger.domain.instants import parse_instant
 
 if TYPE_CHECKING:
-    from ledger.entrypoints.bootstrap import Ledger, LedgerReader
+    from ledger.entrypoints.facade import Ledger, LedgerReader
 
 PROG = "handshake-ledger"
 ACTIONS = ("INVITE", "ENABLE_ALL_FEATURES", "APPROVE_ALL_FEATURES")
@@ -92,9 +91,9 @@ def count(minimum: int) -> Callable[[str], int]:
 # -- opening the data -----------------------------------------------------------------------------
 
 def location(args: argparse.Namespace) -> str:
-    from ledger.entrypoints.bootstrap import DEFAULT_LOCATION
+    from ledger.entrypoints.settings import data_location
 
-    return str(args.data or os.environ.get("HANDSHAKE_LEDGER_DATA") or DEFAULT_LOCATION)
+    return data_location(args.data)
 
 
 @contextmanager
@@ -108,7 +107,7 @@ def opened(args: argparse.Namespace, *, existing: bool = True, clock: Clock = sy
         raise Failure(f"no ledger at {where} (make one with `{PROG} demo` or `{PROG} serve`, or pass --data)")
     try:
         ledger = open_ledger(where, clock=clock)
-    except (OSError, sqlite3.Error, PersistenceError) as error:
+    except (OSError, *STORE_ERRORS) as error:
         raise Failure(f"can't open the data location {where}: {error}") from None
     try:
         yield ledger

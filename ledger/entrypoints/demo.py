@@ -17,7 +17,7 @@ from typing import Any, Callable
 from botocore.exceptions import ClientError
 
 from ledger.domain.clock import Clock
-from ledger.entrypoints.bootstrap import Ledger
+from ledger.entrypoints.facade import Ledger
 from ledger.domain.handshake import INVITE_LIFETIME
 from ledger.domain.organization import RATE_WINDOW
 

@@ -8,20 +8,31 @@ as of an instant or position (``ledger.at``).
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any, Callable, Protocol
 
 from ledger.domain import errors
-from ledger.service_layer.application import Caller
-from ledger.service_layer.audit import ApiCall
+from ledger.service_layer.audit import Caller
 from ledger.service_layer.requests import parse_request
 from ledger.service_layer.shapes import describe_handshake, organization_shape, root_shape
 
 if TYPE_CHECKING:
-    from ledger.entrypoints.bootstrap import LedgerReader
     from projections.queries import Moment
 
-Handler = Callable[["LedgerReader", Caller, Any, "Moment"], dict[str, Any]]
+
+class Answering(Protocol):
+    """What dispatch needs of a ledger (``facade.Ledger``, ``facade.LedgerAt``): a way to run a
+    command (validated, audited, committed) and a query (at the reader's moment), the application
+    that commands call, and the read model that queries call."""
+
+    app: Any
+    reads: Any
+
+    def command(self, handler: Handler, caller: Caller, operation: str, params: dict[str, Any]) -> dict[str, Any]: ...
+
+    def query(self, handler: Handler, caller: Caller, request: Any) -> dict[str, Any]: ...
+
+
+Handler = Callable[[Any, Caller, Any, "Moment"], dict[str, Any]]
 
 
 # -- commands: the application, answered from the aggregates they changed ----------------------
@@ -105,7 +116,7 @@ QUERIES: dict[str, Handler] = {
 OPERATIONS = {**COMMANDS, **QUERIES}
 
 
-def dispatch(ledger: LedgerReader, caller: Caller, operation: str, params: dict[str, Any] | None) -> dict[str, Any]:
+def dispatch(ledger: Answering, caller: Caller, operation: str, params: dict[str, Any] | None) -> dict[str, Any]:
     """Answer one AWS operation for ``caller``; raise an ``OrganizationsError`` otherwise.
 
     A command is validated inside ``ledger.command`` so that a refused one, invalid input
@@ -117,32 +128,3 @@ def dispatch(ledger: LedgerReader, caller: Caller, operation: str, params: dict[
     if operation in COMMANDS:
         return ledger.command(handler, caller, operation, params or {})
     return ledger.query(handler, caller, parse_request(operation, params or {}))
-
-
-def api_call(operation: str, caller: Caller, params: dict[str, Any], now: datetime, *,
-             answer: dict[str, Any] | None = None, error: errors.OrganizationsError | None = None) -> ApiCall:
-    """The audit record of one command call: what was asked, by whom, and what came back."""
-    return ApiCall(
-        event_time=now, event_name=operation, recipient_account_id=caller.account_id, account_id=caller.account_id,
-        access_key_id=caller.access_key_id, request_id=caller.request_id, source_ip=caller.source_ip,
-        user_agent=caller.user_agent, request_parameters=params, response_elements=answer,
-        error_code=error.code if error else None, error_message=error.message if error else None,
-        resources=_resources(params, answer or {}),
-    )
-
-
-def _resources(params: dict[str, Any], answer: dict[str, Any]) -> tuple[tuple[str, str], ...]:
-    """What a call was about, as CloudTrail names resources: the handshake, organization or account."""
-    found: list[tuple[str, str]] = []
-    handshake = params.get("HandshakeId") or (answer.get("Handshake") or {}).get("Id")
-    if isinstance(handshake, str):
-        found.append(("AWS::Organizations::Handshake", handshake))
-    organization = (answer.get("Organization") or {}).get("Id")
-    if organization:
-        found.append(("AWS::Organizations::Organization", organization))
-    target = params.get("Target")
-    named = isinstance(target, dict) and target.get("Type") == "ACCOUNT"  # an EMAIL target names no account
-    account = params.get("AccountId") or (target.get("Id") if named else None)
-    if isinstance(account, str):
-        found.append(("AWS::Organizations::Account", account))
-    return tuple(found)

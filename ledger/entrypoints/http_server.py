@@ -33,10 +33,11 @@ import uvicorn
 
 from ledger.domain import errors
 from ledger.entrypoints.accounts import AccountsFileError
-from ledger.entrypoints.aws_json import AwsJsonService, Response, load_settings, register_accounts
+from ledger.entrypoints.aws_json import AwsJsonService, Response
 from ledger.entrypoints.bootstrap import open_ledger
 from ledger.entrypoints.http_protocol import AwsJsonProtocol, ServerLimits
-from ledger.entrypoints.identity import Identity, SignedRequest
+from ledger.entrypoints.identity import SignedRequest
+from ledger.entrypoints.settings import Settings, compose_service, load_settings, register_accounts
 from ledger.entrypoints.webui import WebUI
 
 BACKLOG = 1024  # connections the kernel queues before accept()
@@ -159,6 +160,6 @@ def serve(location: str | None, *, host: str, port: int, accounts_file: str | No
             print(f"handshake-ledger: {problem}", file=sys.stderr)
             return 1
         with listening:
-            run_server(AwsJsonService(ledger, Identity(accounts, strict=strict, clock=ledger.clock)), listening, limits,
-                       WebUI(ledger, accounts, strict=strict) if ui else None)
+            service, web_ui = compose_service(ledger, Settings(location, accounts, ledger_limits, strict, limits, ui))
+            run_server(service, listening, limits, web_ui)
     return 0

@@ -44,12 +44,10 @@ from typing import Callable, NoReturn
 from ledger.domain import errors
 from ledger.service_layer.application import Limits
 from ledger.entrypoints.accounts import Accounts, AccountsFileError
-from ledger.entrypoints.aws_json import AwsJsonService, load_settings, register_accounts
 from ledger.entrypoints.bootstrap import open_ledger
 from ledger.entrypoints.http_protocol import ServerLimits
 from ledger.entrypoints.http_server import listen, run_server
-from ledger.entrypoints.identity import Identity
-from ledger.entrypoints.webui import WebUI
+from ledger.entrypoints.settings import Settings, compose_service, load_settings, register_accounts
 
 STOP_SIGNALS = {signal.SIGTERM, signal.SIGINT}
 STOP_GRACE = 30.0  # seconds the children have to finish their requests before SIGKILL
@@ -57,16 +55,6 @@ YOUNG = 1.0  # a child dying younger than this many seconds is restarted after a
 PR_SET_PDEATHSIG = 1  # prctl(2): the signal a child gets when its parent dies
 FIRST_PAUSE, LONGEST_PAUSE = 0.1, 5.0
 PREFIX = "handshake-ledger:"
-
-
-@dataclass(frozen=True)
-class Settings:
-    location: str | None
-    accounts: Accounts
-    limits: Limits
-    strict: bool
-    server: ServerLimits = ServerLimits()
-    ui: bool = True
 
 
 def serve(location: str | None, *, host: str, port: int, accounts_file: str | None, strict: bool,
@@ -112,8 +100,7 @@ def follow_views(settings: Settings) -> int:
 def serve_on(listening: socket.socket, settings: Settings) -> int:
     with open_ledger(settings.location, limits=settings.limits) as ledger:
         ledger.views_followed = True  # by the view runner, a sibling process
-        service = AwsJsonService(ledger, Identity(settings.accounts, strict=settings.strict, clock=ledger.clock))
-        web_ui = WebUI(ledger, settings.accounts, strict=settings.strict) if settings.ui else None
+        service, web_ui = compose_service(ledger, settings)
         run_server(service, listening, settings.server, web_ui)
     return 0
 

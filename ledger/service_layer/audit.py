@@ -16,17 +16,27 @@ untouched by a view rebuild.
 
 from __future__ import annotations
 
-import json
 import uuid
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
-from typing import Any, Iterable, Sequence
+from datetime import datetime, timezone
+from typing import Any, Iterable
 
+from ledger.domain import errors
 from ledger.domain.organization import Organization
 
 API_CALL, SERVICE_EVENT = "AwsApiCall", "AwsServiceEvent"
-_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
-_ONE_US = timedelta(microseconds=1)
+
+
+@dataclass(frozen=True)
+class Caller:
+    """Who sends a request: the account (from SigV4 or the client), the request's id, and what the
+    audit records of it (the access key, the client's address and user agent)."""
+
+    account_id: str
+    request_id: str | None = None
+    access_key_id: str | None = None
+    source_ip: str | None = None
+    user_agent: str | None = None
 
 
 @dataclass(frozen=True)
@@ -58,56 +68,8 @@ class ApiCall:
         return self.error_code is not None
 
 
-COLUMNS = ("event_id", "event_time_us", "event_name", "event_type", "recipient_account_id", "account_id",
-           "access_key_id", "request_id", "source_ip", "user_agent", "request_parameters", "response_elements",
-           "error_code", "error_message", "resource_type", "resource_name", "resources", "details")
-
-
-def to_us(instant: datetime) -> int:
-    """An instant as the table keeps it: microseconds since the epoch."""
-    return (instant - _EPOCH) // _ONE_US
-
-
-def to_row(call: ApiCall) -> tuple[Any, ...]:
-    first = call.resources[0] if call.resources else (None, None)
-    row = (call.event_id, to_us(call.event_time), call.event_name, call.event_type,
-           call.recipient_account_id, call.account_id, call.access_key_id, call.request_id, call.source_ip,
-           call.user_agent, _json(call.request_parameters), _json(call.response_elements), call.error_code,
-           call.error_message, first[0], first[1], _json([list(r) for r in call.resources]), _json(call.details))
-    return tuple(_storable(value) if isinstance(value, str) else value for value in row)
-
-
-def _storable(text: str) -> str:
-    """What a refused call sent may hold lone surrogates (not UTF-8) or NUL (not PostgreSQL text):
-    kept as escapes, so the record says what arrived."""
-    if text.isascii() and "\x00" not in text:
-        return text
-    return text.encode("utf-8", "backslashreplace").decode("utf-8").replace("\x00", "\\x00")
-
-
-def from_row(row: Any) -> ApiCall:
-    us = row["event_time_us"]
-    return ApiCall(
-        event_time=datetime.fromtimestamp(us // 1_000_000, timezone.utc).replace(microsecond=us % 1_000_000),
-        event_name=row["event_name"], event_type=row["event_type"], recipient_account_id=row["recipient_account_id"],
-        account_id=row["account_id"], access_key_id=row["access_key_id"], request_id=row["request_id"],
-        source_ip=row["source_ip"], user_agent=row["user_agent"],
-        request_parameters=_unjson(row["request_parameters"]), response_elements=_unjson(row["response_elements"]),
-        error_code=row["error_code"], error_message=row["error_message"],
-        resources=tuple(tuple(r) for r in _unjson(row["resources"]) or ()),  # type: ignore[misc]
-        details=_unjson(row["details"]), event_id=row["event_id"], position=row["id"],
-    )
-
-
-def _json(value: Any) -> str | None:
-    return None if value is None else json.dumps(value, default=_plain, separators=(",", ":"))
-
-
-def _unjson(text: str | None) -> Any:
-    return None if text is None else json.loads(text)
-
-
-def _plain(value: Any) -> Any:
+def plain(value: Any) -> Any:
+    """A value as an audit record keeps it in JSON: instants as CloudTrail writes them, anything else as text."""
     if isinstance(value, datetime):
         return value.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
     return str(value)  # whatever a caller sent: the record keeps it readable
@@ -126,10 +88,10 @@ def service_events(events: Iterable[Any], management_of: dict[str, str], request
     for event in events:
         if isinstance(event, Organization.MemberJoined):
             name, details = "AccountJoinedOrganization", {
-                "joinedMethod": "INVITED", "joinedTime": _plain(event.timestamp)}
+                "joinedMethod": "INVITED", "joinedTime": plain(event.timestamp)}
         elif isinstance(event, Organization.MemberLeft):
             name, details = "AccountDepartedOrganization", {
-                "departureMethod": "REMOVED" if event.removed else "LEFT", "departureTime": _plain(event.timestamp)}
+                "departureMethod": "REMOVED" if event.removed else "LEFT", "departureTime": plain(event.timestamp)}
         else:
             continue
         organization_id = event.originator_id
@@ -143,58 +105,30 @@ def service_events(events: Iterable[Any], management_of: dict[str, str], request
     return found
 
 
-# -- the table, on the event store's own recorder ----------------------------------------------------
+def api_call(operation: str, caller: Caller, params: dict[str, Any], now: datetime, *,
+             answer: dict[str, Any] | None = None, error: errors.OrganizationsError | None = None) -> ApiCall:
+    """The audit record of one command call: what was asked, by whom, and what came back."""
+    return ApiCall(
+        event_time=now, event_name=operation, recipient_account_id=caller.account_id, account_id=caller.account_id,
+        access_key_id=caller.access_key_id, request_id=caller.request_id, source_ip=caller.source_ip,
+        user_agent=caller.user_agent, request_parameters=params, response_elements=answer,
+        error_code=error.code if error else None, error_message=error.message if error else None,
+        resources=_resources(params, answer or {}),
+    )
 
-class AuditLogRecorder:
-    """Mixed into the application recorder: the audit table beside the events, written with them.
-    ``contains``: the store's SQL for "column holds this text" (``instr``; ``strpos`` on PostgreSQL)."""
 
-    datastore: Any
-    placeholder = "?"
-    autoincrement = "INTEGER PRIMARY KEY AUTOINCREMENT"
-    contains = "instr({column}, ?) > 0"
-
-    @property
-    def audit_table(self) -> str:
-        return "audit_log"
-
-    def create_table(self) -> None:
-        super().create_table()  # type: ignore[misc]
-        columns = ", ".join(f"{c} BIGINT NOT NULL" if c == "event_time_us" else f"{c} TEXT" for c in COLUMNS)
-        table = self.audit_table
-        for statement in (
-            f"CREATE TABLE IF NOT EXISTS {table} (id {self.autoincrement}, {columns})",
-            f"CREATE INDEX IF NOT EXISTS {table}_by_account ON {table} (recipient_account_id, event_time_us, id)",
-            f"CREATE INDEX IF NOT EXISTS {table}_by_time ON {table} (event_time_us, id)",
-            f"CREATE INDEX IF NOT EXISTS {table}_by_resource ON {table} (resource_name, event_time_us)",
-            f"CREATE INDEX IF NOT EXISTS {table}_by_request ON {table} (request_id)",
-        ):
-            with self.datastore.transaction(commit=True) as cursor:
-                cursor.execute(statement)
-
-    def _insert_events(self, cursor: Any, stored_events: Sequence[Any], **kwargs: Any) -> Any:
-        result = super()._insert_events(cursor, stored_events, **kwargs)  # type: ignore[misc]
-        calls = kwargs.get("audit") or ()
-        if calls:
-            self._insert_calls(cursor, calls)
-        return result
-
-    def append_calls(self, calls: Sequence[ApiCall]) -> None:
-        """Records alone, in a transaction of their own (a refused call's)."""
-        with self.datastore.transaction(commit=True) as cursor:
-            self._insert_calls(cursor, calls)
-
-    def _insert_calls(self, cursor: Any, calls: Sequence[ApiCall]) -> None:
-        marks = ", ".join([self.placeholder] * len(COLUMNS))
-        cursor.executemany(f"INSERT INTO {self.audit_table} ({', '.join(COLUMNS)}) VALUES ({marks})",
-                           [to_row(call) for call in calls])
-
-    def select_calls(self, where: str = "TRUE", params: Sequence[Any] = (), *, order: str = "id",
-                     limit: int | None = None) -> list[ApiCall]:
-        """Audit records matching ``where`` (``?`` for parameters), in ``order``."""
-        text = f"SELECT * FROM {self.audit_table} WHERE {where} ORDER BY {order}"
-        if limit is not None:
-            text += f" LIMIT {int(limit)}"
-        with self.datastore.transaction(commit=False) as cursor:
-            cursor.execute(text.replace("?", self.placeholder), list(params))
-            return [from_row(row) for row in cursor.fetchall()]
+def _resources(params: dict[str, Any], answer: dict[str, Any]) -> tuple[tuple[str, str], ...]:
+    """What a call was about, as CloudTrail names resources: the handshake, organization or account."""
+    found: list[tuple[str, str]] = []
+    handshake = params.get("HandshakeId") or (answer.get("Handshake") or {}).get("Id")
+    if isinstance(handshake, str):
+        found.append(("AWS::Organizations::Handshake", handshake))
+    organization = (answer.get("Organization") or {}).get("Id")
+    if organization:
+        found.append(("AWS::Organizations::Organization", organization))
+    target = params.get("Target")
+    named = isinstance(target, dict) and target.get("Type") == "ACCOUNT"  # an EMAIL target names no account
+    account = params.get("AccountId") or (target.get("Id") if named else None)
+    if isinstance(account, str):
+        found.append(("AWS::Organizations::Account", account))
+    return tuple(found)

@@ -7,7 +7,7 @@ all; each answers only once its events are durable (group commit, issue 14). A c
 what the commands before it did even before they are durable (the cache holds their aggregates), so
 a group always commits in the order its work was done.
 
-Processes sharing the data take turns too (``process_turn``: a file lock on SQLite, an advisory
+Processes sharing the data take turns too (``writers_lock``: a file lock on SQLite, an advisory
 lock on PostgreSQL): a process holds its turn from its first command's work until everything it did
 is durable, so no process ever works on what another has done but not yet committed (concurrent
 commands see each other's results, not version conflicts). A process that has held its turn for
@@ -63,10 +63,10 @@ class CommandRunner(Application[str]):
 
     repository: CommandRepository
 
-    def _start_runner(self, process_turn: Any) -> None:
+    def _start_runner(self, writers_lock: Any) -> None:
         # Acquired (``__enter__``) by a thread doing work, released (``__exit__``) by whichever thread
         # finds the process with nothing left to commit: not a reentrant lock.
-        self._process_turn = process_turn or threading.Lock()
+        self._writers_lock = writers_lock or threading.Lock()
         self._work_turn = threading.Lock()  # one thread of this process works at a time
         # The command this thread is running on this ledger (another ledger's is not ours).
         self._unit: ContextVar[UnitOfWork | None] = ContextVar(f"unit-{id(self)}", default=None)
@@ -148,7 +148,7 @@ class CommandRunner(Application[str]):
             if self._turn_held:
                 return
         try:
-            self._process_turn.__enter__()
+            self._writers_lock.__enter__()
         except BaseException:
             with self._group:
                 self._working -= 1
@@ -161,7 +161,7 @@ class CommandRunner(Application[str]):
     def _give_up_turn_if_idle(self) -> None:
         """(Holding ``_group``.) Hand the turn to the other processes once nothing of ours is pending."""
         if self._turn_held and not self._queue and not self._working and not self._committing:
-            self._process_turn.__exit__(None, None, None)
+            self._writers_lock.__exit__(None, None, None)
             self._turn_held = False
             if self._handing_over:
                 self._handing_over = False

@@ -15,7 +15,7 @@ from typing import Any
 from eventsourcing.application import AggregateNotFoundError
 
 from ledger.domain.aggregate import payload
-from ledger.service_layer.audit import to_us
+from ledger.domain.instants import to_us
 from ledger.domain.errors import HandshakeNotFoundException
 from ledger.domain.handshake import EXPIRED, LIVE_STATES, Handshake, state_at
 

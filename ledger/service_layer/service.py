@@ -13,7 +13,7 @@ from eventsourcing.persistence import IntegrityError, Transcoder
 
 from ledger.domain import errors
 from ledger.domain.account import Account, EmailClaim, email_claim_id
-from ledger.service_layer.audit import ApiCall
+from ledger.service_layer.audit import ApiCall, Caller
 from ledger.domain.clock import Clock, system_clock
 from ledger.domain.directory import default_email, default_name, resolve_owner
 from ledger.domain.handshake import Handshake
@@ -23,18 +23,6 @@ from ledger.service_layer.transcoding import LenientDatetimeTranscoder
 from ledger.service_layer.unit_of_work import CommandRepository
 
 T = TypeVar("T")
-
-
-@dataclass(frozen=True)
-class Caller:
-    """Who sends a request: the account (from SigV4 or the client), the request's id, and what the
-    audit records of it (the access key, the client's address and user agent)."""
-
-    account_id: str
-    request_id: str | None = None
-    access_key_id: str | None = None
-    source_ip: str | None = None
-    user_agent: str | None = None
 
 
 @dataclass(frozen=True)
@@ -62,14 +50,14 @@ class LedgerService(CommandRunner):
     env = {"ORIGINATOR_ID_TYPE": "text"}  # the cache is the ledger's own (``ledger/service_layer/unit_of_work.py``)
 
     def __init__(self, env: dict[str, str] | None = None, *, clock: Clock = system_clock, limits: Limits = Limits(),
-                 command_lock: Any = None):
+                 writers_lock: Any = None):
         super().__init__(env)
         self.clock = clock
         self.limits = limits
-        self._start_runner(command_lock)
+        self._start_runner(writers_lock)
 
     def close(self) -> None:
-        getattr(self._process_turn, "close", lambda: None)()
+        getattr(self._writers_lock, "close", lambda: None)()
         super().close()
 
     def record_refusal(self, call: ApiCall) -> None:

@@ -10,7 +10,7 @@ import psycopg
 from eventsourcing.persistence import OperationalError
 from eventsourcing.postgres import PostgresApplicationRecorder, PostgresTrackingRecorder
 
-from ledger.service_layer.audit import AuditLogRecorder
+from ledger.storage.audit_table import AuditLogRecorder
 
 SCHEMA_LOCK = 0x4853_4C45_4447_4552  # any fixed bigint: the advisory lock of our DDL
 COMMAND_LOCK = 0x4853_434F_4D4D_414E  # and the one commands take turns on

@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import secrets
+import sqlite3
 import threading
 import uuid
 from dataclasses import dataclass, field
@@ -16,12 +17,14 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlparse
 
-from eventsourcing.persistence import InfrastructureFactory, IntegrityError
+from eventsourcing.persistence import InfrastructureFactory, IntegrityError, PersistenceError
 from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteTrackingRecorder
 from eventsourcing.utils import Environment
 
-from ledger.service_layer.audit import AuditLogRecorder
+from ledger.storage.audit_table import AuditLogRecorder
 
+# What a store raises when it can't be opened or read (a locked or corrupt file, a refused connection).
+STORE_ERRORS: tuple[type[Exception], ...] = (sqlite3.Error, PersistenceError)
 SECRET_FILE = "secret.key"
 COMMAND_LOCK_FILE = "commands.lock"
 SCHEMA_LOCK_FILE = "schema.lock"
@@ -32,8 +35,13 @@ class Store:
     name: str
     env: dict[str, str]
     location: str
-    placeholder: str = "?"
+    kind: str = "sqlite"  # or "postgres"
     _factory: Any = field(default=None, repr=False)
+
+    @property
+    def placeholder(self) -> str:
+        """The SQL parameter mark of this store's driver."""
+        return "%s" if self.kind == "postgres" else "?"
 
     @property
     def factory(self) -> Any:
@@ -48,7 +56,7 @@ class Store:
         """The key that signs NextTokens, kept with the data so tokens survive a restart."""
         if self.location == ":memory:":
             return _memory_secret
-        if self.placeholder == "%s":
+        if self.kind == "postgres":
             from ledger.storage.postgres import postgres_secret
 
             return postgres_secret(self.factory)
@@ -58,11 +66,11 @@ class Store:
             path.chmod(0o600)
         return path.read_bytes()
 
-    def command_lock(self) -> Any:
+    def writers_lock(self) -> Any:
         """What commands hold while they load, check and save: writers of this data take turns."""
         if self.location == ":memory:":
             return threading.Lock()
-        if self.placeholder == "%s":
+        if self.kind == "postgres":
             from ledger.storage.postgres import AdvisoryLock
 
             return AdvisoryLock(self.env)
@@ -96,7 +104,7 @@ def open_store(location: str, name: str) -> Store:
 
         env = postgres_env(location)
         check_reachable(env)  # the server's own words, at once: not a pool's timeout 30 s later
-        return Store(name, env, location, placeholder="%s")
+        return Store(name, env, location, kind="postgres")
     if location == ":memory:":
         dbname = f"file:{name}-{uuid.uuid4().hex}?mode=memory&cache=shared"
     else:

@@ -12,7 +12,7 @@ import pytest
 from ledger import open_ledger
 from ledger.domain.clock import system_clock
 from ledger.entrypoints import demo
-from ledger.entrypoints.bootstrap import Ledger
+from ledger.entrypoints.facade import Ledger
 from projections.analytics import analytics, outcomes_per_day
 from projections.browse import STATES, Filters, LedgerBrowser, Scope
 from projections.aws_reads import handshake_answer

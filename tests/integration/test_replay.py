@@ -9,7 +9,7 @@ from ledger import open_ledger
 from ledger.service_layer.application import Limits
 from ledger.domain.handshake import Handshake
 from ledger.service_layer.shapes import describe_handshake
-from projections.view_tables import to_us
+from ledger.domain.instants import to_us
 from tests.integration.story import ACCOUNTS, MANAGERS, play
 
 LIMITS = Limits(accounts_per_organization=50, invitations_per_day=50)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ledger.service_layer.application import Caller
+from ledger.service_layer.audit import Caller
 from ledger.entrypoints.cloudtrail.lookup import SERVICE, lookup_events
 from ledger.domain.errors import UnknownOperationException
 

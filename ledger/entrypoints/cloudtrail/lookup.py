@@ -27,13 +27,13 @@ from datetime import datetime
 from typing import Any
 
 from ledger.domain import errors
-from ledger.service_layer.application import Caller
+from ledger.service_layer.audit import Caller
 from ledger.service_layer.requests import Fault, fault_message, is_constraint, parse_request, serialization_error
 from ledger.entrypoints.cloudtrail.errors import (InvalidEventCategoryException, InvalidLookupAttributesException,
                                                   InvalidMaxResultsException, InvalidNextTokenException,
                                                   InvalidTimeRangeException)
 from projections.cloudtrail import Lookup, lookup_event
-from projections.view_tables import to_us
+from ledger.domain.instants import to_us
 from projections.aws_reads import pin, token_moment
 
 SERVICE = "cloudtrail"

@@ -19,7 +19,7 @@ from urllib.parse import parse_qsl, unquote
 from ledger.domain import errors
 from ledger.entrypoints.accounts import Accounts
 from ledger.entrypoints.aws_json import Response
-from ledger.entrypoints.bootstrap import Ledger
+from ledger.entrypoints.facade import Ledger
 from ledger.entrypoints.identity import SignedRequest
 from ledger.entrypoints.webui import analytics_page, audit_page, handshake_page, ledger_pages
 from ledger.entrypoints.webui.access import REALM, scope_of

@@ -8,7 +8,7 @@ from typing import Any
 
 from ledger.service_layer.requests import is_valid
 from ledger.entrypoints.webui.context import Page, PageRequest
-from projections.view_tables import to_us
+from ledger.domain.instants import to_us
 
 PAGE_SIZE = 50
 OUTCOMES = ("accepted", "refused")

@@ -11,7 +11,7 @@ from urllib.parse import urlencode
 
 from ledger.domain import errors
 from ledger.service_layer.requests import is_valid
-from ledger.entrypoints.bootstrap import Ledger
+from ledger.entrypoints.facade import Ledger
 from ledger.entrypoints.webui.errors import BadRequest
 from ledger.entrypoints.webui.moments import TimeSlider
 from ledger.entrypoints.webui.rendering import when

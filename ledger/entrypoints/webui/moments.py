@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Mapping
 
-from ledger.entrypoints.bootstrap import Ledger, LedgerReader
+from ledger.entrypoints.facade import Ledger, LedgerReader
 from ledger.entrypoints.webui.errors import BadRequest
 from projections.browse import LedgerBrowser
 from projections.queries import Moment

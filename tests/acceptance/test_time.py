@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 
 from tests.conftest import ALICE
-from tests.unit.conftest import error_of
+from tests.acceptance.conftest import error_of
 
 
 def listed(world, handshake_id):

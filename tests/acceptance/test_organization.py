@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from tests.conftest import ALICE, BOB, MANAGEMENT, OUTSIDER
-from tests.unit.conftest import error_of
+from tests.acceptance.conftest import error_of
 
 
 class TestCreateOrganization:

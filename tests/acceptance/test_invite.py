@@ -8,7 +8,7 @@ import pytest
 
 from ledger.service_layer.application import Limits
 from tests.conftest import ALICE, BOB, MANAGEMENT, OUTSIDER
-from tests.unit.conftest import error_of, make_world
+from tests.acceptance.conftest import error_of, make_world
 
 
 class TestInviteAccountToOrganization:

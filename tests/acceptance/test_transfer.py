@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from tests.conftest import ALICE, BOB, MANAGEMENT, OUTSIDER
-from tests.unit.conftest import World, error_of
+from tests.acceptance.conftest import World, error_of
 
 
 def member_ids(client) -> list[str]:
@@ -50,7 +50,7 @@ class TestDirectTransfer:
         assert error_of(world.mgmt.describe_account, AccountId=ALICE).code == "AccountNotFoundException"
 
     def test_approval_awaited_by_the_old_organization_ends_as_on_removal(self):
-        from tests.unit.conftest import make_world
+        from tests.acceptance.conftest import make_world
 
         for world in make_world("CONSOLIDATED_BILLING"):
             world.join(ALICE)

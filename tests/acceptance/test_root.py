@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 import pytest
 
 from tests.conftest import ALICE, MANAGEMENT
-from tests.unit.conftest import START, error_of, server_error
+from tests.acceptance.conftest import START, error_of, server_error
 
 SCP, TAG = "SERVICE_CONTROL_POLICY", "TAG_POLICY"
 CLOUDTRAIL, CONFIG, SSO = "cloudtrail.amazonaws.com", "config.amazonaws.com", "sso.amazonaws.com"

@@ -8,7 +8,7 @@ from botocore.exceptions import ParamValidationError
 
 from ledger.service_layer.requests import ascii_pattern, is_valid, request_model, service_model
 from tests.conftest import ALICE
-from tests.unit.conftest import error_of, server_error
+from tests.acceptance.conftest import error_of, server_error
 
 CASES = [
     ("accept_handshake", {}, "INPUT_REQUIRED"),

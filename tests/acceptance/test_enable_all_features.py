@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from tests.conftest import ALICE, BOB, MANAGEMENT, OUTSIDER
-from tests.unit.conftest import error_of
+from tests.acceptance.conftest import error_of
 
 
 def start(world):

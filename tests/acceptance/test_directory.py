@@ -13,7 +13,7 @@ import pytest
 
 from projections.aws_reads import ViewDirectory
 from tests.conftest import ALICE, BOB, MANAGEMENT
-from tests.unit.conftest import World, error_of
+from tests.acceptance.conftest import World, error_of
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,7 @@ import pytest
 from eventsourcing.application import Application
 
 from tests.conftest import ALICE, MANAGEMENT
-from tests.unit.conftest import error_of
+from tests.acceptance.conftest import error_of
 
 TERMINAL_MOVES = {
     # (state reached first, then the move attempted) -> expected error
