@@ -189,12 +189,20 @@ def diff(args: argparse.Namespace) -> int:
     return emit(args, {"From": args.since, "To": until, "Changes": found}, lambda: fmt.diff(found, args.since, until))
 
 
-def rebuild(args: argparse.Namespace) -> int:
+def rebuild(args: argparse.Namespace, *, after_batch: Callable[[int, int], None] | None = None) -> int:
+    """Replay the log into fresh views. ``after_batch(position, batch_count)``, if given, runs after
+    each replayed batch has been shown (a seam: a test interrupts the rebuild there as Ctrl-C would).
+    Raises ``Failure`` (exit 130) when interrupted: the previous views stay in service."""
     with opened(args) as ledger:
         total = ledger.app.recorder.max_notification_id() or 0
         try:
             with fmt.RebuildProgress(total) as progress:
-                position = ledger.rebuild(progress=progress.update)
+                def replayed(position: int, batch_count: int) -> None:
+                    progress.update(position, batch_count)
+                    if after_batch is not None:
+                        after_batch(position, batch_count)
+
+                position = ledger.rebuild(progress=replayed)
         except KeyboardInterrupt:
             raise Failure("rebuild interrupted: the previous view is still in service (run rebuild again)", 130) from None
     print(f"Rebuilt the handshake view from {position} events in {progress.seconds():.1f}s.")

@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 
 from ledger import open_ledger
-from ledger.entrypoints import cli_format
-from ledger.entrypoints.cli import main
+from ledger.entrypoints.cli import build_parser, main
+from ledger.entrypoints.cli_commands import Failure, rebuild
 from tests.cli.conftest import Demo
 
 
@@ -139,19 +139,17 @@ class TestRebuild:
         assert "events/s" in result.err
         assert (org_list(demo), demo.run("analytics", "--json").json()["Analytics"]) == before
 
-    def test_interrupted_rebuild_leaves_the_old_view_in_service(self, demo: Demo, monkeypatch: pytest.MonkeyPatch,
-                                                               capsys: pytest.CaptureFixture[str]) -> None:
+    def test_interrupted_rebuild_leaves_the_old_view_in_service(self, demo: Demo) -> None:
         before = (org_list(demo), demo.run("analytics", "--json").json()["Analytics"])
 
-        def ctrl_c(self: cli_format.RebuildProgress, position: int, batch_count: int) -> None:
+        def ctrl_c(position: int, batch_count: int) -> None:
             raise KeyboardInterrupt  # as if Ctrl-C came after the first batch of the replay
 
-        monkeypatch.setattr(cli_format.RebuildProgress, "update", ctrl_c)
-        assert main(["rebuild", "--data", demo.data]) == 130
-        assert capsys.readouterr().err.strip().splitlines()[-1] == (
-            "handshake-ledger: error: rebuild interrupted: the previous view is still in service (run rebuild again)")
+        with pytest.raises(Failure) as interrupted:
+            rebuild(build_parser().parse_args(["rebuild", "--data", demo.data]), after_batch=ctrl_c)
+        assert (interrupted.value.code, str(interrupted.value)) == (
+            130, "rebuild interrupted: the previous view is still in service (run rebuild again)")
         assert (org_list(demo), demo.run("analytics", "--json").json()["Analytics"]) == before
-        monkeypatch.undo()
         assert main(["rebuild", "--data", demo.data]) == 0
         assert (org_list(demo), demo.run("analytics", "--json").json()["Analytics"]) == before
 

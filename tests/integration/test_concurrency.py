@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -10,7 +9,9 @@ import pytest
 from eventsourcing.persistence import IntegrityError
 
 from ledger import open_ledger
+from ledger.domain import errors
 from ledger.service_layer.application import Limits
+from ledger.service_layer.audit import Caller
 from projections.view import HandshakeView
 from ledger.storage.stores import open_store
 from tests.conftest import ALICE, BOB, MANAGEMENT, OUTSIDER, new_location
@@ -56,23 +57,31 @@ def test_a_batch_read_after_another_position_is_refused(ledger: Any, probe: Hand
     assert rows(probe) == rows(ledger.view)
 
 
-def test_accepting_what_another_process_just_accepted_says_already_accepted(data_location: str, ledger: Any,
-                                                                         monkeypatch: Any) -> None:
+def test_accepting_what_another_process_just_accepted_says_already_accepted(data_location: str,
+                                                                         ledger: Any) -> None:
     ledger.client(MANAGEMENT).create_organization(FeatureSet="ALL")
     (handshake_id,) = invite(ledger, ALICE)
     with open_ledger(data_location) as elsewhere:
-        # A writer that does not take turns with this process (another tool on the same store).
-        elsewhere.app._writers_lock = threading.Lock()
-        original = ledger.app._account_or_new
+        def another_tool_accepts() -> None:
+            """A writer that does not take turns with this process (another tool on the same store):
+            it saves outside any command, so it never waits for this process's turn."""
+            handshake = elsewhere.app.repository.get(handshake_id)
+            if handshake.state == "OPEN":
+                handshake.accept(actor=ALICE, request_id=None, timestamp=elsewhere.clock.now())
+                elsewhere.app.save(handshake)
 
-        def accepted_elsewhere_meanwhile(*args: Any) -> Any:
-            if elsewhere.app.repository.get(handshake_id).state == "OPEN":
-                elsewhere.client(ALICE).accept_handshake(HandshakeId=handshake_id)
-            return original(*args)
+        attempts = []
 
-        monkeypatch.setattr(ledger.app, "_account_or_new", accepted_elsewhere_meanwhile)
-        with pytest.raises(ledger.client(ALICE).exceptions.HandshakeAlreadyInStateException):
-            ledger.client(ALICE).accept_handshake(HandshakeId=handshake_id)
+        def accept_after_it_was_accepted_elsewhere() -> Any:
+            attempts.append(ledger.app.repository.get(handshake_id).state)  # this command has loaded the handshake...
+            another_tool_accepts()  # ...when another writer accepts it
+            return ledger.app.accept_handshake(Caller(ALICE), handshake_id)
+
+        with pytest.raises(errors.HandshakeAlreadyInStateException):
+            ledger.app.run_command(accept_after_it_was_accepted_elsewhere)
+        # Judged on the OPEN handshake, its save conflicted; judged again on what was written meanwhile.
+        assert attempts == ["OPEN", "ACCEPTED"]
+        assert len(list(ledger.app.events.get(handshake_id))) == 2  # Created, and the other tool's Accepted
 
 
 def test_each_process_judges_against_what_the_other_wrote_in_between(data_location: str) -> None:
@@ -108,14 +117,16 @@ def test_processes_opening_a_fresh_location_at_once_all_open_it(tmp_path: Path) 
 
 
 def test_a_command_that_records_nothing_answers_after_the_views_have_what_it_rested_on(
-        data_location: str, monkeypatch: Any) -> None:
+        data_location: str) -> None:
     """Another process enabled a service and has not caught the views up yet; enabling it again
     here changes nothing, and the caller's next read shows it enabled (as the answer implied)."""
     with open_ledger(data_location) as writer, open_ledger(data_location) as reader:
         reader.follow(interval=3600)  # as a server: queries do not catch up; the follower never runs here
         writer.client(MANAGEMENT).create_organization(FeatureSet="ALL")
-        monkeypatch.setattr(writer, "catch_up", lambda *args, **kwargs: 0)  # it dies before catching up
-        writer.client(MANAGEMENT).enable_aws_service_access(ServicePrincipal="config.amazonaws.com")
+        # Through the application alone, as a process that dies before catching the views up:
+        # the command is durable, the views have not seen it.
+        writer.app.enable_aws_service_access(Caller(MANAGEMENT), "config.amazonaws.com")
+        assert reader.view.position() < reader.app.recorder.max_notification_id()
         client = reader.client(MANAGEMENT)
         client.enable_aws_service_access(ServicePrincipal="config.amazonaws.com")
         enabled = client.list_aws_service_access_for_organization()["EnabledServicePrincipals"]
