@@ -15,7 +15,7 @@ rounds (the machine is shared: medians are shown, with the spread):
 
 Workloads:
 
-- the command rows of ``scripts/bench.py`` (its ``bench_commands``: the invite, decline, accept,
+- the command rows of ``scripts/bench.py`` (``benchkit.commands.bench_commands``: the invite, decline, accept,
   cancel mix of 150 organizations, command only through ``ledger.app`` and through the in-process
   client, beside raw one-row commits of the same size);
 - refused commands through the in-process client: CancelHandshake of a canceled handshake
@@ -30,6 +30,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import http.client
+import importlib.util
 import json
 import os
 import statistics
@@ -38,6 +39,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from types import ModuleType, SimpleNamespace
 from typing import Any
 
 HERE = Path(__file__).resolve().parent.parent
@@ -55,13 +57,26 @@ def audit_off() -> None:
 
 
 def load_tree(tree: Path, variant: str) -> Any:
-    """``scripts/bench.py`` of ``tree`` (it puts its tree first on sys.path), with the variant applied."""
-    sys.path.insert(0, str(tree / "scripts"))
-    import bench
-
+    """The bench's parts, with the variant applied: this tree's ``benchkit``, or for ``before`` the
+    one-file ``scripts/bench.py`` of that older checkout (its child process runs with that tree
+    first on PYTHONPATH, so the bench and the ledger it drives are both that checkout's)."""
+    if variant == "before":
+        spec = importlib.util.spec_from_file_location("bench_before", tree / "scripts" / "bench.py")
+        assert spec is not None and spec.loader is not None
+        module: ModuleType = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        return module
     if variant == "off":
         audit_off()
-    return bench
+    from benchkit import commands, figures, http_load, stores
+    from ledger import open_ledger
+
+    return SimpleNamespace(
+        open_ledger=open_ledger, free_port=http_load.free_port, start_server=http_load.start_server,
+        stop_server=http_load.stop_server, load=http_load.load, request=http_load.request,
+        SqliteStore=stores.SqliteStore, PostgresStore=stores.PostgresStore, PLANS=figures.PLANS,
+        bench_commands=commands.bench_commands,
+    )
 
 
 # -- one variant, in its own process ----------------------------------------------------------------
@@ -170,7 +185,8 @@ def main() -> int:
                        "--store", args.store, "--pg-url", args.pg_url, "--refusals", str(args.refusals),
                        "--orgs", str(args.orgs)]
             command += ["--http"] if args.http and name != "before" else []
-            done = subprocess.run(command, capture_output=True, text=True, check=False)
+            env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(tree), os.environ.get("PYTHONPATH")]))}
+            done = subprocess.run(command, capture_output=True, text=True, check=False, env=env)
             if done.returncode:
                 raise SystemExit(f"{name} failed:\n{done.stderr[-3000:]}")
             results[name].append(json.loads(done.stdout.strip().splitlines()[-1]))

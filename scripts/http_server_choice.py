@@ -6,7 +6,7 @@ Every candidate serves the very same ``AwsJsonService.handle`` from its own copy
 ledger (SQLite), in its own process, one worker: the standard library's ThreadingHTTPServer (the
 server before issue 11), ``handshake-ledger serve`` itself (uvicorn, httptools, uvloop, raw ASGI),
 granian (ASGI), hypercorn (ASGI, uvloop), gunicorn (WSGI, gthread) and waitress (WSGI). Keep-alive
-http.client connections (as ``scripts/bench.py``) drive DescribeHandshake and DeclineHandshake at
+http.client connections (``benchkit.http_load``, as ``scripts/bench.py``) drive DescribeHandshake and DeclineHandshake at
 1 and 4 client threads; the turns are interleaved over ``--rounds`` rounds (the machine is shared)
 and the median is printed: requests/second, and the server's CPU per request (utime + stime of the
 server's processes from /proc/<pid>/stat, before and after the turn).
@@ -22,7 +22,6 @@ import http.client
 import os
 import shutil
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -31,20 +30,13 @@ import time
 from pathlib import Path
 from typing import Any, Callable
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))  # runnable from a checkout without installing
-
-from bench import Request, load, management, request  # noqa: E402 - the bench's keep-alive load, one definition
-from ledger import open_ledger  # noqa: E402
-from ledger.service_layer.application import Caller, Limits  # noqa: E402
+from benchkit.http_load import ROOT, Request, free_port, load, request, tree_cpu_seconds
+from benchkit.seeding import invitee, management
+from ledger import open_ledger
+from ledger.service_layer.application import Caller, Limits
 
 ORGANIZATIONS = 4  # declines at 4 clients never race for one organization
 CANDIDATES = ("stdlib", "uvicorn", "granian", "hypercorn", "gunicorn", "waitress")
-CLOCK_TICK = 1 / os.sysconf("SC_CLK_TCK")
-
-
-def invitee(org: int, n: int) -> str:
-    return f"2{org:04d}{n:07d}"
 
 
 def prepare(location: Path, per_org: int) -> dict[int, list[tuple[str, str]]]:
@@ -155,9 +147,7 @@ def child(kind: str, location: str, port: int) -> None:
 
 
 def start(kind: str, location: Path, scratch: Path) -> tuple[subprocess.Popen[bytes], int]:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = int(probe.getsockname()[1])
+    port = free_port()
     if kind == "uvicorn":  # the real thing
         command = [sys.executable, "-m", "ledger.entrypoints.cli", "serve", "--port", str(port), "--data", str(location)]
     else:
@@ -176,20 +166,6 @@ def start(kind: str, location: Path, scratch: Path) -> tuple[subprocess.Popen[by
             time.sleep(0.05)  # polling until the server listens
     os.killpg(server.pid, signal.SIGKILL)
     raise RuntimeError(f"{kind} did not start; see {scratch / f'{kind}.log'}")
-
-
-def cpu_seconds(pid: int) -> float:
-    """utime + stime of ``pid`` and every process under it (/proc)."""
-    total = 0.0
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        total = (int(fields[11]) + int(fields[12])) * CLOCK_TICK
-        for task in Path(f"/proc/{pid}/task").iterdir():
-            for child_pid in (task / "children").read_text().split():
-                total += cpu_seconds(int(child_pid))
-    except (FileNotFoundError, ProcessLookupError):
-        pass
-    return total
 
 
 # -- the load -----------------------------------------------------------------------------------------
@@ -238,9 +214,9 @@ def main() -> None:
                 for name in plans[next(iter(plans))][round_]:
                     for kind, (server, port) in servers.items():
                         shares = plans[kind][round_][name]
-                        cpu = cpu_seconds(server.pid)
+                        cpu = tree_cpu_seconds(server.pid)
                         rate, failed = load(port, shares)
-                        used = cpu_seconds(server.pid) - cpu
+                        used = tree_cpu_seconds(server.pid) - cpu
                         if failed:
                             print(f"{kind} {name}: {failed} answers were not 200", file=sys.stderr)
                         results.setdefault(kind, {}).setdefault(name, []).append((rate, used / sum(map(len, shares))))

@@ -3,7 +3,7 @@
     python scripts/ui_bench.py [--size 100000] [--steps 40] [--store sqlite|postgres] [--pg-url URL]
                                [--data LOCATION] [--out FILE]
 
-Seeds a ledger in bulk with ``scripts/bench.py``'s ``grow()`` (or reuses ``--data``), serves it with
+Seeds a ledger in bulk with ``benchkit.seeding.grow()`` (or reuses ``--data``), serves it with
 ``handshake-ledger serve`` on 127.0.0.1 and drives Debian's headless Chromium with Playwright:
 
 - page weight: bytes over the wire (gzip) and decoded, of each page and everything it loads;
@@ -28,13 +28,12 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path[:0] = [str(ROOT), str(ROOT / "scripts")]
-
-import bench  # noqa: E402  (scripts/bench.py: the bulk seeding)
-
-from ledger import open_ledger  # noqa: E402
-from ledger.domain.clock import system_clock  # noqa: E402
+from benchkit.figures import DEFAULT_PG_URL, SPREAD
+from benchkit.http_load import free_port, start_server, stop_server
+from benchkit.seeding import Seed, grow
+from benchkit.stores import PostgresStore
+from ledger import open_ledger
+from ledger.domain.clock import system_clock
 
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
          "--disable-component-update", "--no-first-run"]
@@ -44,11 +43,11 @@ PAGES = {"handshakes": "/ui/", "organization": "/ui/?organization=o-0000000042",
 
 def seed(location: str, size: int) -> str:
     """A ledger of ``size`` handshakes (bench's shape: 1000 per organization, the last 10 days)."""
-    seed = bench.Seed(1000, size, system_clock.now() - bench.SPREAD - timedelta(minutes=1))
+    seed = Seed(1000, size, system_clock.now() - SPREAD - timedelta(minutes=1))
     with open_ledger(location) as ledger:
         if (ledger.app.recorder.max_notification_id() or 0) == 0:
             began = time.perf_counter()
-            bench.grow(ledger, seed, size)
+            grow(ledger, seed, size)
             print(f"seeded {size} handshakes in {time.perf_counter() - began:.1f} s", file=sys.stderr)
     if location.startswith("postgresql"):  # the statistics autovacuum would have gathered by now
         import psycopg
@@ -142,17 +141,17 @@ def main() -> int:
     parser.add_argument("--size", type=int, default=100_000)
     parser.add_argument("--steps", type=int, default=40)
     parser.add_argument("--store", choices=("sqlite", "postgres"), default="sqlite")
-    parser.add_argument("--pg-url", default=bench.DEFAULT_PG_URL)
+    parser.add_argument("--pg-url", default=DEFAULT_PG_URL)
     parser.add_argument("--data", help="a ledger to reuse (seeded when empty)")
     parser.add_argument("--out", help="write the figures as JSON here")
     args = parser.parse_args()
     scratch = Path(tempfile.mkdtemp(prefix="ui-bench-"))
-    store = bench.PostgresStore(args.pg_url) if args.store == "postgres" else None
+    store = PostgresStore(args.pg_url) if args.store == "postgres" else None
     location = args.data or (store.location("ui") if store else str(scratch / "data"))
     handshake_id = seed(location, args.size)
-    port = bench.free_port()
-    server = bench.start_server([sys.executable, "-m", "ledger.entrypoints.cli", "serve", "--data", location,
-                                 "--port", str(port)], port, scratch / "serve.log")
+    port = free_port()
+    server = start_server([sys.executable, "-m", "ledger.entrypoints.cli", "serve", "--data", location,
+                           "--port", str(port)], port, scratch / "serve.log")
     from playwright.sync_api import sync_playwright
 
     rng = random.Random(13)
@@ -172,7 +171,7 @@ def main() -> int:
         for name in ("handshakes", "organization"):
             results[f"server_fragment_{name}_ms"] = server_fragments(port, PAGES[name], instants)
     finally:
-        bench.stop_server(server)
+        stop_server(server)
         if store:
             store.close()
     print(table(results))
