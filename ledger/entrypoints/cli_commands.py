@@ -235,10 +235,12 @@ def serve(args: argparse.Namespace) -> int:
     given = {"max_connections": args.max_connections, "header_timeout": args.header_timeout,
              "body_timeout": args.body_timeout, "idle_timeout": args.idle_timeout}
     limits = ServerLimits(**{name: value for name, value in given.items() if value is not None})
+    hosts = (args.host, *args.allowed_hosts)  # the name it was asked to bind, as browsers will write it
     if args.workers > 1:
         from ledger.entrypoints.workers import serve as run_workers
 
         return run_workers(args.data, host=args.host, port=args.port, accounts_file=args.accounts,
-                           strict=args.strict, workers=args.workers, limits=limits, ui=args.ui)
+                           strict=args.strict, workers=args.workers, limits=limits, ui=args.ui,
+                           allowed_hosts=hosts)
     return run_server(args.data, host=args.host, port=args.port, accounts_file=args.accounts, strict=args.strict,
-                      limits=limits, ui=args.ui)
+                      limits=limits, ui=args.ui, allowed_hosts=hosts)

@@ -6,27 +6,31 @@ from __future__ import annotations
 from ledger.service_layer.requests import is_valid
 from ledger.entrypoints.webui.context import Page, PageRequest, Redirect
 from ledger.entrypoints.webui.errors import BadRequest
+from ledger.entrypoints.webui.params import KEYSET, TEXT, Rule, choice, shape
 from projections.browse import STATES, Filters
 from projections.aws_reads import ViewDirectory, handshake_answer
 
 ACTIONS = ("INVITE", "ENABLE_ALL_FEATURES", "APPROVE_ALL_FEATURES")
 PAGE_SIZE = 50
+HANDSHAKES_PARAMETERS: dict[str, Rule] = {
+    "organization": shape("OrganizationId"), "action": choice(ACTIONS), "state": choice(STATES),
+    "recipient": shape("AccountId"), "email": shape("Email"), "after": KEYSET, "selected": shape("HandshakeId"),
+}
+ORGANIZATIONS_PARAMETERS: dict[str, Rule] = {"after": shape("OrganizationId")}
+SEARCH_PARAMETERS: dict[str, Rule] = {"q": TEXT}
 
 
 def handshakes_page(request: PageRequest) -> Page:
     """The handshakes visible at the moment, as the Lists would show them, newest first."""
     filters = Filters(
-        organization_id=request.text("organization", shape="OrganizationId"),
-        action=request.text("action", choices=ACTIONS),
-        state=request.text("state", choices=STATES),
-        recipient=request.text("recipient", shape="AccountId"),
-        email=request.text("email", shape="Email"),
+        organization_id=request.value("organization"), action=request.value("action"),
+        state=request.value("state"), recipient=request.value("recipient"), email=request.value("email"),
     )
     moment, scope = request.moment, request.scope
     page = request.browser.handshakes(moment, filters, scope, after=request.cursor("after"), limit=PAGE_SIZE)
     shapes = [handshake_answer(row, moment) for row in page.rows]
     last = page.rows[-1] if page.rows else None
-    selected_id = request.text("selected", shape="HandshakeId")
+    selected_id = request.value("selected")
     selected, selected_note = request.describe(selected_id) if selected_id else (None, None)
     return Page("handshakes.html", {
         "section": "handshakes", "title": "Handshakes", "filters": filters, "actions": ACTIONS, "states": STATES,
@@ -40,7 +44,7 @@ def handshakes_page(request: PageRequest) -> Page:
 
 def organizations_page(request: PageRequest) -> Page:
     """Organizations at the moment with their member counts; a scope sees its own organization."""
-    after = request.text("after", shape="OrganizationId")
+    after = request.value("after")
     rows = request.browser.organizations(request.moment, request.scope, after=after, limit=PAGE_SIZE)
     directory = ViewDirectory(request.ledger.queries, request.moment)
     organizations = [{
@@ -60,7 +64,7 @@ def organizations_page(request: PageRequest) -> Page:
 
 def search(request: PageRequest) -> Redirect:
     """A handshake id opens its page; an account id, organization id or email filters the list."""
-    query = (request.text("q") or "").strip()
+    query = request.value("q") or ""
     if is_valid("HandshakeId", query):
         return Redirect(request.link(f"/ui/handshakes/{query}"))
     for shape, param in (("AccountId", "recipient"), ("OrganizationId", "organization"), ("Email", "email")):
