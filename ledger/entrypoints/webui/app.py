@@ -136,9 +136,27 @@ class WebUI:
         return html_response(page.status, html, request.headers, extra)
 
     def _error(self, refusal: PageError, request: SignedRequest) -> Response:
+        context = self._error_context(refusal, request)
         html = self.templates.get_template("error.html").render(
-            title=refusal.title, message=refusal.message, status=refusal.status, slider=None, section=None,
-            request=None, scope=None)
+            title=refusal.title, message=refusal.message, status=refusal.status, section=None,
+            slider=context.slider if context else None, request=context, scope=context.scope if context else None)
         extra = {"WWW-Authenticate": REALM} if isinstance(refusal, Unauthorized) else \
             {"Allow": "GET"} if isinstance(refusal, MethodNotAllowed) else {}
         return html_response(refusal.status, html, request.headers, extra)
+
+    def _error_context(self, refusal: PageError, request: SignedRequest) -> PageRequest | None:
+        """What an error page's navigation needs: the viewer and the moment asked for (live if that
+        was the fault). None where the page must show nothing of the ledger: no viewer yet, or a
+        Host that is not this server's."""
+        if isinstance(refusal, (Unauthorized, Misdirected)):
+            return None
+        try:
+            scope = scope_of(request.headers, self.accounts, strict=self.strict)
+            params = read_query(request.path.partition("?")[2], {})
+            try:
+                slider = read_slider(self.ledger, self.browser, params)
+            except PageError:
+                params, slider = {}, read_slider(self.ledger, self.browser, {})
+        except PageError:
+            return None
+        return PageRequest(self.ledger, self.browser, slider, scope, PREFIX + "/", params)

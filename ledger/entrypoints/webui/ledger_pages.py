@@ -3,6 +3,8 @@ organizations, and the search box that leads to either or to one handshake's pag
 
 from __future__ import annotations
 
+from typing import Any
+
 from ledger.service_layer.requests import is_valid
 from ledger.entrypoints.webui.context import Page, PageRequest, Redirect
 from ledger.entrypoints.webui.errors import BadRequest
@@ -16,7 +18,8 @@ HANDSHAKES_PARAMETERS: dict[str, Rule] = {
     "organization": shape("OrganizationId"), "action": choice(ACTIONS), "state": choice(STATES),
     "recipient": shape("AccountId"), "email": shape("Email"), "after": KEYSET, "selected": shape("HandshakeId"),
 }
-ORGANIZATIONS_PARAMETERS: dict[str, Rule] = {"after": shape("OrganizationId")}
+ORGANIZATIONS_PARAMETERS: dict[str, Rule] = {"after": shape("OrganizationId"), "name": TEXT}
+SCAN = 500  # organizations read per query while matching names
 SEARCH_PARAMETERS: dict[str, Rule] = {"q": TEXT}
 
 
@@ -43,10 +46,14 @@ def handshakes_page(request: PageRequest) -> Page:
 
 
 def organizations_page(request: PageRequest) -> Page:
-    """Organizations at the moment with their member counts; a scope sees its own organization."""
-    after = request.value("after")
-    rows = request.browser.organizations(request.moment, request.scope, after=after, limit=PAGE_SIZE)
+    """Organizations at the moment with their member counts; a scope sees its own organization.
+    ``name``: only those whose management account's name contains it (any case), one page of them."""
+    after, name = request.value("after"), request.value("name")
     directory = ViewDirectory(request.ledger.queries, request.moment)
+    if name:
+        after, rows = None, named(request, directory, name)[:PAGE_SIZE]
+    else:
+        rows = request.browser.organizations(request.moment, request.scope, after=after, limit=PAGE_SIZE)
     organizations = [{
         "id": row["organization_id"], "management": row["management_account_id"],
         "name": directory.name_of(row["management_account_id"]),
@@ -56,7 +63,7 @@ def organizations_page(request: PageRequest) -> Page:
         "members": row["members"] if request.scope.account_id in (None, row["management_account_id"]) else None,
     } for row in rows[:PAGE_SIZE]]
     return Page("organizations.html", {
-        "section": "organizations", "title": "Organizations", "organizations": organizations,
+        "section": "organizations", "title": "Organizations", "organizations": organizations, "name": name,
         "next_page": request.here(after=rows[PAGE_SIZE - 1]["organization_id"]) if len(rows) > PAGE_SIZE else None,
         "first_page": request.here(after=None) if after else None,
     })
@@ -70,5 +77,23 @@ def search(request: PageRequest) -> Redirect:
     for shape, param in (("AccountId", "recipient"), ("OrganizationId", "organization"), ("Email", "email")):
         if is_valid(shape, query):
             return Redirect(request.link("/ui/", **{param: query}))
-    raise BadRequest(f"Search for a handshake id (h-...), an account id (12 digits), an organization id (o-...) "
-                     f"or an email address, not {query!r}.")
+    if query:
+        found = named(request, ViewDirectory(request.ledger.queries, request.moment), query)
+        if len(found) == 1:
+            return Redirect(request.link("/ui/", organization=found[0]["organization_id"]))
+        return Redirect(request.link("/ui/organizations", name=query))
+    raise BadRequest("Search for a handshake id (h-...), an account id (12 digits), an organization id (o-...), "
+                     "an organization's name or an email address.")
+
+
+def named(request: PageRequest, directory: ViewDirectory, text: str) -> list[Any]:
+    """The organizations at the moment (as the scope sees them) whose management account's name
+    contains ``text``, in any case; at most PAGE_SIZE + 1 of them."""
+    wanted, found, after = text.casefold(), [], None
+    while len(found) <= PAGE_SIZE:
+        rows = request.browser.organizations(request.moment, request.scope, after=after, limit=SCAN)
+        found += [row for row in rows[:SCAN] if wanted in directory.name_of(row["management_account_id"]).casefold()]
+        if len(rows) <= SCAN:
+            break
+        after = rows[SCAN - 1]["organization_id"]
+    return found[:PAGE_SIZE + 1]
