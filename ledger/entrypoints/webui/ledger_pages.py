@@ -89,7 +89,8 @@ def search(request: PageRequest) -> Redirect:
 def named(request: PageRequest, directory: ViewDirectory, text: str) -> list[Any]:
     """The organizations at the moment (as the scope sees them) whose management account's name
     contains ``text``, in any case; at most PAGE_SIZE + 1 of them."""
-    wanted, found, after = text.casefold(), [], None
+    wanted, after = text.casefold(), None
+    found: list[Any] = []
     while len(found) <= PAGE_SIZE:
         rows = request.browser.organizations(request.moment, request.scope, after=after, limit=SCAN)
         found += [row for row in rows[:SCAN] if wanted in directory.name_of(row["management_account_id"]).casefold()]
