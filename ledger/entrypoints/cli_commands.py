@@ -137,7 +137,20 @@ def show(args: argparse.Namespace) -> int:
         else:
             instant = args.as_of or (None if version else ledger.now())
             shape = ledger.handshake_as_of(args.handshake_id, version=args.version, instant=instant)
+            hidden = instant and past_retention(ledger, args.handshake_id, instant)
+            if hidden:
+                note = (f"\nnote: ended more than 30 days before (retention ended {fmt.when(hidden)}): "
+                        "DescribeHandshake and the Lists no longer show it; its history stays")
+                return emit(args, {"Handshake": shape}, lambda: fmt.handshake(shape) + note)
     return emit(args, {"Handshake": shape}, lambda: fmt.handshake(shape))
+
+
+def past_retention(ledger: Ledger, handshake_id: str, instant: datetime) -> datetime | None:
+    """When the handshake's retention ended, if it had by ``instant`` (None: the API still shows it)."""
+    from ledger.domain.handshake import LIVE_STATES, RETENTION
+
+    ended = next((e.timestamp for e in ledger.history(handshake_id) if e.state not in LIVE_STATES), None)
+    return ended + RETENTION if ended is not None and ended + RETENTION <= instant else None
 
 
 def checked_version(ledger: Ledger, handshake_id: str, version: int) -> datetime:
