@@ -52,6 +52,9 @@ def build_parser() -> Parser:
     serve_.add_argument("--strict", action="store_true",
                         help="verify SigV4 signatures against the accounts file (the web UI asks for a key and secret)")
     serve_.add_argument("--no-ui", dest="ui", action="store_false", help="no read-only web UI under /ui/")
+    serve_.add_argument("--allowed-hosts", nargs="+", default=[], metavar="HOST",
+                        help="Host names the web UI answers besides 127.0.0.1, localhost, [::1] and --host "
+                             "(name, name:port, or * for any); others get 421 (DNS rebinding)")
     serve_.add_argument("--workers", type=count(1), default=1, metavar="N",
                         help="server processes sharing the port, plus one view runner (default: 1, one process)")
     serve_.add_argument("--max-connections", type=count(1), metavar="N",

@@ -137,7 +137,20 @@ def show(args: argparse.Namespace) -> int:
         else:
             instant = args.as_of or (None if version else ledger.now())
             shape = ledger.handshake_as_of(args.handshake_id, version=args.version, instant=instant)
+            hidden = instant and past_retention(ledger, args.handshake_id, instant)
+            if hidden:
+                note = (f"\nnote: ended more than 30 days before (retention ended {fmt.when(hidden)}): "
+                        "DescribeHandshake and the Lists no longer show it; its history stays")
+                return emit(args, {"Handshake": shape}, lambda: fmt.handshake(shape) + note)
     return emit(args, {"Handshake": shape}, lambda: fmt.handshake(shape))
+
+
+def past_retention(ledger: Ledger, handshake_id: str, instant: datetime) -> datetime | None:
+    """When the handshake's retention ended, if it had by ``instant`` (None: the API still shows it)."""
+    from ledger.domain.handshake import LIVE_STATES, RETENTION
+
+    ended = next((e.timestamp for e in ledger.history(handshake_id) if e.state not in LIVE_STATES), None)
+    return ended + RETENTION if ended is not None and ended + RETENTION <= instant else None
 
 
 def checked_version(ledger: Ledger, handshake_id: str, version: int) -> datetime:
@@ -243,10 +256,12 @@ def serve(args: argparse.Namespace) -> int:
     given = {"max_connections": args.max_connections, "header_timeout": args.header_timeout,
              "body_timeout": args.body_timeout, "idle_timeout": args.idle_timeout}
     limits = ServerLimits(**{name: value for name, value in given.items() if value is not None})
+    hosts = (args.host, *args.allowed_hosts)  # the name it was asked to bind, as browsers will write it
     if args.workers > 1:
         from ledger.entrypoints.workers import serve as run_workers
 
         return run_workers(args.data, host=args.host, port=args.port, accounts_file=args.accounts,
-                           strict=args.strict, workers=args.workers, limits=limits, ui=args.ui)
+                           strict=args.strict, workers=args.workers, limits=limits, ui=args.ui,
+                           allowed_hosts=hosts)
     return run_server(args.data, host=args.host, port=args.port, accounts_file=args.accounts, strict=args.strict,
-                      limits=limits, ui=args.ui)
+                      limits=limits, ui=args.ui, allowed_hosts=hosts)

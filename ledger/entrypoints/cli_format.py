@@ -233,4 +233,6 @@ def diff(changes: list[dict[str, Any]], since: datetime, until: datetime) -> str
                      (change["Before"] or {}).get("State"), (change["After"] or {}).get("State")))
     body = table(("ID", "ACTION", "ORGANIZATION", "TARGET", "BEFORE", "AFTER"), rows)
     count = f"{len(changes)} handshake{'s' if len(changes) != 1 else ''} changed"
-    return f"{body}\n\n{count} between {when(since)} and {when(until)}"
+    legend = ("-: not shown by the API then (not yet requested, or ended more than 30 days before)\n"
+              if any(change["Before"] is None or change["After"] is None for change in changes) else "")
+    return f"{body}\n\n{legend}{count} between {when(since)} and {when(until)}"

@@ -138,13 +138,15 @@ def run_server(service: AwsJsonService, listening: socket.socket, limits: Server
     """Serve on ``listening`` until SIGTERM/SIGINT (or ``should_exit``), then finish what is in flight."""
     host, port = listening.getsockname()[:2]
     server = server_for(service, limits, ui)
+    if ui is not None:
+        ui.listening_on(host, port)
     web_ui = f" (web UI: http://{host}:{port}/ui/)" if ui else ""
     print(f"handshake-ledger: serving on http://{host}:{port}/{web_ui}", file=sys.stderr, flush=True)
     server.run(sockets=[listening])
 
 
 def serve(location: str | None, *, host: str, port: int, accounts_file: str | None, strict: bool,
-          limits: ServerLimits = ServerLimits(), ui: bool = True) -> int:
+          limits: ServerLimits = ServerLimits(), ui: bool = True, allowed_hosts: tuple[str, ...] = ()) -> int:
     """Serve until SIGTERM/SIGINT: 0 after a clean stop, 2 for unusable settings, 1 when refused."""
     try:
         accounts, ledger_limits = load_settings(accounts_file, strict)
@@ -160,6 +162,7 @@ def serve(location: str | None, *, host: str, port: int, accounts_file: str | No
             print(f"handshake-ledger: {problem}", file=sys.stderr)
             return 1
         with listening:
-            service, web_ui = compose_service(ledger, Settings(location, accounts, ledger_limits, strict, limits, ui))
+            service, web_ui = compose_service(ledger, Settings(location, accounts, ledger_limits, strict, limits, ui,
+                                                                  allowed_hosts))
             run_server(service, listening, limits, web_ui)
     return 0

@@ -65,6 +65,7 @@ class Settings:
     strict: bool
     server: ServerLimits = ServerLimits()
     ui: bool = True
+    allowed_hosts: tuple[str, ...] = ()  # Host names the web UI answers beyond its own (``webui/hosts.py``)
 
 
 def register_accounts(ledger: Ledger, accounts: Accounts) -> None:
@@ -77,4 +78,5 @@ def register_accounts(ledger: Ledger, accounts: Accounts) -> None:
 def compose_service(ledger: Ledger, settings: Settings) -> tuple[AwsJsonService, WebUI | None]:
     """The AWS JSON service (with its identity check) and the web UI over one opened ledger."""
     service = AwsJsonService(ledger, Identity(settings.accounts, strict=settings.strict, clock=ledger.clock))
-    return service, WebUI(ledger, settings.accounts, strict=settings.strict) if settings.ui else None
+    return service, (WebUI(ledger, settings.accounts, strict=settings.strict, allowed_hosts=settings.allowed_hosts)
+                     if settings.ui else None)

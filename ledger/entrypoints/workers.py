@@ -58,7 +58,8 @@ PREFIX = "handshake-ledger:"
 
 
 def serve(location: str | None, *, host: str, port: int, accounts_file: str | None, strict: bool,
-          workers: int, limits: ServerLimits = ServerLimits(), ui: bool = True) -> int:
+          workers: int, limits: ServerLimits = ServerLimits(), ui: bool = True,
+          allowed_hosts: tuple[str, ...] = ()) -> int:
     """Like ``http_server.serve`` with ``workers`` processes: 0 after a clean stop, 2 for bad settings, 1 when refused."""
     try:
         accounts, ledger_limits = load_settings(accounts_file, strict)
@@ -69,7 +70,7 @@ def serve(location: str | None, *, host: str, port: int, accounts_file: str | No
     except OSError as problem:  # e.g. the port in use
         print(PREFIX, problem, file=sys.stderr)
         return 1
-    settings = Settings(location, accounts, ledger_limits, strict, limits, ui)
+    settings = Settings(location, accounts, ledger_limits, strict, limits, ui, allowed_hosts)
     children: dict[str, Callable[[], int]] = {"view runner": lambda: follow_views(settings)}
     children.update({f"worker {n}": lambda: serve_on(listening, settings) for n in range(1, workers + 1)})
     with listening:

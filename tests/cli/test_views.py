@@ -179,3 +179,24 @@ class TestHandshakeIds:
         result = demo.run("show", "bad")
         assert result.code == 2
         assert "InvalidInputException (INVALID_PATTERN)" in result.err
+
+
+class TestRetentionWords:
+    def test_show_says_when_the_api_no_longer_shows_a_handshake(self, demo: Demo) -> None:
+        from ledger.entrypoints.cli_commands import past_retention
+
+        with open_ledger(demo.data) as ledger:
+            calls = ledger.app.recorder.select_calls("error_code IS NULL AND event_name = ?",
+                                                     ["InviteAccountToOrganization"], order="event_time_us")
+            ids = [name for call in calls for kind, name in call.resources if kind == "AWS::Organizations::Handshake"]
+            now = ledger.now()
+            gone = next(i for i in ids if past_retention(ledger, i, now))
+            kept = next(i for i in reversed(ids) if not past_retention(ledger, i, now))
+        result = demo.run("show", gone)
+        assert result.code == 0 and "no longer show it" in result.out, result.err
+        assert "no longer show" not in demo.run("show", kept).out
+
+    def test_diff_explains_its_dash(self, demo: Demo) -> None:
+        result = demo.run("diff", "--from", "-5w")
+        assert result.code == 0, result.err
+        assert "\n-: not shown by the API then" in result.out and "changed between" in result.out.splitlines()[-1]

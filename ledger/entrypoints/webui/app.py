@@ -13,8 +13,8 @@ from __future__ import annotations
 import json
 import sys
 import traceback
-from typing import Any, Callable
-from urllib.parse import parse_qsl, unquote
+from typing import Any, Callable, Mapping
+from urllib.parse import unquote
 
 from ledger.domain import errors
 from ledger.entrypoints.accounts import Accounts
@@ -23,33 +23,46 @@ from ledger.entrypoints.facade import Ledger
 from ledger.entrypoints.identity import SignedRequest
 from ledger.entrypoints.webui import analytics_page, audit_page, handshake_page, ledger_pages
 from ledger.entrypoints.webui.access import REALM, scope_of
-from ledger.entrypoints.webui.context import Page, PageRequest, Redirect
-from ledger.entrypoints.webui.errors import BadRequest, MethodNotAllowed, NotFound, PageError, Unauthorized
+from ledger.entrypoints.webui.context import Page, PageRequest, Redirect, url_of
+from ledger.entrypoints.webui.errors import (BadRequest, MethodNotAllowed, Misdirected, NotFound, PageError,
+                                             Unauthorized)
+from ledger.entrypoints.webui.hosts import Hosts
 from ledger.entrypoints.webui.moments import read_slider
+from ledger.entrypoints.webui.params import Rule, read_query, shown
 from ledger.entrypoints.webui.rendering import STATIC_PREFIX, StaticFiles, html_response, render, templates
 from projections.browse import LedgerBrowser
 
 PREFIX = "/ui"
 HANDSHAKE_PREFIX = "/ui/handshakes/"
-PAGES: dict[str, Callable[[PageRequest], Page | Redirect]] = {
-    "/ui/": ledger_pages.handshakes_page,
-    "/ui/organizations": ledger_pages.organizations_page,
-    "/ui/analytics": analytics_page.analytics_page,
-    "/ui/audit": audit_page.audit_page,
-    "/ui/search": ledger_pages.search,
+Handler = Callable[[PageRequest], "Page | Redirect"]
+# Each page and the query parameters it reads (params.py: any other is dropped, the moment is read for all)
+PAGES: dict[str, tuple[Handler, Mapping[str, Rule]]] = {
+    "/ui/": (ledger_pages.handshakes_page, ledger_pages.HANDSHAKES_PARAMETERS),
+    "/ui/organizations": (ledger_pages.organizations_page, ledger_pages.ORGANIZATIONS_PARAMETERS),
+    "/ui/analytics": (analytics_page.analytics_page, getattr(analytics_page, "PARAMETERS", {})),
+    "/ui/audit": (audit_page.audit_page, audit_page.PARAMETERS),
+    "/ui/search": (ledger_pages.search, ledger_pages.SEARCH_PARAMETERS),
 }
 
 
 class WebUI:
-    """The read-only web UI of one ledger. ``strict``: sign in with a key of ``accounts``."""
+    """The read-only web UI of one ledger. ``strict``: sign in with a key of ``accounts``; else
+    only a ``Host`` naming this server, or one of ``allowed_hosts``, is answered (``hosts.py``)."""
 
-    def __init__(self, ledger: Ledger, accounts: Accounts, *, strict: bool = False):
+    def __init__(self, ledger: Ledger, accounts: Accounts, *, strict: bool = False,
+                 allowed_hosts: tuple[str, ...] = ()):
         self.ledger, self.accounts, self.strict = ledger, accounts, strict
+        self.allowed_hosts = allowed_hosts
+        self.hosts = Hosts.of(None, None, allowed_hosts)
         self.browser = LedgerBrowser(ledger.queries)
         self.static = StaticFiles()
         self.templates = templates(self.static)
         for name in self.templates.list_templates():  # compiled now, not by the first visitor
             self.templates.get_template(name)
+
+    def listening_on(self, host: str, port: int) -> None:
+        """The address the server is bound to: its name and port join the Hosts it answers."""
+        self.hosts = Hosts.of(host, port, self.allowed_hosts)
 
     @staticmethod
     def serves(path: str) -> bool:
@@ -76,12 +89,15 @@ class WebUI:
                                       "<p>The UI failed; the server's log says why.</p>", request.headers)
 
     def _handle(self, request: SignedRequest) -> Response:
+        if not self.strict and not self.hosts.answers(request.headers.get("host")):
+            raise Misdirected(f"This server does not answer for the host {shown(request.headers['host'])}: use "
+                              f"http://127.0.0.1, http://localhost or the host it was started with, or "
+                              f"start it with --allowed-hosts naming this one.")
         if request.method != "GET":
             raise MethodNotAllowed(f"Method {request.method} is not allowed: the UI is read-only.")
         target, _, query = request.path.partition("?")
         try:
             path = unquote(target, errors="strict")
-            params = dict(parse_qsl(query, keep_blank_values=True, errors="strict"))
         except UnicodeDecodeError:
             raise BadRequest("The address is not valid UTF-8 once percent-decoded.") from None
         if path.startswith(STATIC_PREFIX):
@@ -89,9 +105,10 @@ class WebUI:
             if static is None:
                 raise NotFound(f"No static file {path!r}.")
             return static
+        handler, rules = self._route(path)
+        params = read_query(query, rules)
         if path == PREFIX:
-            return Response(308, {"Location": PREFIX + "/" + (f"?{query}" if query else "")}, b"")
-        handler = self._route(path)
+            return Response(308, {"Location": url_of(PREFIX + "/", params)}, b"")
         scope = scope_of(request.headers, self.accounts, strict=self.strict)
         page_request = PageRequest(self.ledger, self.browser, read_slider(self.ledger, self.browser, params), scope,
                                    path, params)
@@ -100,12 +117,14 @@ class WebUI:
             return Response(303, {"Location": result.location, "Cache-Control": "no-store"}, b"")
         return self._page(result, page_request, request)
 
-    def _route(self, path: str) -> Callable[[PageRequest], Page | Redirect]:
+    def _route(self, path: str) -> tuple[Handler, Mapping[str, Rule]]:
+        if path == PREFIX:
+            return PAGES[PREFIX + "/"]
         if path.startswith(HANDSHAKE_PREFIX) and "/" not in path[len(HANDSHAKE_PREFIX):]:
             handshake_id = path[len(HANDSHAKE_PREFIX):]
-            return lambda page_request: handshake_page.handshake_page(page_request, handshake_id)
+            return (lambda page_request: handshake_page.handshake_page(page_request, handshake_id)), {}
         if path not in PAGES:
-            raise NotFound(f"No page {path!r}: see the links at the top of {PREFIX}/.")
+            raise NotFound(f"No page {shown(path)}: see the links at the top of {PREFIX}/.")
         return PAGES[path]
 
     def _page(self, page: Page, page_request: PageRequest, request: SignedRequest) -> Response:
@@ -117,9 +136,27 @@ class WebUI:
         return html_response(page.status, html, request.headers, extra)
 
     def _error(self, refusal: PageError, request: SignedRequest) -> Response:
+        context = self._error_context(refusal, request)
         html = self.templates.get_template("error.html").render(
-            title=refusal.title, message=refusal.message, status=refusal.status, slider=None, section=None,
-            request=None, scope=None)
+            title=refusal.title, message=refusal.message, status=refusal.status, section=None,
+            slider=context.slider if context else None, request=context, scope=context.scope if context else None)
         extra = {"WWW-Authenticate": REALM} if isinstance(refusal, Unauthorized) else \
             {"Allow": "GET"} if isinstance(refusal, MethodNotAllowed) else {}
         return html_response(refusal.status, html, request.headers, extra)
+
+    def _error_context(self, refusal: PageError, request: SignedRequest) -> PageRequest | None:
+        """What an error page's navigation needs: the viewer and the moment asked for (live if that
+        was the fault). None where the page must show nothing of the ledger: no viewer yet, or a
+        Host that is not this server's."""
+        if isinstance(refusal, (Unauthorized, Misdirected)):
+            return None
+        try:
+            scope = scope_of(request.headers, self.accounts, strict=self.strict)
+            params = read_query(request.path.partition("?")[2], {})
+            try:
+                slider = read_slider(self.ledger, self.browser, params)
+            except PageError:
+                params, slider = {}, read_slider(self.ledger, self.browser, {})
+        except PageError:
+            return None
+        return PageRequest(self.ledger, self.browser, slider, scope, PREFIX + "/", params)

@@ -8,27 +8,31 @@ from typing import Any
 
 from ledger.service_layer.requests import is_valid
 from ledger.entrypoints.webui.context import Page, PageRequest
+from ledger.entrypoints.webui.params import KEYSET, TEXT, WORD, Rule, choice, shape
 from ledger.domain.instants import to_us
 
 PAGE_SIZE = 50
 OUTCOMES = ("accepted", "refused")
-WORD = r"[A-Za-z]{1,64}"  # an operation or an error code
+PARAMETERS: dict[str, Rule] = {
+    "operation": WORD, "account": shape("AccountId"), "error": WORD, "request_id": TEXT, "resource": TEXT,
+    "outcome": choice(OUTCOMES), "before": KEYSET,
+}
 
 
 def audit_page(request: PageRequest) -> Page:
     where, params = ["event_time_us <= ?"], [request.moment.instant_us]
     for column, value in (
-        ("event_name", request.text("operation", pattern=WORD)),
-        ("account_id", request.text("account", shape="AccountId")),
-        ("error_code", request.text("error", pattern=WORD)),
-        ("request_id", request.text("request_id")),
-        ("resource_name", request.text("resource")),
+        ("event_name", request.value("operation")),
+        ("account_id", request.value("account")),
+        ("error_code", request.value("error")),
+        ("request_id", request.value("request_id")),
+        ("resource_name", request.value("resource")),
         ("recipient_account_id", request.scope.account_id),
     ):
         if value:
             where.append(f"{column} = ?")
             params.append(value)
-    outcome = request.text("outcome", choices=OUTCOMES)
+    outcome = request.value("outcome")
     if outcome:
         where.append("error_code IS NULL" if outcome == "accepted" else "error_code IS NOT NULL")
     before = request.cursor("before")

@@ -1,26 +1,20 @@
 """What every page reads: the ledger at the slider's moment, the viewer's scope, the query
-parameters (each checked as the API checks its input: a bad one is a 400), and links that keep
-the moment."""
+parameters the page declared (checked by ``params.py``: a bad one is a 400, an undeclared one is
+dropped), and links that keep the moment and those parameters only."""
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Mapping
+from typing import Any, Mapping
 from urllib.parse import urlencode
 
 from ledger.domain import errors
-from ledger.service_layer.requests import is_valid
 from ledger.entrypoints.facade import Ledger
-from ledger.entrypoints.webui.errors import BadRequest
 from ledger.entrypoints.webui.moments import TimeSlider
+from ledger.entrypoints.webui.params import MOMENT_PARAMS, parse_cursor
 from ledger.entrypoints.webui.rendering import when
 from projections.browse import LedgerBrowser, Scope
 from projections.aws_reads import handshake_answer
-
-MOMENT_PARAMS = ("at", "position")
-TEXT = r"[^\x00-\x1f\x7f]{1,256}"  # printable: no control characters
-CURSOR = re.compile(r"([0-9]{1,19})\.([0-9a-z-]{1,64})", re.ASCII)
 
 
 @dataclass(frozen=True)
@@ -50,50 +44,35 @@ class PageRequest:
     def moment(self) -> Any:
         return self.slider.moment
 
-    # -- parameters -------------------------------------------------------------------------------
+    # -- parameters (read and checked by ``params.read_query``: only the page's declared ones) --------
 
-    def text(self, name: str, *, shape: str | None = None, choices: Iterable[str] = (),
-             pattern: str | None = None) -> str | None:
-        """A parameter, None when absent or empty; BadRequest unless it is valid (an AWS shape such as
-        ``AccountId``, one of ``choices``, or a full match of ``pattern``)."""
-        value = self.params.get(name, "").strip()
-        if not value:
-            return None
-        allowed = tuple(choices)
-        if shape:
-            valid, expected = is_valid(shape, value), f"a valid {shape}"
-        elif allowed:
-            valid, expected = value in allowed, f"one of {', '.join(allowed)}"
-        else:
-            valid, expected = bool(re.fullmatch(pattern or TEXT, value)), "printable text, 256 characters at most"
-        if not valid:
-            raise BadRequest(f"Invalid {name} {value!r}: {expected}.")
-        return value
+    def value(self, name: str) -> str | None:
+        """A declared parameter as checked, None when absent or empty."""
+        return self.params.get(name)
 
     def cursor(self, name: str) -> tuple[int, str] | None:
         """A keyset cursor ``<microseconds>.<id>`` as the page's own links write it."""
         value = self.params.get(name)
-        if not value:
-            return None
-        match = CURSOR.fullmatch(value)
-        if not match:
-            raise BadRequest(f"Invalid {name} {value!r}: follow the page's own links.")
-        return int(match.group(1)), match.group(2)
+        return None if value is None else parse_cursor(value)
 
     # -- links ----------------------------------------------------------------------------------
 
     def link(self, path: str, **params: Any) -> str:
         """``path`` at this moment, with ``params`` (None and empty values left out)."""
-        return _url(path, {**self.slider.params(), **params})
+        return url_of(path, {**self.slider.params(), **params})
 
     def here(self, **changes: Any) -> str:
-        """This page with some parameters changed (None removes one)."""
-        return _url(self.path, {**self.params, **changes})
+        """This page at this moment with its parameters, some changed (None removes one)."""
+        return url_of(self.path, {**self.slider.params(), **self.kept(), **changes})
+
+    def kept(self) -> dict[str, str]:
+        """The page's parameters but the moment (a relative one is pinned by ``slider.params``)."""
+        return {k: v for k, v in self.params.items() if k not in MOMENT_PARAMS}
 
     def at_position(self, position: int) -> str:
         """This page (from its first page) as of a log position: the slider's steps."""
-        kept = {k: v for k, v in self.params.items() if k not in (*MOMENT_PARAMS, "after", "before")}
-        return _url(self.path, {**kept, "position": position})
+        kept = {k: v for k, v in self.kept().items() if k not in ("after", "before")}
+        return url_of(self.path, {**kept, "position": position})
 
     def moment_summary(self) -> dict[str, Any]:
         """Where the slider stands, for ``static/app.js`` (after a swap it comes as ``X-Moment``)."""
@@ -125,6 +104,7 @@ class PageRequest:
         return handshake_answer(row, moment), note
 
 
-def _url(path: str, params: Mapping[str, Any]) -> str:
+def url_of(path: str, params: Mapping[str, Any]) -> str:
+    """``path`` with ``params`` as its query (None and empty values left out)."""
     kept = {k: str(v) for k, v in params.items() if v not in (None, "")}
     return f"{path}?{urlencode(kept)}" if kept else path

@@ -30,3 +30,9 @@ class Unauthorized(PageError):
 
 class MethodNotAllowed(PageError):
     status, title = 405, "Method not allowed"
+
+
+class Misdirected(PageError):
+    """A ``Host`` that is not this server's (``hosts.py``): a page of another site rebound to it."""
+
+    status, title = 421, "Misdirected request"

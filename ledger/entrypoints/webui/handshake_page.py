@@ -12,13 +12,14 @@ from ledger.domain import errors
 from ledger.service_layer.requests import is_valid
 from ledger.entrypoints.webui.context import Page, PageRequest
 from ledger.entrypoints.webui.errors import NotFound
+from ledger.entrypoints.webui.params import shown
 from ledger.domain.handshake import LIVE_STATES, RETENTION
 from ledger.service_layer.history import HistoryEntry
 from projections.aws_reads import handshake_answer
 
 WIDTH, LEFT, RIGHT = 1000, 30, 970  # the SVG's user units: the axis runs from LEFT to RIGHT
 TICK_STEPS = (timedelta(hours=1), timedelta(hours=6), timedelta(days=1), timedelta(days=2), timedelta(weeks=1),
-              timedelta(weeks=2), timedelta(days=30), timedelta(days=90))
+              timedelta(weeks=2), timedelta(days=30), timedelta(days=90), timedelta(days=365))
 MAX_TICKS = 8
 CHAR_WIDTH, ROWS = 7.5, 6  # labels: an estimate of their width in user units; rows they may take
 SHOWN_DETAILS = ("child_id", "cause", "expires_at")
@@ -48,7 +49,7 @@ class Mark:
 
 def handshake_page(request: PageRequest, handshake_id: str) -> Page:
     if not is_valid("HandshakeId", handshake_id):
-        raise NotFound(f"{handshake_id!r} is not a handshake id (h- and 8 to 32 lower-case letters or digits).")
+        raise NotFound(f"{shown(handshake_id)} is not a handshake id (h- and 8 to 32 lower-case letters or digits).")
     not_found = NotFound(f"We can't find a handshake with the HandshakeId {handshake_id}.")  # as the API says it
     now_shape, note = request.describe(handshake_id)
     if request.scope.account_id is not None and now_shape is None:
@@ -136,9 +137,10 @@ def _rows(marks: list[Mark]) -> list[Mark]:
 
 
 def _ticks(start: datetime, stop: datetime) -> list[datetime]:
-    """Whole hours or days between start and stop, at most MAX_TICKS of them."""
+    """Whole hours or days between start and stop, at most MAX_TICKS of them, whatever the span."""
     span = stop - start
-    step = next((s for s in TICK_STEPS if span / s <= MAX_TICKS), TICK_STEPS[-1])
+    step = next((s for s in TICK_STEPS if span / s <= MAX_TICKS),
+                timedelta(days=-(-span.days // MAX_TICKS) + 1))  # longer than TICK_STEPS: whole days
     first = start.replace(minute=0, second=0, microsecond=0)
     if step >= timedelta(days=1):
         first = first.replace(hour=0)

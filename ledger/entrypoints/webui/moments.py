@@ -1,4 +1,5 @@
-"""The moment a page is read at: the ledger now, or as of ``?at=<instant>`` or ``?position=<N>``.
+"""The moment a page is read at: the ledger now, or as of ``?at=<instant>`` or ``?position=<N>``
+(read by ``params.read_moment``: an instant in range, pinned when it was relative).
 
 Both go through ``ledger.at()``, the indexed time travel (no replay), so a slider step costs a
 few index lookups. The slider itself spans the log: from its first event's instant to the
@@ -13,6 +14,7 @@ from typing import Mapping
 
 from ledger.entrypoints.facade import Ledger, LedgerReader
 from ledger.entrypoints.webui.errors import BadRequest
+from ledger.entrypoints.webui.params import read_moment
 from projections.browse import LedgerBrowser
 from projections.queries import Moment
 
@@ -50,29 +52,25 @@ def iso(instant: datetime) -> str:
 
 def read_slider(ledger: Ledger, browser: LedgerBrowser, params: Mapping[str, str]) -> TimeSlider:
     """The moment the parameters ask for; BadRequest for an instant or position that can't be read."""
-    at, position = params.get("at"), params.get("position")
-    if at and position:
-        raise BadRequest("Give at=<instant> or position=<N>, not both.")
+    at, position = read_moment(params, ledger.now())
     head = ledger.view.position()
     reader: LedgerReader = ledger
     try:
-        if position:
-            if not (position.isascii() and position.isdigit()):
-                raise ValueError(f"invalid position {position!r}: a whole number of the log")
-            reader = ledger.at(position=int(position))
-        elif at:
+        if position is not None:
+            reader = ledger.at(position=position)
+        elif at is not None:
             reader = ledger.at(at)
     except ValueError as problem:
         raise BadRequest(f"{problem}.") from None
     moment = reader.moment()
     reached = head if moment.position is None else moment.position
-    if position or reached == 0:
+    if position is not None or reached == 0:
         previous = reached - 1 if reached > 0 else None
     else:  # an instant after the event reached: one step back is that event itself
         previous = reached if (browser.queries.instant_of(reached) or moment.instant) < moment.instant else reached - 1
     now = ledger.now()
     return TimeSlider(
-        moment=moment, live=reader is ledger, by_position=bool(position), position=reached,
+        moment=moment, live=reader is ledger, by_position=position is not None, position=reached,
         first=browser.first_instant() or now, last=max(now, moment.instant), previous=previous,
         next=reached + 1 if reached < head else None,
     )
