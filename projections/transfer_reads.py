@@ -82,10 +82,17 @@ class TransferReads:
     transfer_queries: TransferQueries
     tokens: Any
 
-    def directory(self, moment: Moment) -> Any: ...
-    def _managed(self, account_id: str, moment: Moment, what: str) -> Any: ...
-    def _scope(self, operation: str, account_id: str, moment: Moment, **filters: Any) -> dict[str, Any]: ...
-    def _pin(self, moment: Moment) -> Any: ...
+    def directory(self, moment: Moment) -> Any:
+        raise NotImplementedError
+
+    def _managed(self, account_id: str, moment: Moment, what: str) -> Any:
+        raise NotImplementedError
+
+    def _scope(self, operation: str, account_id: str, moment: Moment, **filters: Any) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def _pin(self, moment: Moment) -> Any:
+        raise NotImplementedError
 
     def describe_responsibility_transfer(self, account_id: str, transfer_id: str, moment: Moment) -> dict[str, Any]:
         organization = self._managed(account_id, moment, "describe a transfer")

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, replace
-from typing import Mapping
+from typing import Any, Mapping
 
 from ledger.entrypoints.accounts import Accounts, load_accounts
 from ledger.entrypoints.aws_json import AwsJsonService
@@ -47,7 +47,7 @@ def data_location(given: str | os.PathLike[str] | None = None) -> str:
 
 def limits_from_env(environ: Mapping[str, str]) -> Limits:
     """The quotas of the environment's ``LIMIT_SETTINGS``; ValueError for a value that isn't a positive integer."""
-    values: dict[str, int] = {}
+    values: dict[str, Any] = {}
     for name, field in LIMIT_SETTINGS.items():
         if environ.get(name):
             if not environ[name].isdigit() or int(environ[name]) < 1:
