@@ -21,6 +21,7 @@ from ledger.service_layer.shapes import handshake_shape
 from ledger.domain.instants import from_us
 from projections.paging import TokenCodec
 from projections.queries import Moment, ViewQueries
+from projections.transfer_reads import TransferQueries, TransferReads
 
 DEFAULT_PAGE = 20
 
@@ -56,10 +57,17 @@ def handshake_answer(row: Any, moment: Moment) -> dict[str, Any]:
     return shape
 
 
-class LedgerReads:
+class LedgerReads(TransferReads):
     def __init__(self, queries: ViewQueries, tokens: TokenCodec):
         self.queries = queries
+        self.transfer_queries = TransferQueries(queries.view)
         self.tokens = tokens
+
+    def directory(self, moment: Moment) -> ViewDirectory:
+        return ViewDirectory(self.queries, moment)
+
+    def _pin(self, moment: Moment) -> list[int] | None:
+        return pin(moment)
 
     # -- handshakes ------------------------------------------------------------------------------
 

@@ -25,6 +25,7 @@ from ledger.domain.directory import email_key
 from ledger.domain.handshake import ACCEPTED, CANCELED, DECLINED, LIVE_STATES, OPEN, REQUESTED, RETENTION, Handshake
 from ledger.domain.instants import EPOCH, from_us, to_us
 from ledger.domain.organization import ALL, Organization
+from projections.transfer_tables import TRANSFER_TABLE_NAMES, TRANSFER_TABLES, TRANSFERS, add_transfer_event
 from projections.versions import Row, VersionedBatch, VersionedTable
 
 MICROS = 1_000_000
@@ -92,10 +93,10 @@ CREATE TABLE IF NOT EXISTS {{p}}event_times (
     high_us BIGINT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS {{p}}event_times_by_time ON {{p}}event_times (high_us, notification_id);
-"""
+""" + TRANSFER_TABLES
 # handshakes_by_time: the whole ledger newest first (the web UI's list), and its counts by state
 # read from that index alone (projections/browse.py).
-TABLE_NAMES = ("handshake_documents", "handshakes", "accounts", "organizations", "event_times")
+TABLE_NAMES = ("handshake_documents", "handshakes", "accounts", "organizations", "event_times", *TRANSFER_TABLE_NAMES)
 
 HANDSHAKES = VersionedTable("handshakes", "id", (
     "id", "valid_from", "valid_to", "organization_id", "action", "state",
@@ -110,7 +111,7 @@ ORGANIZATIONS = VersionedTable("organizations", "organization_id", (
     "organization_id", "valid_from", "valid_to", "management_account_id", "feature_set", "root_id", "deleted",
     "policy_types", "service_access",
 ))
-VERSIONED = (HANDSHAKES, ACCOUNTS, ORGANIZATIONS)
+VERSIONED = (HANDSHAKES, ACCOUNTS, ORGANIZATIONS, TRANSFERS)
 CLOSED = {Handshake.Accepted: ACCEPTED, Handshake.Declined: DECLINED, Handshake.Canceled: CANCELED}
 
 
@@ -142,6 +143,8 @@ def add_event(batch: RowChanges, position: int, event: Any) -> None:
     timestamp_us = to_us(event.timestamp)
     batch.times.append((position, timestamp_us))
     key = event.originator_id
+    if add_transfer_event(batch, position, event, timestamp_us):
+        return
     if isinstance(event, Handshake.Created):
         batch.insert("handshakes", position, _handshake_row(event, timestamp_us))
         batch.documents.append((key, event.arn, json.dumps(event.parties), json.dumps(event.resources)))

@@ -132,6 +132,19 @@ class UnsupportedAPIEndpointException(OrganizationsError):
     pass
 
 
+class ResponsibilityTransferNotFoundException(OrganizationsError):
+    default_message = "We can't find a transfer that you specified."
+
+
+class ResponsibilityTransferAlreadyInStatusException(OrganizationsError):
+    default_message = "The responsibility transfer is already in the status that you specified."
+
+
+class InvalidResponsibilityTransferTransitionException(OrganizationsError):
+    default_message = ("The responsibility transfer can't transition to the requested state because it's not in a "
+                       "valid state for this operation.")
+
+
 class ServiceException(OrganizationsError):
     status = 500
     default_message = "AWS Organizations can't complete your request because of an internal service error."

@@ -107,7 +107,7 @@ class Handshake(LedgerAggregate):
     def check_accept(self, now: datetime) -> None:
         """Raise what accepting at ``now`` would be refused with (state only; nothing changes)."""
         self._check_move_to(ACCEPTED, now)
-        if self.state_at(now) == REQUESTED:
+        if self.action == ENABLE_ALL_FEATURES and self.state_at(now) == REQUESTED:
             raise InvalidHandshakeTransitionException(
                 f"Handshake {self.id} is still waiting for the approval of {', '.join(self.pending_children)}; it "
                 "can be accepted once it is OPEN. An approval declined or canceled is never given: remove that "

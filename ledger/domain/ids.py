@@ -22,6 +22,18 @@ def new_handshake_id() -> str:
     return f"h-{_random(16)}"
 
 
+def new_transfer_id() -> str:
+    """``rt-`` and 16 of the 8-32 lower-case letters or digits the model allows."""
+    return f"rt-{_random(16)}"
+
+
+def transfer_arn(management_account_id: str, organization_id: str, transfer_type: str, direction: str,
+                 transfer_id: str) -> str:
+    """The ARN of one side of a transfer (``direction``: inbound for the inviter, outbound for the invitee)."""
+    return (f"arn:aws:organizations::{management_account_id}:transfer/{organization_id}/"
+            f"{transfer_type.lower()}/{direction}/{transfer_id}")
+
+
 def new_organization_id() -> str:
     return f"o-{_random(10)}"
 

@@ -53,6 +53,7 @@ class Organization(LedgerAggregate):
         self.all_features_request: dict[str, Any] | None = None
         self.service_access: dict[str, datetime] = {}  # service principal -> DateEnabled
         self.policy_types: list[str] = []  # enabled in the root, in the order enabled
+        self.transfers: dict[str, str] = {}  # responsibility transfer id -> side ("inbound"/"outbound")
         self.deleted = False
 
     def __deepcopy__(self, memo: dict[int, Any]) -> Organization:
@@ -68,6 +69,7 @@ class Organization(LedgerAggregate):
         clone.all_features_request = copy.copy(self.all_features_request)
         clone.service_access = dict(self.service_access)
         clone.policy_types = list(self.policy_types)
+        clone.transfers = dict(self.transfers)
         clone._pending_events = list(self._pending_events)
         return clone
 
@@ -216,6 +218,12 @@ class Organization(LedgerAggregate):
     def _policy_type_disabled(self, root_id: str, policy_type: str, actor: str, request_id: str | None,
                               timestamp: datetime) -> None:
         self.policy_types.remove(policy_type)
+
+    @event("TransferJoined", topic="handshake-ledger:Organization.TransferJoined:v1")
+    def record_transfer(self, transfer_id: str, side: str, actor: str, request_id: str | None,
+                        timestamp: datetime) -> None:
+        """The organization is a party to a responsibility transfer: as inviter (inbound) or invitee (outbound)."""
+        self.transfers = {**self.transfers, transfer_id: side}
 
     @event("Deleted", topic="handshake-ledger:Organization.Deleted:v1")
     def delete(self, actor: str, request_id: str | None, timestamp: datetime) -> None:

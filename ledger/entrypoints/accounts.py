@@ -16,6 +16,13 @@ A TOML file with one ``[[accounts]]`` table per AWS account and, under it, one
     id = "222222222222"
     name = "Alice"
     email = "alice@example.com"
+    billing_conditions = ["PAST_DUE_INVOICE"]   # optional (decision 27): refused billing transfers
+
+``billing_conditions`` lists conditions that live outside Organizations, each a reason of
+``ledger.service_layer.billing.BILLING_CONDITIONS`` (PAST_DUE_INVOICE, UNUSED_PREPAYMENT_BALANCE,
+LEGACY_PERMISSIONS_STILL_IN_USE, UNSUPPORTED_PRICING, UNMET_BILLING_PREREQUISITE,
+ACCOUNT_NOT_ACTIVE_FOR_TRANSFER_RESPONSIBILITY): a billing transfer this account invites to or
+accepts is refused with it.
 
 Accounts, emails and access key ids are each listed once; a 12-digit key id must be its
 account's own id (decision 4 already reads such a key as that account). An omitted name or
@@ -29,6 +36,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ledger.service_layer.billing import BILLING_CONDITIONS
 from ledger.service_layer.requests import is_valid
 
 
@@ -48,6 +56,7 @@ class AccountEntry:
     name: str | None = None
     email: str | None = None
     keys: tuple[AccessKey, ...] = ()
+    billing_conditions: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -69,6 +78,10 @@ class Accounts:
                 if is_valid("AccountId", key.access_key_id) and key.access_key_id != entry.id:
                     raise AccountsFileError(f"12-digit access key {key.access_key_id} must be account {entry.id}'s own id")
                 self._by_key[key.access_key_id] = (entry.id, key)
+
+    def billing_conditions(self) -> tuple[tuple[str, str], ...]:
+        """(account id, reason) for every billing condition set in the file (decision 27)."""
+        return tuple((entry.id, reason) for entry in self.entries for reason in entry.billing_conditions)
 
     def key(self, access_key_id: str) -> tuple[str, AccessKey] | None:
         """The account owning ``access_key_id`` and the key itself, if configured."""
@@ -99,7 +112,14 @@ def _entry(path: str | Path, number: int, table: Any) -> AccountEntry:
     return AccountEntry(
         id=table["id"], name=_text(where, table, "name"), email=_text(where, table, "email"),
         keys=tuple(_key(f"{where} key #{k}", key) for k, key in enumerate(keys, start=1)),
+        billing_conditions=_conditions(where, table.get("billing_conditions", [])),
     )
+
+
+def _conditions(where: str, value: Any) -> tuple[str, ...]:
+    if not isinstance(value, list) or any(reason not in BILLING_CONDITIONS for reason in value):
+        raise AccountsFileError(f"{where}: 'billing_conditions' must be a list of {', '.join(BILLING_CONDITIONS)}")
+    return tuple(value)
 
 
 def _key(where: str, table: Any) -> AccessKey:

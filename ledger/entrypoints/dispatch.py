@@ -14,6 +14,7 @@ from ledger.domain import errors
 from ledger.service_layer.audit import Caller
 from ledger.service_layer.requests import parse_request
 from ledger.service_layer.shapes import describe_handshake, organization_shape, root_shape
+from ledger.service_layer.transfer_shapes import transfer_shape
 
 if TYPE_CHECKING:
     from projections.queries import Moment
@@ -50,6 +51,25 @@ def _invite(ledger: Any, caller: Caller, request: Any, moment: Moment) -> dict[s
         tags=[tag.model_dump() for tag in request.Tags or ()],
     )
     return {"Handshake": describe_handshake(handshake, moment.instant)}
+
+
+def _invite_transfer(ledger: Any, caller: Caller, request: Any, moment: Moment) -> dict[str, Any]:
+    handshake = ledger.app.invite_organization_to_transfer_responsibility(
+        caller, request.Type, request.Target.Type, request.Target.Id, request.StartTimestamp, request.SourceName,
+        notes=request.Notes, tags=[tag.model_dump() for tag in request.Tags or ()],
+    )
+    return {"Handshake": describe_handshake(handshake, moment.instant)}
+
+
+def _transfer(method: str, *fields: str, with_emails: bool) -> Handler:
+    """Terminate/Update: the caller's side of the transfer they changed (decision 25)."""
+    def handle(ledger: Any, caller: Caller, request: Any, moment: Moment) -> dict[str, Any]:
+        transfer = getattr(ledger.app, method)(caller, *(getattr(request, f) for f in fields))
+        organization = ledger.app.organization_of(caller.account_id)
+        return {"ResponsibilityTransfer": transfer_shape(
+            transfer.as_row(), caller=caller.account_id, caller_organization=organization and organization.id,
+            now=moment.instant, email_of=ledger.app.email_of, with_emails=with_emails)}
+    return handle
 
 
 def _enable_all_features(ledger: Any, caller: Caller, request: Any, moment: Moment) -> dict[str, Any]:
@@ -94,6 +114,10 @@ COMMANDS: dict[str, Handler] = {
     "DeclineHandshake": _handshake("decline_handshake"),
     "CancelHandshake": _handshake("cancel_handshake"),
     "EnableAllFeatures": _enable_all_features,
+    "InviteOrganizationToTransferResponsibility": _invite_transfer,
+    "TerminateResponsibilityTransfer": _transfer("terminate_responsibility_transfer", "Id", "EndTimestamp",
+                                                 with_emails=False),
+    "UpdateResponsibilityTransfer": _transfer("update_responsibility_transfer", "Id", "Name", with_emails=True),
     "CreateOrganization": _create_organization,
     "DeleteOrganization": _no_output("delete_organization"),
     "LeaveOrganization": _no_output("leave_organization"),
@@ -112,6 +136,9 @@ QUERIES: dict[str, Handler] = {
     "DescribeAccount": _read("describe_account", "AccountId"),
     "ListRoots": _list("list_roots"),
     "ListAWSServiceAccessForOrganization": _list("list_aws_service_access_for_organization"),
+    "DescribeResponsibilityTransfer": _read("describe_responsibility_transfer", "Id"),
+    "ListInboundResponsibilityTransfers": _list("list_inbound_responsibility_transfers"),
+    "ListOutboundResponsibilityTransfers": _list("list_outbound_responsibility_transfers"),
 }
 OPERATIONS = {**COMMANDS, **QUERIES}
 

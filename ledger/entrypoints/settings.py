@@ -7,13 +7,19 @@ Settings read from the environment (positive integers for the limits):
   or a ``postgresql://`` URL; default ``./handshake-ledger-data``).
 - ``HANDSHAKE_LEDGER_ACCOUNT_LIMIT``: accounts per organization, open invitations included (10).
 - ``HANDSHAKE_LEDGER_INVITE_RATE_LIMIT``: invitations per organization in any 24 hours (20).
+- ``HANDSHAKE_LEDGER_INBOUND_TRANSFER_LIMIT``: billing transfers an organization may invite to and
+  pay for at once (5; AWS's default for a fresh account is 0), decision 24.
+- ``HANDSHAKE_LEDGER_TRANSFER_CHAIN_LENGTH``: the longest bill-transfer chain, 1 or 2 (1), decision 24.
+- ``HANDSHAKE_LEDGER_TRANSFERS_PER_CHAIN``: inbound transfers across one chain (1000), decision 24.
+  (The outbound quota, 1, is not adjustable, as on AWS.) Billing conditions (decision 27) are set
+  per account in the accounts file.
 """
 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
-from typing import Mapping
+from dataclasses import dataclass, replace
+from typing import Any, Mapping
 
 from ledger.entrypoints.accounts import Accounts, load_accounts
 from ledger.entrypoints.aws_json import AwsJsonService
@@ -27,7 +33,11 @@ DEFAULT_LOCATION = "handshake-ledger-data"
 LIMIT_SETTINGS = {
     "HANDSHAKE_LEDGER_ACCOUNT_LIMIT": "accounts_per_organization",
     "HANDSHAKE_LEDGER_INVITE_RATE_LIMIT": "invitations_per_day",
+    "HANDSHAKE_LEDGER_INBOUND_TRANSFER_LIMIT": "inbound_transfers",
+    "HANDSHAKE_LEDGER_TRANSFER_CHAIN_LENGTH": "transfer_chain_length",
+    "HANDSHAKE_LEDGER_TRANSFERS_PER_CHAIN": "transfers_per_chain",
 }
+MAXIMUM = {"transfer_chain_length": 2}
 
 
 def data_location(given: str | os.PathLike[str] | None = None) -> str:
@@ -37,11 +47,13 @@ def data_location(given: str | os.PathLike[str] | None = None) -> str:
 
 def limits_from_env(environ: Mapping[str, str]) -> Limits:
     """The quotas of the environment's ``LIMIT_SETTINGS``; ValueError for a value that isn't a positive integer."""
-    values: dict[str, int] = {}
+    values: dict[str, Any] = {}
     for name, field in LIMIT_SETTINGS.items():
         if environ.get(name):
             if not environ[name].isdigit() or int(environ[name]) < 1:
                 raise ValueError(f"{name} must be a positive integer, not {environ[name]!r}")
+            if int(environ[name]) > MAXIMUM.get(field, int(environ[name])):
+                raise ValueError(f"{name} can be at most {MAXIMUM[field]}, not {environ[name]}")
             values[field] = int(environ[name])
     return Limits(**values)
 
@@ -49,7 +61,7 @@ def limits_from_env(environ: Mapping[str, str]) -> Limits:
 def load_settings(accounts_file: str | None, strict: bool) -> tuple[Accounts, Limits]:
     """The accounts file and the limits; AccountsFileError or ValueError when unusable."""
     accounts = load_accounts(accounts_file)
-    limits = limits_from_env(os.environ)
+    limits = replace(limits_from_env(os.environ), billing_conditions=accounts.billing_conditions())
     if strict and not accounts_file:
         raise ValueError("--strict needs --accounts: the secrets to verify signatures against")
     return accounts, limits

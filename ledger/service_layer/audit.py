@@ -23,6 +23,7 @@ from typing import Any, Iterable
 
 from ledger.domain import errors
 from ledger.domain.organization import Organization
+from ledger.domain.transfer import ResponsibilityTransfer
 
 API_CALL, SERVICE_EVENT = "AwsApiCall", "AwsServiceEvent"
 
@@ -86,6 +87,9 @@ def service_events(events: Iterable[Any], management_of: dict[str, str], request
     ``departureMethod:LEFT|REMOVED`` and ``departureTime`` (a direct transfer departs LEFT)."""
     found = []
     for event in events:
+        if isinstance(event, (ResponsibilityTransfer.Accepted, ResponsibilityTransfer.Withdrawn)):
+            found += transfer_service_events(event, request_id)
+            continue
         if isinstance(event, Organization.MemberJoined):
             name, details = "AccountJoinedOrganization", {
                 "joinedMethod": "INVITED", "joinedTime": plain(event.timestamp)}
@@ -105,6 +109,33 @@ def service_events(events: Iterable[Any], management_of: dict[str, str], request
     return found
 
 
+def transfer_service_events(event: Any, request_id: str | None) -> list[ApiCall]:
+    """ResponsibilityTransferAccepted / ResponsibilityTransferTerminated (``docs/decisions.md``
+    decision 28), one record in the history of every management account the event names (both
+    sides and the inviter's payers up a chain). AWS publishes no example of them: their
+    ``serviceEventDetails`` are the ledger's own, ``{"responsibilityTransfer": {"id", "type",
+    "status", "source": {"managementAccountId"}, "target": {"managementAccountId"}, "startTimestamp",
+    "endTimestamp"?, "handshakeId"?}}``, instants as CloudTrail writes them."""
+    accepted = isinstance(event, ResponsibilityTransfer.Accepted)
+    summary = event.transfer
+    transfer: dict[str, Any] = {
+        "id": event.originator_id, "type": summary["type"], "status": "ACCEPTED" if accepted else "WITHDRAWN",
+        "source": {"managementAccountId": summary["source_account_id"]},
+        "target": {"managementAccountId": summary["inviter_account_id"]},
+        "startTimestamp": plain(summary["start_at"]),
+    }
+    if accepted:
+        transfer["handshakeId"] = summary["handshake_id"]
+    else:
+        transfer["endTimestamp"] = plain(event.end_at)
+    name = "ResponsibilityTransferAccepted" if accepted else "ResponsibilityTransferTerminated"
+    return [ApiCall(
+        event_time=event.timestamp, event_name=name, event_type=SERVICE_EVENT, recipient_account_id=account_id,
+        request_id=request_id, resources=(("AWS::Organizations::ResponsibilityTransfer", event.originator_id),),
+        details={"responsibilityTransfer": transfer},
+    ) for account_id in dict.fromkeys(event.notified)]
+
+
 def api_call(operation: str, caller: Caller, params: dict[str, Any], now: datetime, *,
              answer: dict[str, Any] | None = None, error: errors.OrganizationsError | None = None) -> ApiCall:
     """The audit record of one command call: what was asked, by whom, and what came back."""
@@ -120,6 +151,9 @@ def api_call(operation: str, caller: Caller, params: dict[str, Any], now: dateti
 def _resources(params: dict[str, Any], answer: dict[str, Any]) -> tuple[tuple[str, str], ...]:
     """What a call was about, as CloudTrail names resources: the handshake, organization or account."""
     found: list[tuple[str, str]] = []
+    transfer = params.get("Id") or (answer.get("ResponsibilityTransfer") or {}).get("Id")
+    if isinstance(transfer, str) and transfer.startswith("rt-"):
+        found.append(("AWS::Organizations::ResponsibilityTransfer", transfer))
     handshake = params.get("HandshakeId") or (answer.get("Handshake") or {}).get("Id")
     if isinstance(handshake, str):
         found.append(("AWS::Organizations::Handshake", handshake))

@@ -24,10 +24,12 @@ from ledger.domain.handshake import (
 )
 from ledger.domain.ids import handshake_arn, new_handshake_id
 from ledger.domain.organization import ALL, RATE_WINDOW, Organization
-from ledger.service_layer.service import Caller, LedgerService, command
+from ledger.domain.transfer import TRANSFER_RESPONSIBILITY
+from ledger.service_layer.service import Caller, command
+from ledger.service_layer.transfers import TransferCommands
 
 
-class HandshakeCommands(LedgerService):
+class HandshakeCommands(TransferCommands):
     @command
     def invite_account_to_organization(
         self, caller: Caller, target_type: str, target_id: str,
@@ -112,6 +114,11 @@ class HandshakeCommands(LedgerService):
         now = self.clock.now()
         handshake = self._received_handshake(caller, handshake_id, now, "accept")
         handshake.check_accept(now)  # the state first (decision 11), then the business constraints
+        if handshake.action == TRANSFER_RESPONSIBILITY:
+            changed = self._answer_transfer(handshake, "ACCEPTED", caller, now)
+            handshake.accept(**self._by(caller, now))
+            self.save(handshake, *changed)
+            return handshake
         joining = self._joining(handshake, caller, now) if handshake.action == INVITE else None
         handshake.accept(**self._by(caller, now))
         if joining is not None:
@@ -161,6 +168,8 @@ class HandshakeCommands(LedgerService):
     def decline_handshake(self, caller: Caller, handshake_id: str) -> Handshake:
         now = self.clock.now()
         handshake = self._received_handshake(caller, handshake_id, now, "decline")
+        if handshake.action == TRANSFER_RESPONSIBILITY:
+            self._managed_organization(caller)  # only a management account answers (decision 21)
         handshake.decline(**self._by(caller, now))
         self.save(handshake, *self._close_invitation(handshake, "DECLINED", caller, now))
         return handshake
@@ -182,6 +191,8 @@ class HandshakeCommands(LedgerService):
         return handshake
 
     def _close_invitation(self, handshake: Handshake, outcome: str, caller: Caller, now: datetime) -> list[Any]:
+        if handshake.action == TRANSFER_RESPONSIBILITY:
+            return self._answer_transfer(handshake, outcome, caller, now)
         if handshake.action != INVITE:
             return []
         organization: Organization = self.repository.get(handshake.organization_id)

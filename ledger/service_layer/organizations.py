@@ -10,10 +10,11 @@ from ledger.domain.directory import default_email, default_name, default_owner, 
 from ledger.domain.handshake import Handshake
 from ledger.domain.ids import new_organization_id, new_root_id
 from ledger.domain.organization import ALL, Organization
-from ledger.service_layer.service import Caller, LedgerService, command
+from ledger.service_layer.service import Caller, command
+from ledger.service_layer.transfers import TransferCommands
 
 
-class OrganizationCommands(LedgerService):
+class OrganizationCommands(TransferCommands):
     @command
     def register_account(self, account_id: str, email: str | None = None, name: str | None = None,
                          caller: Caller | None = None) -> Account:
@@ -78,6 +79,7 @@ class OrganizationCommands(LedgerService):
         organization = self._managed_organization(caller)
         if len(organization.members) > 1:
             raise errors.OrganizationNotEmptyException()
+        self.check_no_transfer_in_progress(organization, now)
         changed: list[Any] = self._cancel_open_invitations(organization, caller, now, cause="organization deleted")
         pending = organization.pending_all_features(now)
         if pending:

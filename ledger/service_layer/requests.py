@@ -212,6 +212,7 @@ def _check_service_principal(request: Any) -> None:
 
 _EXTRA_CHECKS: dict[str, Callable[[Any], None]] = {
     "InviteAccountToOrganization": _check_invite,
+    "InviteOrganizationToTransferResponsibility": _check_invite,
     "ListHandshakesForAccount": _check_filter,
     "ListHandshakesForOrganization": _check_filter,
     "EnableAWSServiceAccess": _check_service_principal,

@@ -27,11 +27,23 @@ T = TypeVar("T")
 
 @dataclass(frozen=True)
 class Limits:
-    """Quotas of decision 12, configurable."""
+    """Quotas of decisions 12 and 24, configurable; and the billing conditions of decision 27.
+
+    ``inbound_transfers``: an inviter's live responsibility transfers (AWS's default for a fresh
+    account is 0); ``transfer_chain_length``: 1 or 2; ``transfers_per_chain``: inbound transfers
+    across one bill-transfer chain. ``billing_conditions``: (account id, reason) pairs, conditions
+    that live outside Organizations (a past-due invoice...), raised at Invite and Accept.
+    """
 
     accounts_per_organization: int = 10
     invitations_per_day: int = 20
     tags_per_account: int = 50
+    inbound_transfers: int = 5
+    outbound_transfers: int = 1  # not adjustable (AWS: "Adjustable: no")
+    transfer_chain_length: int = 1
+    transfers_per_chain: int = 1000
+    tags_per_transfer: int = 50
+    billing_conditions: tuple[tuple[str, str], ...] = ()
 
 
 def command(method: Callable[..., T]) -> Callable[..., T]:
