@@ -51,6 +51,9 @@ class ServerLimits:
     max_body: int = 1 << 20
     max_header_bytes: int = 64 << 10  # request line and headers; more is 431
     graceful_timeout: float = 20.0  # in-flight requests at SIGTERM; workers.STOP_GRACE is longer
+    # Proxies whose X-Forwarded-For/-Proto are believed (uvicorn's forwarded_allow_ips: addresses,
+    # networks or "*"); None: none, the peer's address is the caller's (``serve --forwarded-allow-ips``).
+    forwarded_allow_ips: str | None = None
 
 
 def _last_message(data: bytes) -> bytes:
