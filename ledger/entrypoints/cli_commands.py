@@ -273,7 +273,8 @@ def serve(args: argparse.Namespace) -> int:
     from ledger.entrypoints.http_protocol import ServerLimits
     from ledger.entrypoints.http_server import serve as run_server
 
-    given = {"max_connections": args.max_connections, "header_timeout": args.header_timeout,
+    given = {"max_connections": args.max_connections, "max_body_memory": args.max_body_memory,
+             "header_timeout": args.header_timeout,
              "body_timeout": args.body_timeout, "idle_timeout": args.idle_timeout,
              "forwarded_allow_ips": args.forwarded_allow_ips}
     limits = ServerLimits(**{name: value for name, value in given.items() if value is not None})
