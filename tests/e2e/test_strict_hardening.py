@@ -5,12 +5,14 @@ knows (an empty one) is refused at start."""
 
 from __future__ import annotations
 
+import base64
 import json
 import socket
 from contextlib import closing
 from pathlib import Path
 from typing import Iterator
 
+import boto3
 import pytest
 from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
@@ -128,6 +130,23 @@ class TestMoments:
                 answer = ask(strict, ALICE_KEY, path, operation)
                 assert answer.status < 500 and answer.is_complete_aws_answer()
                 reveals_nothing(answer, head, instants)
+
+
+    def test_a_next_token_carries_no_position_of_the_log(self, strict: Server) -> None:
+        """A token pins its moment and keys (log and audit positions): sealed, not base64 JSON to read."""
+        management = strict.client(*MANAGEMENT_KEY, endpoint=strict.url + "/as-of/now")
+        strict.client(*MANAGEMENT_KEY).invite_account_to_organization(Target={"Type": "ACCOUNT", "Id": "555555555555"})
+        listed = management.list_handshakes_for_organization(MaxResults=1)
+        trail = boto3.client("cloudtrail", endpoint_url=strict.url, region_name="us-east-1",
+                             aws_access_key_id=MANAGEMENT_KEY[0], aws_secret_access_key=MANAGEMENT_KEY[1])
+        looked_up = trail.lookup_events(MaxResults=1)
+        for token in (listed["NextToken"], looked_up["NextToken"]):
+            body = token.partition(".")[2]
+            raw = base64.urlsafe_b64decode(body + "=" * (-len(body) % 4))
+            assert b'"s"' not in raw and b'"k"' not in raw and b'"m"' not in raw
+        assert len(management.list_handshakes_for_organization(MaxResults=1, NextToken=listed["NextToken"])
+                   ["Handshakes"]) == 1  # and it still pages
+        assert trail.lookup_events(MaxResults=1, NextToken=looked_up["NextToken"])["Events"]
 
 
 class TestSignedHeaders:
