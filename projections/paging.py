@@ -4,9 +4,12 @@ The token carries the sort key of the last item served, so a page never repeats 
 an item when handshakes are added meanwhile (decision 17). An HMAC with a secret kept in
 the data makes forged, altered or foreign tokens detectable.
 
-Form: ``<signature>.<base64url JSON>``, the signature first so that the token as a whole never
-decodes as base64 JSON: botocore's paginators take a StartingToken that does for a token of their
-own making (``{"NextToken": ...}``), and would read ours so and send its fields as parameters.
+Form: ``<signature>.<base64url of nonce + sealed JSON>``, the signature first so that the token as a
+whole never decodes as base64 JSON: botocore's paginators take a StartingToken that does for a token
+of their own making (``{"NextToken": ...}``), and would read ours so and send its fields as
+parameters. The JSON is sealed (XOR with an HMAC-SHA256 keystream of the secret and a random nonce,
+then signed): the keys and pinned moments a token carries (log and audit positions, instants) count
+every account's events, which the caller may not see (docs/strict-mode.md).
 """
 
 from __future__ import annotations
@@ -15,9 +18,13 @@ import base64
 import hashlib
 import hmac
 import json
+import os
 from typing import Any
 
 from ledger.domain.errors import InvalidInputException
+
+
+NONCE_BYTES = 12
 
 
 class TokenCodec:
@@ -28,7 +35,9 @@ class TokenCodec:
         """A token for the page after ``key``; ``pinned``: the moment (position, instant in µs) the
         next pages must read, when it was asked for relative to when it was asked (``/as-of/-3d``)."""
         data = {"s": scope, "k": key, **({"m": pinned} if pinned else {})}
-        body = base64.urlsafe_b64encode(json.dumps(data, separators=(",", ":")).encode()).decode()
+        nonce = os.urandom(NONCE_BYTES)
+        sealed = self._keystream_xor(nonce, json.dumps(data, separators=(",", ":")).encode())
+        body = base64.urlsafe_b64encode(nonce + sealed).decode()
         return f"{self._sign(body)}.{body}"
 
     def read(self, token: str, scope: dict[str, Any]) -> list[Any]:
@@ -54,12 +63,19 @@ class TokenCodec:
         try:
             if not hmac.compare_digest(signature.encode(), self._sign(body).encode()):
                 raise self._invalid()
-            data = json.loads(base64.urlsafe_b64decode(body.encode()))
+            raw = base64.urlsafe_b64decode(body.encode())
+            data = json.loads(self._keystream_xor(raw[:NONCE_BYTES], raw[NONCE_BYTES:]))
         except (ValueError, UnicodeError):  # binascii.Error and JSONDecodeError are ValueErrors
             raise self._invalid() from None
         if not isinstance(data, dict):
             raise self._invalid()
         return data
+
+    def _keystream_xor(self, nonce: bytes, data: bytes) -> bytes:
+        """``data`` XOR HMAC-SHA256(secret, "seal" + nonce + counter) blocks: sealing and unsealing alike."""
+        stream = b"".join(hmac.new(self._secret, b"seal" + nonce + n.to_bytes(4, "big"), hashlib.sha256).digest()
+                          for n in range(len(data) // 32 + 1))
+        return bytes(a ^ b for a, b in zip(data, stream))
 
     def _sign(self, body: str) -> str:
         return hmac.new(self._secret, body.encode(), hashlib.sha256).hexdigest()[:32]

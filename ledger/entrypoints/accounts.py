@@ -26,7 +26,8 @@ accepts is refused with it.
 
 Accounts, emails and access key ids are each listed once; a 12-digit key id must be its
 account's own id (decision 4 already reads such a key as that account). An omitted name or
-email is the ledger's default for the account.
+email is the ledger's default for the account. Neither an access key id nor a secret may be
+empty or blank: an empty secret is one anybody knows.
 """
 
 from __future__ import annotations
@@ -126,8 +127,11 @@ def _key(where: str, table: Any) -> AccessKey:
     if not isinstance(table, dict):
         raise AccountsFileError(f"{where}: must be a table")
     key_id, secret = _text(where, table, "access_key_id"), _text(where, table, "secret_access_key")
-    if not key_id or secret is None:
+    if key_id is None or secret is None:
         raise AccountsFileError(f"{where}: 'access_key_id' and 'secret_access_key' are required")
+    for name, value in (("access_key_id", key_id), ("secret_access_key", secret)):
+        if not value.strip():  # an empty secret would let anyone sign as the account (and Basic ``key:`` log in)
+            raise AccountsFileError(f"{where}: '{name}' must not be empty")
     return AccessKey(key_id, secret)
 
 

@@ -150,10 +150,17 @@ class AwsJsonService:
 
     def _as_of(self, path: str) -> Answers:
         """``/as-of/<instant>`` (ISO 8601, ``now``, ``-3d``) or ``/as-of/position/<N>``: the ledger as it
-        stood then, read-only (issue 15); a 400 InvalidInputException for anything else."""
+        stood then, read-only (issue 15); a 400 InvalidInputException for anything else. In strict
+        mode a position is 403 AccessDeniedException: the log's positions count (and its instants
+        date) other accounts' events, which a caller may not see; an instant reveals only what the
+        caller's own answers hold, and no refusal names the log's length."""
         when = unquote(path[len(AS_OF_PREFIX):]).rstrip("/")
         try:
             if when.startswith("position/"):
+                if self.identity.strict:  # a position counts every account's events (docs/strict-mode.md)
+                    raise errors.AccessDeniedException(
+                        f"Log positions are not served in strict mode: they count every account's events. Ask "
+                        f"as of an instant with {AS_OF_PREFIX}<ISO 8601 instant>.")
                 number = when[len("position/"):]
                 if not (number.isascii() and number.isdigit()):
                     raise ValueError(f"invalid position {number!r}: a whole number of the log")

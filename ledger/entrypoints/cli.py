@@ -18,8 +18,9 @@ from ledger.storage.stores import STORE_ERRORS
 
 from ledger.domain import errors
 from ledger.entrypoints.cli_commands import (ACTIONS, PROG, Failure, UsageError, account_id, analytics, count,
-                                             demo, diff, events, handshake_id, history, instant, list_,
-                                             organization_id, rebuild, seconds, serve, show)
+                                             address_list, demo, diff, events, handshake_id, history, host,
+                                             instant, list_, organization_id, port, rebuild, seconds, serve, show,
+                                             workers)
 from ledger.entrypoints import cli_format as fmt
 from ledger.domain.instants import RELATIVE
 
@@ -45,8 +46,9 @@ def build_parser() -> Parser:
         return sub
 
     serve_ = command("serve", serve, "serve the AWS Organizations JSON 1.1 API over HTTP, and a web UI under /ui/")
-    serve_.add_argument("--host", default="127.0.0.1")
-    serve_.add_argument("--port", type=int, default=4566)
+    serve_.add_argument("--host", type=host, default="127.0.0.1",
+                        help="address to bind (default: 127.0.0.1; 0.0.0.0 is every interface, with a warning)")
+    serve_.add_argument("--port", type=port, default=4566, help="0 to 65535 (default: 4566; 0: any free port)")
     serve_.add_argument("--data", default=None, help="data location (default: $HANDSHAKE_LEDGER_DATA or ./handshake-ledger-data)")
     serve_.add_argument("--accounts", default=None, help="accounts file (TOML)")
     serve_.add_argument("--strict", action="store_true",
@@ -55,10 +57,17 @@ def build_parser() -> Parser:
     serve_.add_argument("--allowed-hosts", nargs="+", default=[], metavar="HOST",
                         help="Host names the web UI answers besides 127.0.0.1, localhost, [::1] and --host "
                              "(name, name:port, or * for any); others get 421 (DNS rebinding)")
-    serve_.add_argument("--workers", type=count(1), default=1, metavar="N",
-                        help="server processes sharing the port, plus one view runner (default: 1, one process)")
+    serve_.add_argument("--workers", type=workers, default=1, metavar="N",
+                        help="server processes sharing the port, plus one view runner (default: 1, one process; "
+                             "at most 4 per CPU)")
+    serve_.add_argument("--forwarded-allow-ips", type=address_list, default=None, metavar="LIST",
+                        help="proxies (comma-separated addresses, or *) whose X-Forwarded-For/-Proto are believed "
+                             "(default: none; the peer's address is the caller's)")
     serve_.add_argument("--max-connections", type=count(1), metavar="N",
                         help="open connections per server process; past them, 503 (default: 256)")
+    serve_.add_argument("--max-body-memory", type=count(1 << 20), metavar="BYTES",
+                        help="bytes of request bodies a server process holds at once; past them, 503 with "
+                             "Retry-After (default: 33554432, 32 MiB; at least 1 MiB, the largest body)")
     serve_.add_argument("--header-timeout", type=seconds, metavar="S",
                         help="seconds from a request's first byte to the end of its headers, else 408 (default: 10)")
     serve_.add_argument("--body-timeout", type=seconds, metavar="S",

@@ -28,6 +28,7 @@ if TYPE_CHECKING:
 
 PROG = "handshake-ledger"
 ACTIONS = ("INVITE", "ENABLE_ALL_FEATURES", "APPROVE_ALL_FEATURES")
+WILDCARD_HOSTS = ("0.0.0.0", "::", "[::]")
 
 
 class UsageError(Exception):
@@ -86,6 +87,46 @@ def count(minimum: int) -> Callable[[str], int]:
             raise argparse.ArgumentTypeError(f"invalid number {text!r}: a whole number >= {minimum} expected")
         return int(text)
     return parse
+
+
+def port(text: str) -> int:
+    """A TCP port, 0 (any free one) to 65535."""
+    if not (text.isascii() and text.isdigit()) or int(text) > 65535:
+        raise argparse.ArgumentTypeError(f"invalid port {text!r}: a whole number from 0 to 65535 expected")
+    return int(text)
+
+
+def host(text: str) -> str:
+    """The address to bind: a name or an address, never empty (``''`` would bind every interface)."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError("empty host: give an address (127.0.0.1, or 0.0.0.0 for every interface)")
+    return text
+
+
+def workers(text: str) -> int:
+    """Server processes: 1 to ``settings.max_workers()`` (4 per CPU); more only starve each other."""
+    from ledger.entrypoints.settings import max_workers
+
+    most = max_workers()
+    if not (text.isascii() and text.isdigit()) or not 1 <= int(text) <= most:
+        raise argparse.ArgumentTypeError(f"invalid number of workers {text!r}: 1 to {most} (4 per CPU) expected")
+    return int(text)
+
+
+def address_list(text: str) -> str:
+    """``--forwarded-allow-ips``: comma-separated addresses or networks of the proxies to trust, or ``*``."""
+    import ipaddress
+
+    parts = [part.strip() for part in text.split(",")]
+    for part in parts:
+        if part == "*":
+            continue
+        try:
+            ipaddress.ip_network(part, strict=False)
+        except ValueError:
+            raise argparse.ArgumentTypeError(
+                f"invalid proxy address {part!r}: comma-separated IP addresses or networks, or *") from None
+    return ",".join(parts)
 
 
 # -- opening the data -----------------------------------------------------------------------------
@@ -253,10 +294,16 @@ def serve(args: argparse.Namespace) -> int:
     from ledger.entrypoints.http_protocol import ServerLimits
     from ledger.entrypoints.http_server import serve as run_server
 
-    given = {"max_connections": args.max_connections, "header_timeout": args.header_timeout,
-             "body_timeout": args.body_timeout, "idle_timeout": args.idle_timeout}
+    given = {"max_connections": args.max_connections, "max_body_memory": args.max_body_memory,
+             "header_timeout": args.header_timeout,
+             "body_timeout": args.body_timeout, "idle_timeout": args.idle_timeout,
+             "forwarded_allow_ips": args.forwarded_allow_ips}
     limits = ServerLimits(**{name: value for name, value in given.items() if value is not None})
     hosts = (args.host, *args.allowed_hosts)  # the name it was asked to bind, as browsers will write it
+    if args.host in WILDCARD_HOSTS:
+        print(f"{PROG}: warning: --host {args.host} serves every network interface"
+              f"{'' if args.strict else ', and without --strict anyone who reaches it is any account'}",
+              file=sys.stderr, flush=True)
     if args.workers > 1:
         from ledger.entrypoints.workers import serve as run_workers
 

@@ -189,10 +189,10 @@ class Ledger(LedgerReader):
         if position is None:
             when = parse_instant(instant, self.clock.now())  # type: ignore[arg-type]
             label = instant if isinstance(instant, str) and is_relative(instant) else None
-            return LedgerAt(self, Moment(self.queries.position_at(when), when, label))
+            return LedgerAt(self, Moment(self.queries.position_at(when), when, label), asked=label or when.isoformat())
         if position < 0 or position > self.view.position():
-            raise ValueError(f"position {position} is not in the log (0 to {self.view.position()})")
-        return LedgerAt(self, Moment(position, self.queries.instant_of(position) or EPOCH))
+            raise ValueError(f"position {position} is not in the log yet")  # its length is no caller's business
+        return LedgerAt(self, Moment(position, self.queries.instant_of(position) or EPOCH), asked=f"position {position}")
 
     def changes(self, since: str | datetime, until: str | datetime = "now", *, organization_id: str | None = None,
                 account_id: str | None = None) -> list[dict[str, Any]]:
@@ -227,10 +227,13 @@ class Ledger(LedgerReader):
 class LedgerAt(LedgerReader):
     """The ledger as it stood at a moment: every read operation and analytics; commands refused."""
 
-    def __init__(self, ledger: Ledger, moment: Moment):
+    def __init__(self, ledger: Ledger, moment: Moment, asked: str | None = None):
+        """``asked``: the moment as the caller named it (an instant, ``-3d``, ``position 12``): what a
+        refusal may repeat (neither the log's position at an instant nor the instant of a position)."""
         self.view, self.queries, self.reads, self.trail = ledger.view, ledger.queries, ledger.reads, ledger.trail
         self.clients_for = ledger.clients_for
         self._moment = moment
+        self._asked = asked or moment.instant.isoformat()
 
     @property
     def position(self) -> int:
@@ -246,7 +249,7 @@ class LedgerAt(LedgerReader):
     def command(self, handler: Handler, caller: Caller, operation: str,
                 params: dict[str, Any]) -> dict[str, Any]:
         raise errors.AccessDeniedException(
-            f"The ledger as of {self.instant.isoformat()} (position {self.position}) is read-only: "
+            f"The ledger as of {self._asked} is read-only: "
             "send commands to the live endpoint."
         )
 

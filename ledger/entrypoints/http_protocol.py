@@ -12,9 +12,17 @@ takes a protocol class for ``http=``) and changes only what happens at the edges
   arrive within ``header_timeout`` seconds of the request's first byte, the body within
   ``body_timeout`` seconds of the headers. A connection with no request under way is closed
   after ``idle_timeout`` seconds, and stray blank lines do not keep it open;
-- past ``max_connections`` open connections (per process), a new one is answered 503
-  ServiceUnavailableException and closed: the cap bounds memory, as each connection holds at most
-  one body and its headers (256 x 1 MiB at worst, for at most ``body_timeout`` seconds);
+- past ``max_connections`` open connections (per process), the idle keep-alive connection idle the
+  longest is closed to make room, as nginx does (its client, had it sent a request at that very
+  moment, sees the connection closed and retries, as on an idle timeout): idle connections can't
+  lock new clients out. With none idle, the new one is answered 503 ServiceUnavailableException and
+  closed: the cap bounds memory, as each connection holds at most one body and its headers;
+- the bodies of all requests in flight in the process together hold at most ``max_body_memory``
+  bytes beyond ``FREE_BODY`` (64 KiB) each (a request reserves its Content-Length when its headers
+  end, a chunked one as it grows, until its answer is written): a request that does not fit is
+  answered 503 ServiceUnavailableException with ``Retry-After`` before its body is read, so many
+  connections each sending a large body can't grow the server past the budget, and small requests
+  are still served meanwhile (their bodies are bounded by the connection cap, as headers are);
 - a request asking to upgrade (WebSocket, h2c) is answered as HTTP/1.1 and its connection closed.
 
 Every refusal is JSON with ``x-amzn-RequestId`` and ``Connection: close``, written after the answers
@@ -24,6 +32,7 @@ still owed to earlier pipelined requests, never before them.
 from __future__ import annotations
 
 import asyncio
+import itertools
 import re
 from dataclasses import dataclass
 from typing import Any, Callable
@@ -35,7 +44,9 @@ from ledger.domain import errors
 from ledger.entrypoints.aws_json import Response, error_response
 
 HTTP_VERSIONS = ("1.0", "1.1")
-LINGER = 2.0  # seconds a refused client may go on sending (and we reading) before the close
+FREE_BODY = 64 << 10  # bytes of each request's body not counted against the body budget
+LINGER = 2.0
+IDLE_ORDER = itertools.count()  # when each connection fell idle, in order (loop times can tie)  # seconds a refused client may go on sending (and we reading) before the close
 # A request line that parses but for its method: answered 405 rather than 400 (RFC 9110 token).
 _REQUEST_LINE = re.compile(rb"[!#$%&'*+\-.^_`|~0-9A-Za-z]+ [^ \r\n]+ HTTP/1\.[01]\r\n")
 
@@ -51,6 +62,10 @@ class ServerLimits:
     max_body: int = 1 << 20
     max_header_bytes: int = 64 << 10  # request line and headers; more is 431
     graceful_timeout: float = 20.0  # in-flight requests at SIGTERM; workers.STOP_GRACE is longer
+    max_body_memory: int = 32 << 20  # bytes of request bodies held at once by the whole process
+    # Proxies whose X-Forwarded-For/-Proto are believed (uvicorn's forwarded_allow_ips: addresses,
+    # networks or "*"); None: none, the peer's address is the caller's (``serve --forwarded-allow-ips``).
+    forwarded_allow_ips: str | None = None
 
 
 def _last_message(data: bytes) -> bytes:
@@ -67,14 +82,34 @@ def closing_bytes(response: Response) -> bytes:
     return b"".join([*lines, b"\r\n", response.body])
 
 
+class BodyBudget:
+    """The bytes of request bodies a process holds at once, against ``ServerLimits.max_body_memory``."""
+
+    def __init__(self, capacity: int):
+        self.capacity = capacity
+        self.held = 0
+
+    def reserve(self, size: int) -> bool:
+        """Take ``size`` bytes if they fit; False (nothing taken) when they don't."""
+        if self.held + size > self.capacity:
+            return False
+        self.held += size
+        return True
+
+    def release(self, size: int) -> None:
+        self.held -= size
+
+
 class AwsJsonProtocol(HttpToolsProtocol):
-    """One connection; see the module's docstring. ``limits`` is set by ``with_limits``."""
+    """One connection; see the module's docstring. ``limits`` and ``budget`` are set by ``with_limits``."""
 
     limits = ServerLimits()
+    budget = BodyBudget(limits.max_body_memory)
 
     @classmethod
     def with_limits(cls, limits: ServerLimits) -> type[AwsJsonProtocol]:
-        return type(cls.__name__, (cls,), {"limits": limits})
+        """The protocol class of one server: its limits, and one body budget shared by its connections."""
+        return type(cls.__name__, (cls,), {"limits": limits, "budget": BodyBudget(limits.max_body_memory)})
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -84,16 +119,39 @@ class AwsJsonProtocol(HttpToolsProtocol):
         self.header_bytes: int | None = None  # received since the request began, until its headers end
         self.body_bytes = 0
         self.over_cap = False
+        self.idle_mark = 0  # IDLE_ORDER when it last fell idle
+        self.reserved = 0  # of ``budget``: bodies of this connection's requests not answered yet
+        self.message_reserved = 0  # of which for the request being read
 
     # -- the connection's life: idle, headers, body, answered ----------------------------------------
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
-        self.over_cap = len(self.connections) > self.limits.max_connections  # answered 503 once it asks
         self._arm_idle()
+        open_ = [c for c in self.connections if c.transport is not None and not c.transport.is_closing()]
+        if len(open_) > self.limits.max_connections:
+            self.over_cap = not self._close_longest_idle(open_)  # answered 503 once it asks
+
+    def idle_since(self) -> int | None:
+        """The order in which this connection fell idle (smallest: idle longest), None when busy: a
+        request under way, an answer owed or being written."""
+        if self.timeout_keep_alive_task is None or self.owed is not None or self.pipeline or self.transport.is_closing():
+            return None
+        return self.idle_mark
+
+    def _close_longest_idle(self, open_: list[Any]) -> bool:
+        """Close the connection idle the longest, other than this one; False when none is idle."""
+        idle = [(when, connection) for connection in open_ if connection is not self
+                and isinstance(connection, AwsJsonProtocol) and (when := connection.idle_since()) is not None]
+        if not idle:
+            return False
+        _, longest = min(idle, key=lambda pair: pair[0])
+        longest.timeout_keep_alive_handler()  # as its idle timeout would have
+        return True
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._cancel_deadline()
+        self._release()
         super().connection_lost(exc)
 
     def data_received(self, data: bytes) -> None:
@@ -145,6 +203,8 @@ class AwsJsonProtocol(HttpToolsProtocol):
         length = next((value for name, value in self.headers if name == b"content-length"), b"0")
         if int(length) > self.limits.max_body:  # the parser refused a Content-Length that is not a number
             self._stop(self._too_large())
+        self.message_reserved = 0
+        self._reserve_up_to(int(length))
         super().on_headers_complete()
         self._arm(self.limits.body_timeout, "body")
 
@@ -152,6 +212,7 @@ class AwsJsonProtocol(HttpToolsProtocol):
         self.body_bytes += len(body)
         if self.body_bytes > self.limits.max_body:
             self._stop(self._too_large())
+        self._reserve_up_to(self.body_bytes)  # chunked: the budget counts it as it grows
         super().on_body(body)
 
     def on_message_complete(self) -> None:
@@ -159,9 +220,31 @@ class AwsJsonProtocol(HttpToolsProtocol):
         super().on_message_complete()
 
     def on_response_complete(self) -> None:
+        if not self.pipeline and self.cycle is not None and self.cycle.response_complete:
+            self._release()  # every request read is answered: their bodies are gone
         super().on_response_complete()
+        self.idle_mark = next(IDLE_ORDER)  # idle from now, if no pipelined request follows
         if self.owed is not None and not self.pipeline and self.cycle.response_complete:
             self._write_refusal(self.owed)
+
+    # -- the body budget ------------------------------------------------------------------------------
+
+    def _reserve_up_to(self, body_bytes: int) -> None:
+        """From a parser callback: hold ``body_bytes`` of this request's body, or 503 when over budget.
+        The first ``FREE_BODY`` bytes are not counted: bounded by the connection cap as headers are,
+        so that small requests are served while large bodies fill the budget."""
+        size = max(0, body_bytes - FREE_BODY) - self.message_reserved
+        if size <= 0:
+            return
+        if not self.budget.reserve(size):
+            self._stop(errors.ServiceUnavailableException(
+                "The server holds as many request bodies as it may; retry after a second."))
+        self.reserved += size
+        self.message_reserved += size
+
+    def _release(self) -> None:
+        self.budget.release(self.reserved)
+        self.reserved = self.message_reserved = 0
 
     # -- refusals and deadlines -----------------------------------------------------------------------
 
@@ -197,7 +280,10 @@ class AwsJsonProtocol(HttpToolsProtocol):
             self.cycle.response_complete = True  # an app still reading the body sees a disconnect
             self.cycle.disconnected = True
             self.cycle.message_event.set()
-        self.transport.write(closing_bytes(error_response(error)))
+        response = error_response(error)
+        if isinstance(error, errors.ServiceUnavailableException):
+            response.headers["Retry-After"] = "1"
+        self.transport.write(closing_bytes(response))
         self.flow.resume_reading()
         if self.transport.can_write_eof():
             self.transport.write_eof()
@@ -220,6 +306,7 @@ class AwsJsonProtocol(HttpToolsProtocol):
         """uvicorn arms its keep-alive timer after each answer; a new connection gets one too."""
         self._unset_keepalive_if_required()
         self.timeout_keep_alive_task = self.loop.call_later(self.timeout_keep_alive, self.timeout_keep_alive_handler)
+        self.idle_mark = next(IDLE_ORDER)
 
     def _cancel_deadline(self) -> None:
         if self.deadline is not None:

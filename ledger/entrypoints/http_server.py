@@ -119,6 +119,8 @@ def server_for(service: AwsJsonService, limits: ServerLimits = ServerLimits(), u
         asgi_app(service, ui), http=AwsJsonProtocol.with_limits(limits), loop="uvloop", ws="none",
         lifespan="off", log_config=None, log_level="error", access_log=False, server_header=False,
         date_header=False, backlog=BACKLOG,
+        # X-Forwarded-For is no signed header: believed only from the proxies ``serve --forwarded-allow-ips`` names
+        proxy_headers=limits.forwarded_allow_ips is not None, forwarded_allow_ips=limits.forwarded_allow_ips or "",
         timeout_keep_alive=limits.idle_timeout,  # type: ignore[arg-type]  # seconds: asyncio takes fractions
         timeout_graceful_shutdown=limits.graceful_timeout,  # type: ignore[arg-type]
     )

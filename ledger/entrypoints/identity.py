@@ -8,8 +8,9 @@ accounts file, anything else is the default account. Strict, as AWS does it, ref
   or any ``x-amz-*`` header the request carries (``x-amz-target`` above all: the operation must
   be what was signed); no ``X-Amz-Date``, or one more than ``MAX_SKEW`` (15 minutes) from the
   server's clock either way (a captured request can't be replayed later); a signature that is
-  not the one botocore's own signer computes with the key's secret: InvalidSignatureException,
-  its message saying which.
+  not the one botocore's own signer computes with the key's secret (a header named in SignedHeaders
+  but absent, or one botocore can't canonicalize, such as ``Host: [::1``, can't be signed either):
+  InvalidSignatureException, its message saying which. Whatever the headers, never a 5xx.
 
 The time is the injected clock's (``ledger/domain/clock.py``), so ``faketime`` and freezegun move it.
 """
@@ -112,6 +113,10 @@ class Identity:
             raise errors.InvalidSignatureException(
                 f"{', '.join(repr(name) for name in unsigned)} must be in SignedHeaders: host, x-amz-date and every "
                 "x-amz-* header of the request are signed.")
+        missing = [name for name in credential.signed_headers if name not in request.headers]
+        if missing:
+            raise errors.InvalidSignatureException(
+                f"{', '.join(repr(name) for name in missing)} in SignedHeaders but not in the request.")
         self._check_date(request.headers.get("x-amz-date", ""))
         if not signature_matches(request, credential, key.secret_access_key):
             raise errors.InvalidSignatureException()
@@ -149,9 +154,12 @@ def signature_matches(request: SignedRequest, credential: Credential, secret: st
     if not timestamp or claimed_payload not in (None, hashlib.sha256(request.body).hexdigest()):
         return False
     headers = {name: request.headers[name] for name in credential.signed_headers if name in request.headers}
-    resigned = AWSRequest(method=request.method, url=f"http://{request.headers.get('host', '')}{request.path}",
-                          headers=headers, data=request.body)
-    resigned.context["timestamp"] = timestamp
-    signer = SigV4Auth(Credentials(credential.access_key_id, secret), credential.service, credential.region)
-    expected = signer.signature(signer.string_to_sign(resigned, signer.canonical_request(resigned)), resigned)
+    try:
+        resigned = AWSRequest(method=request.method, url=f"http://{request.headers.get('host', '')}{request.path}",
+                              headers=headers, data=request.body)
+        resigned.context["timestamp"] = timestamp
+        signer = SigV4Auth(Credentials(credential.access_key_id, secret), credential.service, credential.region)
+        expected = signer.signature(signer.string_to_sign(resigned, signer.canonical_request(resigned)), resigned)
+    except (ValueError, TypeError, AttributeError, KeyError, IndexError, UnicodeError):
+        return False  # botocore can't canonicalize the request (e.g. ``Host: [::1``): no signature matches it
     return hmac.compare_digest(expected, credential.signature)

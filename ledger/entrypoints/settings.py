@@ -45,6 +45,11 @@ def data_location(given: str | os.PathLike[str] | None = None) -> str:
     return str(given or os.environ.get("HANDSHAKE_LEDGER_DATA") or DEFAULT_LOCATION)
 
 
+def max_workers() -> int:
+    """The most ``serve --workers`` may start: 4 per CPU (more processes only starve each other)."""
+    return 4 * (os.cpu_count() or 1)
+
+
 def limits_from_env(environ: Mapping[str, str]) -> Limits:
     """The quotas of the environment's ``LIMIT_SETTINGS``; ValueError for a value that isn't a positive integer."""
     values: dict[str, Any] = {}
