@@ -7,7 +7,9 @@ written in the same transaction as its domain events (``save(..., audit=[...])``
 never disagree; a refused call changes no aggregate and no view (habit 1 of the house style),
 and its record alone is appended in a transaction of its own. Membership changes also yield the
 service events AWS logs for them (AccountJoinedOrganization, AccountDepartedOrganization),
-derived from the domain events of the same save and logged for the management account.
+derived from the domain events of the same save and logged for the management account; creating
+and deleting an organization are the management account's own joining and departure
+(``docs/decisions.md`` decision 29).
 
 The audit log is its own append-only table beside the events (``audit_log`` in the SQLite
 events file, ``<app>_audit_log`` on PostgreSQL): never replayed into aggregates or views, and
@@ -79,28 +81,32 @@ def plain(value: Any) -> Any:
 
 def service_events(events: Iterable[Any], management_of: dict[str, str], request_id: str | None) -> list[ApiCall]:
     """AccountJoinedOrganization / AccountDepartedOrganization for the members that joined (by
-    invitation) or departed (left, removed, or moved to another organization) in these events.
+    invitation) or departed (left, removed, or moved to another organization) in these events,
+    and for the management account when its organization is created (joinedMethod INVITED, as
+    the model documents it) or deleted (departureMethod LEFT): decision 29.
     ``management_of``: organization id -> its management account, whose log records them.
     Their fields are those botocore's Organizations model names (AcceptHandshake,
     RemoveAccountFromOrganization, LeaveOrganization): ``joinedMethod:INVITED`` and ``joinedTime``,
     ``departureMethod:LEFT|REMOVED`` and ``departureTime`` (a direct transfer departs LEFT)."""
     found = []
     for event in events:
-        if isinstance(event, Organization.MemberJoined):
+        organization_id = event.originator_id
+        if isinstance(event, (Organization.MemberJoined, Organization.Created)):
             name, details = "AccountJoinedOrganization", {
                 "joinedMethod": "INVITED", "joinedTime": plain(event.timestamp)}
-        elif isinstance(event, Organization.MemberLeft):
+        elif isinstance(event, (Organization.MemberLeft, Organization.Deleted)):
             name, details = "AccountDepartedOrganization", {
-                "departureMethod": "REMOVED" if event.removed else "LEFT", "departureTime": plain(event.timestamp)}
+                "departureMethod": "REMOVED" if getattr(event, "removed", False) else "LEFT",
+                "departureTime": plain(event.timestamp)}
         else:
             continue
-        organization_id = event.originator_id
+        account_id = event.account_id if hasattr(event, "account_id") else management_of[organization_id]
         found.append(ApiCall(
             event_time=event.timestamp, event_name=name, event_type=SERVICE_EVENT,
             recipient_account_id=management_of[organization_id], request_id=request_id,
-            resources=(("AWS::Organizations::Account", event.account_id),
+            resources=(("AWS::Organizations::Account", account_id),
                        ("AWS::Organizations::Organization", organization_id)),
-            details={"accountId": event.account_id, "organizationId": organization_id, **details},
+            details={"accountId": account_id, "organizationId": organization_id, **details},
         ))
     return found
 

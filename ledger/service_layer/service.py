@@ -142,13 +142,15 @@ class LedgerService(CommandRunner):
         return None
 
     def _visible_handshake(self, caller: Caller, handshake_id: str, now: datetime) -> Handshake:
-        """The handshake if the caller is a party and retention has not removed it."""
+        """The handshake if the caller is a party, retention has not removed it and its
+        organization was not deleted (which takes its invitation history with it: decision 30)."""
         handshake: Handshake | None = self._get(handshake_id)
         if (
             handshake is None
             or not isinstance(handshake, Handshake)
             or not handshake.is_visible_at(now)
             or caller.account_id not in (handshake.sender_account_id, self.recipient_of(handshake))
+            or getattr(self._get(handshake.organization_id), "deleted", False)
         ):
             raise errors.HandshakeNotFoundException(f"We can't find a handshake with the HandshakeId {handshake_id}.")
         return handshake
