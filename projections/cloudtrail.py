@@ -78,6 +78,8 @@ def cloudtrail_record(call: ApiCall) -> dict[str, Any]:
     record["requestParameters"] = _elements(call.request_parameters, operation and operation.input_shape)
     record["responseElements"] = None if call.refused else _elements(call.response_elements,
                                                                      operation and operation.output_shape)
+    if call.omitted:
+        record["omitted"] = True  # past the bound a record keeps (ledger/service_layer/audit.py)
     if call.request_id:
         record["requestID"] = call.request_id
     record["eventID"] = call.event_id
@@ -140,17 +142,31 @@ def _elements(value: Any, shape: Any) -> Any:
 
 
 def _camel(value: Any, shape: Any) -> Any:
-    """Keys in lower camel case, down the shape; a timestamp member as ``Jan 18, 2017 9:41:16 PM``."""
-    kind = getattr(shape, "type_name", None)
-    if isinstance(value, dict):
-        members = shape.members if kind == "structure" else {}
-        return {(key[:1].lower() + key[1:]) if isinstance(key, str) else key: _camel(item, members.get(key))
-                for key, item in value.items()}
-    if isinstance(value, list):
-        return [_camel(item, shape.member if kind == "list" else None) for item in value]
-    if kind == "timestamp" and isinstance(value, str):
-        return _printed_time(value)
-    return value
+    """Keys in lower camel case, down the shape; a timestamp member as ``Jan 18, 2017 9:41:16 PM``.
+    Iterative, so whatever a caller nested (a refused call's body) never exhausts the stack."""
+    result: list[Any] = [None]
+    stack: list[tuple[Any, Any, Any, Any]] = [(value, shape, result, 0)]  # (value, shape, parent, key in parent)
+    while stack:
+        item, item_shape, parent, slot = stack.pop()
+        kind = getattr(item_shape, "type_name", None)
+        if isinstance(item, dict):
+            members = item_shape.members if kind == "structure" else {}
+            built: dict[Any, Any] = {}
+            for key, child in item.items():
+                name = (key[:1].lower() + key[1:]) if isinstance(key, str) else key
+                built[name] = None
+                stack.append((child, members.get(key), built, name))
+            parent[slot] = built
+        elif isinstance(item, list):
+            items: list[Any] = [None] * len(item)
+            member = item_shape.member if kind == "list" else None
+            stack.extend((child, member, items, n) for n, child in enumerate(item))
+            parent[slot] = items
+        elif kind == "timestamp" and isinstance(item, str):
+            parent[slot] = _printed_time(item)
+        else:
+            parent[slot] = item
+    return result[0]
 
 
 def _printed_time(text: str) -> str:

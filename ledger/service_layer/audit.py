@@ -18,6 +18,7 @@ untouched by a view rebuild.
 
 from __future__ import annotations
 
+import json
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -27,6 +28,13 @@ from ledger.domain import errors
 from ledger.domain.organization import Organization
 
 API_CALL, SERVICE_EVENT = "AwsApiCall", "AwsServiceEvent"
+# What a record keeps of what was sent and answered (``bounded``): CloudTrail truncates a field
+# whose contents exceed its maximum size (100 KB for requestParameters and responseElements) and
+# marks the record ``"omitted": true``. The ledger keeps each of the two whole when its JSON (as
+# stored: ASCII, escapes included) is at most MAX_ELEMENTS_BYTES bytes and nests at most MAX_ELEMENTS_DEPTH levels (an
+# Organizations request nests 4 at most), and otherwise none of it (null), with ``omitted``.
+MAX_ELEMENTS_BYTES = 100 * 1024
+MAX_ELEMENTS_DEPTH = 32
 
 
 @dataclass(frozen=True)
@@ -62,12 +70,36 @@ class ApiCall:
     error_message: str | None = None
     resources: tuple[tuple[str, str], ...] = ()
     details: dict[str, Any] | None = None
+    omitted: bool = False  # request parameters or response elements past the bound, not kept
     event_id: str = field(default_factory=lambda: str(uuid.uuid4()))
     position: int | None = field(default=None, compare=False)
 
     @property
     def refused(self) -> bool:
         return self.error_code is not None
+
+
+def depth(value: Any) -> int:
+    """How deep ``value`` nests (a scalar 0, ``{}`` 1, ``{"a": []}`` 2), without recursion."""
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        item, level = stack.pop()
+        children = item.values() if isinstance(item, dict) else item if isinstance(item, list) else None
+        if children is not None:
+            deepest = max(deepest, level)
+            stack.extend((child, level + 1) for child in children)
+    return deepest
+
+
+def bounded(value: dict[str, Any] | None) -> tuple[dict[str, Any] | None, bool]:
+    """``(value, False)`` when a record may keep it whole, ``(None, True)`` when it is past the bound
+    (MAX_ELEMENTS_DEPTH levels, or MAX_ELEMENTS_BYTES of JSON): what CloudTrail calls omitted."""
+    if value is None:
+        return None, False
+    if depth(value) > MAX_ELEMENTS_DEPTH:
+        return None, True
+    size = len(json.dumps(value, default=plain, separators=(",", ":")))  # ASCII, as the audit table stores it
+    return (None, True) if size > MAX_ELEMENTS_BYTES else (value, False)
 
 
 def plain(value: Any) -> Any:
@@ -113,13 +145,17 @@ def service_events(events: Iterable[Any], management_of: dict[str, str], request
 
 def api_call(operation: str, caller: Caller, params: dict[str, Any], now: datetime, *,
              answer: dict[str, Any] | None = None, error: errors.OrganizationsError | None = None) -> ApiCall:
-    """The audit record of one command call: what was asked, by whom, and what came back."""
+    """The audit record of one command call: what was asked, by whom, and what came back, each
+    kept whole up to the bound (``bounded``)."""
+    kept_params, params_omitted = bounded(params)
+    kept_answer, answer_omitted = bounded(answer)
     return ApiCall(
         event_time=now, event_name=operation, recipient_account_id=caller.account_id, account_id=caller.account_id,
         access_key_id=caller.access_key_id, request_id=caller.request_id, source_ip=caller.source_ip,
-        user_agent=caller.user_agent, request_parameters=params, response_elements=answer,
+        user_agent=caller.user_agent, request_parameters=kept_params, response_elements=kept_answer,
         error_code=error.code if error else None, error_message=error.message if error else None,
-        resources=_resources(params, answer or {}),
+        resources=_resources(params if kept_params is not None else {}, answer or {}),
+        omitted=params_omitted or answer_omitted,
     )
 
 

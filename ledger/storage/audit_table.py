@@ -10,7 +10,8 @@ from datetime import datetime, timezone
 from typing import Any, Sequence
 
 from ledger.domain.instants import to_us
-from ledger.service_layer.audit import ApiCall, plain
+from ledger.service_layer.audit import (API_CALL, MAX_ELEMENTS_BYTES, MAX_ELEMENTS_DEPTH, ApiCall, depth,
+                                        plain)
 
 
 COLUMNS = ("event_id", "event_time_us", "event_name", "event_type", "recipient_account_id", "account_id",
@@ -19,11 +20,14 @@ COLUMNS = ("event_id", "event_time_us", "event_name", "event_type", "recipient_a
 
 
 def to_row(call: ApiCall) -> tuple[Any, ...]:
+    """The row of a call. ``details``: a service event's details; for a call, ``{"omitted": true}``
+    when what it sent or answered was past the bound (``ledger.service_layer.audit.bounded``)."""
     first = call.resources[0] if call.resources else (None, None)
+    details = call.details if call.event_type != API_CALL else {"omitted": True} if call.omitted else None
     row = (call.event_id, to_us(call.event_time), call.event_name, call.event_type,
            call.recipient_account_id, call.account_id, call.access_key_id, call.request_id, call.source_ip,
            call.user_agent, _json(call.request_parameters), _json(call.response_elements), call.error_code,
-           call.error_message, first[0], first[1], _json([list(r) for r in call.resources]), _json(call.details))
+           call.error_message, first[0], first[1], _json([list(r) for r in call.resources]), _json(details))
     return tuple(_storable(value) if isinstance(value, str) else value for value in row)
 
 
@@ -36,16 +40,23 @@ def _storable(text: str) -> str:
 
 
 def from_row(row: Any) -> ApiCall:
+    """The call a row holds; what it sent or answered past the bound (rows written before there
+    was one) read as omitted."""
     us = row["event_time_us"]
+    details = _unjson(row["details"])
+    is_call = row["event_type"] == API_CALL
+    params, params_omitted = _kept(row["request_parameters"])
+    answer, answer_omitted = _kept(row["response_elements"])
     return ApiCall(
         event_time=datetime.fromtimestamp(us // 1_000_000, timezone.utc).replace(microsecond=us % 1_000_000),
         event_name=row["event_name"], event_type=row["event_type"], recipient_account_id=row["recipient_account_id"],
         account_id=row["account_id"], access_key_id=row["access_key_id"], request_id=row["request_id"],
         source_ip=row["source_ip"], user_agent=row["user_agent"],
-        request_parameters=_unjson(row["request_parameters"]), response_elements=_unjson(row["response_elements"]),
+        request_parameters=params, response_elements=answer,
         error_code=row["error_code"], error_message=row["error_message"],
         resources=tuple(tuple(r) for r in _unjson(row["resources"]) or ()),  # type: ignore[misc]
-        details=_unjson(row["details"]), event_id=row["event_id"], position=row["id"],
+        details=None if is_call else details, event_id=row["event_id"], position=row["id"],
+        omitted=is_call and (bool((details or {}).get("omitted")) or params_omitted or answer_omitted),
     )
 
 
@@ -55,6 +66,20 @@ def _json(value: Any) -> str | None:
 
 def _unjson(text: str | None) -> Any:
     return None if text is None else json.loads(text)
+
+
+def _kept(text: str | None) -> tuple[Any, bool]:
+    """What a record keeps of a JSON column, and whether it was past the bound: rows written
+    before there was one may hold more (``ledger.service_layer.audit.bounded``), never decoded."""
+    if text is None:
+        return None, False
+    if len(text) > MAX_ELEMENTS_BYTES:
+        return None, True
+    try:
+        value = json.loads(text)
+    except RecursionError:
+        return None, True
+    return (None, True) if depth(value) > MAX_ELEMENTS_DEPTH else (value, False)
 
 
 class AuditLogRecorder:
