@@ -20,14 +20,19 @@ from __future__ import annotations
 
 import json
 import uuid
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Any, Iterable
+from typing import Any, Iterable, Iterator
 
 from ledger.domain import errors
 from ledger.domain.organization import Organization
+from ledger.service_layer.requests import service_model
 
 API_CALL, SERVICE_EVENT = "AwsApiCall", "AwsServiceEvent"
+HANDSHAKE, ORGANIZATION, ACCOUNT = ("AWS::Organizations::Handshake", "AWS::Organizations::Organization",
+                                    "AWS::Organizations::Account")
 # What a record keeps of what was sent and answered (``bounded``): CloudTrail truncates a field
 # whose contents exceed its maximum size (100 KB for requestParameters and responseElements) and
 # marks the record ``"omitted": true``. The ledger keeps each of the two whole when its JSON (as
@@ -143,10 +148,40 @@ def service_events(events: Iterable[Any], management_of: dict[str, str], request
     return found
 
 
-def api_call(operation: str, caller: Caller, params: dict[str, Any], now: datetime, *,
-             answer: dict[str, Any] | None = None, error: errors.OrganizationsError | None = None) -> ApiCall:
+# -- what a call is about ---------------------------------------------------------------------------
+
+_revealed: ContextVar[list[tuple[str, str]] | None] = ContextVar("revealed", default=None)
+
+
+@contextmanager
+def revealing() -> Iterator[list[tuple[str, str]]]:
+    """Collect, while a command is judged, the resources it established its caller may see
+    (``reveal``): all that the record of a refusal names."""
+    found: list[tuple[str, str]] = []
+    token = _revealed.set(found)
+    try:
+        yield found
+    finally:
+        _revealed.reset(token)
+
+
+def reveal(kind: str, name: str) -> None:
+    """The command being judged addresses ``name`` and has found that its caller may see it."""
+    found = _revealed.get()
+    if found is not None and (kind, name) not in found:
+        found.append((kind, name))
+
+
+def api_call(operation: str, caller: Caller, params: dict[str, Any] | None, now: datetime, *,
+             answer: dict[str, Any] | None = None, error: errors.OrganizationsError | None = None,
+             revealed: Iterable[tuple[str, str]] = ()) -> ApiCall:
     """The audit record of one command call: what was asked, by whom, and what came back, each
-    kept whole up to the bound (``bounded``)."""
+    kept whole up to the bound (``bounded``).
+
+    Its resources: for an accepted call, what the answer names and the members of the request
+    that the operation takes (an AccountId, an ACCOUNT target); for a refused one only what the
+    command had established its caller may see (``revealed``) before refusing: a refused call is
+    the caller's history, and names nobody else's handshake by whatever id it sent."""
     kept_params, params_omitted = bounded(params)
     kept_answer, answer_omitted = bounded(answer)
     return ApiCall(
@@ -154,23 +189,34 @@ def api_call(operation: str, caller: Caller, params: dict[str, Any], now: dateti
         access_key_id=caller.access_key_id, request_id=caller.request_id, source_ip=caller.source_ip,
         user_agent=caller.user_agent, request_parameters=kept_params, response_elements=kept_answer,
         error_code=error.code if error else None, error_message=error.message if error else None,
-        resources=_resources(params if kept_params is not None else {}, answer or {}),
+        resources=tuple(revealed) if error is not None else _resources(operation, params or {}, answer or {}),
         omitted=params_omitted or answer_omitted,
     )
 
 
-def _resources(params: dict[str, Any], answer: dict[str, Any]) -> tuple[tuple[str, str], ...]:
-    """What a call was about, as CloudTrail names resources: the handshake, organization or account."""
+def _resources(operation: str, params: dict[str, Any], answer: dict[str, Any]) -> tuple[tuple[str, str], ...]:
+    """What an accepted call was about, as CloudTrail names resources: the handshake or
+    organization of its answer, the account the operation's own members name."""
     found: list[tuple[str, str]] = []
-    handshake = params.get("HandshakeId") or (answer.get("Handshake") or {}).get("Id")
-    if isinstance(handshake, str):
-        found.append(("AWS::Organizations::Handshake", handshake))
-    organization = (answer.get("Organization") or {}).get("Id")
-    if organization:
-        found.append(("AWS::Organizations::Organization", organization))
-    target = params.get("Target")
+    handshake = answer.get("Handshake")
+    if isinstance(handshake, dict) and isinstance(handshake.get("Id"), str):
+        found.append((HANDSHAKE, handshake["Id"]))
+    organization = answer.get("Organization")
+    if isinstance(organization, dict) and isinstance(organization.get("Id"), str):
+        found.append((ORGANIZATION, organization["Id"]))
+    members = _input_members(operation)
+    target = params.get("Target") if "Target" in members else None
     named = isinstance(target, dict) and target.get("Type") == "ACCOUNT"  # an EMAIL target names no account
-    account = params.get("AccountId") or (target.get("Id") if named else None)
+    account = params.get("AccountId") if "AccountId" in members else target.get("Id") if named else None  # type: ignore[union-attr]
     if isinstance(account, str):
-        found.append(("AWS::Organizations::Account", account))
+        found.append((ACCOUNT, account))
     return tuple(found)
+
+
+def _input_members(operation: str) -> frozenset[str]:
+    """The members botocore's model gives the operation's input."""
+    model = service_model()
+    if operation not in model.operation_names:
+        return frozenset()
+    shape = model.operation_model(operation).input_shape
+    return frozenset(shape.members) if shape is not None else frozenset()
