@@ -182,15 +182,20 @@ class LedgerReads(TransferReads):
         return answer
 
     def _account(self, organization: Any, row: Any) -> dict[str, Any]:
-        mgmt = organization["management_account_id"]
+        """An ``Account`` answer. ``Paths``: where the account sits, ``o-…/r-…/<account id>/`` (the
+        model's ``Path`` pattern; no OUs, so under the root). ``JoinedMethod``: INVITED for every
+        account, the management account too, as AWS answers it (decision 29): CREATED is for
+        accounts made by CreateAccount, which the ledger doesn't have."""
+        mgmt, organization_id = organization["management_account_id"], organization["organization_id"]
         return {
             "Id": row["account_id"],
-            "Arn": account_arn(mgmt, organization["organization_id"], row["account_id"]),
+            "Arn": account_arn(mgmt, organization_id, row["account_id"]),
             "Email": row["email"],
             "Name": row["name"],
             "Status": "ACTIVE",
             "State": "ACTIVE",
-            "JoinedMethod": row["joined_method"],
+            "Paths": [f"{organization_id}/{organization['root_id']}/{row['account_id']}/"],
+            "JoinedMethod": "INVITED",
             "JoinedTimestamp": from_us(row["joined_us"]),
         }
 

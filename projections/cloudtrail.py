@@ -27,8 +27,8 @@ log entries show them:
 itself as the ``CloudTrailEvent`` string, ``Username`` ``root`` for a call, the resources as
 ``{ResourceType, ResourceName}``, ``EventTime`` to the second.
 
-``EventHistory`` queries the audit table (per account: its ``recipient_account_id`` index; across
-accounts: its time index) newest first or oldest first, in pages keyed by (event time, position).
+``EventHistory`` queries the audit table (per account: its ``recipient_account_id`` index; by a
+resource: the resources table's index; across accounts: its time index) newest first or oldest first, in pages keyed by (event time, position).
 """
 
 from __future__ import annotations
@@ -78,6 +78,8 @@ def cloudtrail_record(call: ApiCall) -> dict[str, Any]:
     record["requestParameters"] = _elements(call.request_parameters, operation and operation.input_shape)
     record["responseElements"] = None if call.refused else _elements(call.response_elements,
                                                                      operation and operation.output_shape)
+    if call.omitted:
+        record["omitted"] = True  # past the bound a record keeps (ledger/service_layer/audit.py)
     if call.request_id:
         record["requestID"] = call.request_id
     record["eventID"] = call.event_id
@@ -140,17 +142,31 @@ def _elements(value: Any, shape: Any) -> Any:
 
 
 def _camel(value: Any, shape: Any) -> Any:
-    """Keys in lower camel case, down the shape; a timestamp member as ``Jan 18, 2017 9:41:16 PM``."""
-    kind = getattr(shape, "type_name", None)
-    if isinstance(value, dict):
-        members = shape.members if kind == "structure" else {}
-        return {(key[:1].lower() + key[1:]) if isinstance(key, str) else key: _camel(item, members.get(key))
-                for key, item in value.items()}
-    if isinstance(value, list):
-        return [_camel(item, shape.member if kind == "list" else None) for item in value]
-    if kind == "timestamp" and isinstance(value, str):
-        return _printed_time(value)
-    return value
+    """Keys in lower camel case, down the shape; a timestamp member as ``Jan 18, 2017 9:41:16 PM``.
+    Iterative, so whatever a caller nested (a refused call's body) never exhausts the stack."""
+    result: list[Any] = [None]
+    stack: list[tuple[Any, Any, Any, Any]] = [(value, shape, result, 0)]  # (value, shape, parent, key in parent)
+    while stack:
+        item, item_shape, parent, slot = stack.pop()
+        kind = getattr(item_shape, "type_name", None)
+        if isinstance(item, dict):
+            members = item_shape.members if kind == "structure" else {}
+            built: dict[Any, Any] = {}
+            for key, child in item.items():
+                name = (key[:1].lower() + key[1:]) if isinstance(key, str) else key
+                built[name] = None
+                stack.append((child, members.get(key), built, name))
+            parent[slot] = built
+        elif isinstance(item, list):
+            items: list[Any] = [None] * len(item)
+            member = item_shape.member if kind == "list" else None
+            stack.extend((child, member, items, n) for n, child in enumerate(item))
+            parent[slot] = items
+        elif kind == "timestamp" and isinstance(item, str):
+            parent[slot] = _printed_time(item)
+        else:
+            parent[slot] = item
+    return result[0]
 
 
 def _printed_time(text: str) -> str:
@@ -204,21 +220,28 @@ class EventHistory:
     def lookup(self, lookup: Lookup, *, after: tuple[int, int] | None, limit: int) -> tuple[list[ApiCall], bool]:
         """One page, newest first, after the key (event time in µs, position) of the last one
         served; and whether there are more."""
-        clauses: list[str] = ["recipient_account_id = ?"]
-        params: list[Any] = [lookup.account_id]
-        self._window(clauses, params, lookup.start, lookup.end)
+        key, value = lookup.attribute or (None, None)
+        by_resource = {"ResourceName": "resource_name", "ResourceType": "resource_type"}.get(key or "")
+        time, position = ("r.event_time_us", "r.audit_id") if by_resource else ("event_time_us", "id")
+        clauses: list[str] = [] if by_resource else ["recipient_account_id = ?"]
+        params: list[Any] = [] if by_resource else [lookup.account_id]
+        self._window(clauses, params, lookup.start, lookup.end, time)
         if lookup.until is not None:
-            clauses.append("event_time_us <= ?")
+            clauses.append(f"{time} <= ?")
             params.append(to_us(lookup.until))
-        if lookup.attribute is not None:
-            clause, values = self._attribute(*lookup.attribute)
+        if key is not None and not by_resource:
+            clause, values = self._attribute(key, value or "")
             clauses.append(clause)
             params += values
         if after is not None:
-            clauses.append("(event_time_us < ? OR (event_time_us = ? AND id < ?))")
+            clauses.append(f"({time} < ? OR ({time} = ? AND {position} < ?))")
             params += [after[0], after[0], after[1]]
-        calls = self.recorder.select_calls(" AND ".join(clauses), params, order="event_time_us DESC, id DESC",
-                                           limit=limit + 1)
+        if by_resource:  # the resources table's index (ledger/storage/audit_table.py)
+            calls = self.recorder.select_calls_by_resource(lookup.account_id, by_resource, value,
+                                                           " AND ".join(clauses) or "1 = 1", params, limit=limit + 1)
+        else:
+            calls = self.recorder.select_calls(" AND ".join(clauses), params, order="event_time_us DESC, id DESC",
+                                               limit=limit + 1)
         return calls[:limit], len(calls) > limit
 
     def calls(self, start: datetime | None = None, end: datetime | None = None, *,
@@ -239,13 +262,14 @@ class EventHistory:
             after = (to_us(found[-1].event_time), found[-1].position or 0)
 
     @staticmethod
-    def _window(clauses: list[str], params: list[Any], start: datetime | None, end: datetime | None) -> None:
+    def _window(clauses: list[str], params: list[Any], start: datetime | None, end: datetime | None,
+                time: str = "event_time_us") -> None:
         """Whole seconds, as records show them: an event at 12:00:00.5 is in a window ending 12:00:00."""
         if start is not None:
-            clauses.append("event_time_us >= ?")
+            clauses.append(f"{time} >= ?")
             params.append(to_us(start) // _SECOND_US * _SECOND_US)
         if end is not None:
-            clauses.append("event_time_us < ?")
+            clauses.append(f"{time} < ?")
             params.append((to_us(end) // _SECOND_US + 1) * _SECOND_US)
 
     def _attribute(self, key: str, value: str) -> tuple[str, list[Any]]:
@@ -255,8 +279,5 @@ class EventHistory:
             return f"{columns[key]} = ?", [value]
         if key == "Username":
             return ("event_type = ?", [API_CALL]) if value == ROOT_USERNAME else ("1 = 0", [])
-        if key in ("ResourceName", "ResourceType"):  # in the JSON list [["type","name"], ...]
-            text = f",{json.dumps(value)}]" if key == "ResourceName" else f"[{json.dumps(value)},"
-            return self.recorder.contains.format(column="resources"), [text]
         matches = (key == "EventSource" and value == EVENT_SOURCE) or (key == "ReadOnly" and value == "false")
         return ("1 = 1" if matches else "1 = 0"), []

@@ -57,9 +57,15 @@ class VersionedBatch:
         (an answer changed) or are bookkeeping, updated in place."""
         self._pending[table].ops.append((position, key, None, change))
 
+    def inserted(self, table: str, *, before: int, where: Callable[[Row], bool]) -> list[str]:
+        """Keys of the rows this batch inserts before ``position`` that match ``where``."""
+        return [key for position, key, row, _ in self._pending[table].ops
+                if row is not None and position < before and where(row)]
+
     def write(self, cursor: Any, sql: Sql) -> None:
         for pending in self._pending.values():
             if pending.ops:
+                pending.ops.sort(key=lambda op: op[0])  # stable: changes added late go to their position
                 _write_table(cursor, sql, pending.table, pending.ops)
 
 

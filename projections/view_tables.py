@@ -122,8 +122,11 @@ class RowChanges(VersionedBatch):
         super().__init__(VERSIONED)
         self.times: list[tuple[int, int]] = []
         self.documents: list[tuple[str, str, str, str]] = []
+        self.deletions: list[tuple[int, str, int]] = []  # (position, organization id, instant in µs)
 
     def write(self, cursor: Any, sql: Any) -> None:
+        for position, organization_id, deleted_us in self.deletions:
+            self._retire_invitations(cursor, sql, position, organization_id, deleted_us)
         super().write(cursor, sql)
         if self.documents:
             cursor.executemany(sql("INSERT INTO {p}handshake_documents VALUES (?, ?, ?, ?)"), self.documents)
@@ -136,6 +139,24 @@ class RowChanges(VersionedBatch):
                 high = max(high, timestamp_us)
                 rows.append((notification_id, timestamp_us, high))
             cursor.executemany(sql("INSERT INTO {p}event_times VALUES (?, ?, ?)"), rows)
+
+
+    def _retire_invitations(self, cursor: Any, sql: Any, position: int, organization_id: str, deleted_us: int) -> None:
+        """A deleted organization takes its handshakes out of every view from that instant
+        (decision 30): a new version of each still visible, visible until the deletion. Those
+        this batch inserts are found among its operations, the others in the table."""
+        cursor.execute(sql("SELECT id FROM {p}handshakes WHERE organization_id = ? AND valid_to IS NULL "
+                           "AND visible_until_us > ?"), [organization_id, deleted_us])
+        ids = [row["id"] if isinstance(row, dict) else row[0] for row in cursor.fetchall()]
+        ids += self.inserted("handshakes", before=position, where=lambda row: row["organization_id"] == organization_id)
+
+        def retire(row: Row) -> tuple[Row, bool]:
+            if row["visible_until_us"] <= deleted_us:
+                return {"visible_until_us": row["visible_until_us"]}, False
+            return {"visible_until_us": deleted_us}, True
+
+        for handshake_id in dict.fromkeys(ids):
+            self.change("handshakes", position, handshake_id, retire)
 
 
 def add_event(batch: RowChanges, position: int, event: Any) -> None:
@@ -176,6 +197,7 @@ def add_event(batch: RowChanges, position: int, event: Any) -> None:
         batch.change("organizations", position, key, lambda _: ({"feature_set": ALL}, True))
     elif isinstance(event, Organization.Deleted):
         batch.change("organizations", position, key, lambda _: ({"deleted": 1}, True))
+        batch.deletions.append((position, key, timestamp_us))
     elif isinstance(event, (Organization.PolicyTypeEnabled, Organization.PolicyTypeDisabled)):
         enabled = isinstance(event, Organization.PolicyTypeEnabled)
         batch.change("organizations", position, key, _listed("policy_types", event.policy_type, enabled))
@@ -201,7 +223,9 @@ def _closing(state: str, actor: str, closed_us: int) -> Any:
     """Accepted, Declined or Canceled: the state, when, and who answered (decision 19)."""
 
     def change(row: Row) -> tuple[Row, bool]:
-        columns: Row = {"state": state, "closed_us": closed_us, "visible_until_us": closed_us + RETENTION_US}
+        # never visible longer than it already is: a deleted organization's end (decision 30) stays
+        columns: Row = {"state": state, "closed_us": closed_us,
+                        "visible_until_us": min(closed_us + RETENTION_US, row["visible_until_us"])}
         if state != CANCELED and row["recipient_account_id"] is None:
             columns["recipient_account_id"] = actor  # an EMAIL invitation's recipient: who answered
         return columns, True

@@ -118,12 +118,16 @@ class Handshake(LedgerAggregate):
         self.check_accept(timestamp)
         self._accepted(actor=actor, request_id=request_id, timestamp=timestamp)
 
-    def decline(self, *, actor: str, request_id: str | None, timestamp: datetime) -> None:
-        self._check_move_to(DECLINED, timestamp)
+    def check_decline(self, now: datetime) -> None:
+        """Raise what declining at ``now`` would be refused with (state only; nothing changes)."""
+        self._check_move_to(DECLINED, now)
         if self.action == ENABLE_ALL_FEATURES:
             raise InvalidHandshakeTransitionException(
                 "An ENABLE_ALL_FEATURES handshake can be accepted or canceled, not declined."
             )
+
+    def decline(self, *, actor: str, request_id: str | None, timestamp: datetime) -> None:
+        self.check_decline(timestamp)
         self._declined(actor=actor, request_id=request_id, timestamp=timestamp)
 
     def cancel(self, *, actor: str, request_id: str | None, timestamp: datetime, cause: str | None = None) -> None:

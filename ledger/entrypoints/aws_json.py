@@ -35,7 +35,7 @@ import orjson
 from ledger.domain import errors
 from ledger.service_layer.audit import Caller
 from ledger.entrypoints import cloudtrail
-from ledger.entrypoints.dispatch import QUERIES
+from ledger.entrypoints.dispatch import OPERATIONS, QUERIES
 from ledger.entrypoints.identity import SERVICE, Identity, SignedRequest, parse_authorization
 
 TARGET_PREFIX = "AWSOrganizationsV20161128."
@@ -80,6 +80,9 @@ class Answers(Protocol):
 
     def call(self, operation: str, params: dict[str, Any] | None, caller: Caller) -> dict[str, Any]: ...
 
+    def record_refusal(self, operation: str, caller: Caller, params: dict[str, Any] | None,
+                       error: errors.OrganizationsError) -> None: ...
+
     def at(self, instant: str | None = None, *, position: int | None = None) -> Answers: ...
 
 
@@ -91,6 +94,8 @@ class Api:
     service: str
     dispatch: Callable[[Any, str, dict[str, Any], Caller], dict[str, Any]]
     reads: frozenset[str]
+    operations: frozenset[str]
+    audited: bool  # its calls other than reads are the audit log's (Organizations'; not CloudTrail's own)
 
 
 def _organizations(ledger: Any, operation: str, params: dict[str, Any], caller: Caller) -> dict[str, Any]:
@@ -98,9 +103,12 @@ def _organizations(ledger: Any, operation: str, params: dict[str, Any], caller: 
 
 
 APIS = {  # X-Amz-Target prefix -> its API
-    TARGET_PREFIX: Api(SERVICE, _organizations, frozenset(QUERIES)),
-    cloudtrail.TARGET_PREFIX: Api(cloudtrail.SERVICE, cloudtrail.dispatch, frozenset(cloudtrail.OPERATIONS)),
+    TARGET_PREFIX: Api(SERVICE, _organizations, frozenset(QUERIES), frozenset(OPERATIONS), audited=True),
+    # LookupEvents reads the audit table: an index seek, but a page of records is encoded: off the loop
+    cloudtrail.TARGET_PREFIX: Api(cloudtrail.SERVICE, cloudtrail.dispatch, frozenset(),
+                                  frozenset(cloudtrail.OPERATIONS), audited=False),
 }
+MAX_EVENT_NAME = 128  # what a record keeps of an operation name nobody knows
 
 
 def api_of(target: str) -> tuple[Api | None, str]:
@@ -173,17 +181,38 @@ class AwsJsonService:
             ) from None
 
     def _answer(self, request: SignedRequest, request_id: str, path: str) -> dict[str, Any]:
-        """Authenticate the caller, then (and only then) open the moment the path asks for, then answer."""
+        """Authenticate the caller, then (and only then) open the moment the path asks for, then answer.
+
+        Every authenticated call but a read is audited, refused or not, as AWS records it: a command
+        refused for what the ledger judges is recorded by the ledger (``Ledger.command``, and
+        ``LedgerAt.command`` for one sent to the past); one refused before it gets there (an
+        unknown operation, a body that is not a JSON object, a moment that can't be read) is
+        recorded here, with the error's ``__type`` as its errorCode and what was sent, if JSON."""
         target = request.headers.get("x-amz-target", "")
         api, operation = api_of(target)
         account_id = self.identity.account_of(request, api.service if api else SERVICE)
-        if api is None:
-            raise errors.UnknownOperationException(f"Unknown operation target {target!r}.")
-        answers = self._as_of(path) if path != "/" else self.ledger
         credential = parse_authorization(request.headers.get("authorization"))
         caller = Caller(account_id, request_id, access_key_id=credential.access_key_id if credential else None,
                         source_ip=request.source_ip, user_agent=request.headers.get("user-agent"))
-        return api.dispatch(answers, operation, _json_object(request.body), caller)
+        params: dict[str, Any] | None = None
+        try:
+            if api is None:
+                raise errors.UnknownOperationException(f"Unknown operation target {target!r}.")
+            if api.audited and operation not in api.operations:
+                raise errors.UnknownOperationException(f"Unknown operation {operation}.")
+            try:
+                params, unreadable = _json_object(request.body), None
+            except errors.OrganizationsError as problem:
+                unreadable = problem
+            answers = self._as_of(path) if path != "/" else self.ledger  # the moment's fault first
+            if unreadable is not None:
+                raise unreadable
+        except errors.OrganizationsError as refused:
+            if api is None or (api.audited and operation not in api.reads):
+                name = (operation.rpartition(".")[2] or operation or "(none)")[:MAX_EVENT_NAME]
+                self.ledger.record_refusal(name, caller, params, refused)
+            raise
+        return api.dispatch(answers, operation, params or {}, caller)
 
 
 def _json_object(body: bytes) -> dict[str, Any]:

@@ -16,8 +16,8 @@ from ledger.domain import errors
 from ledger.domain.instants import EPOCH, from_us, is_relative, parse_instant
 from ledger.entrypoints.dispatch import Handler, dispatch
 from ledger.service_layer.application import HandshakeLedger
-from ledger.service_layer.audit import Caller, api_call
-from ledger.service_layer.history import HistoryEntry, handshake_as_of, history
+from ledger.service_layer.audit import Caller, api_call, revealing
+from ledger.service_layer.history import HistoryEntry, handshake_as_of, history, history_page
 from ledger.service_layer.requests import parse_request
 from ledger.service_layer.shapes import describe_handshake
 from ledger.storage.stores import Store
@@ -71,6 +71,12 @@ class LedgerReader:
     def query(self, handler: Handler, caller: Caller, request: Any) -> dict[str, Any]:
         return handler(self, caller, request, self.moment_for(getattr(request, "NextToken", None)))
 
+    def record_refusal(self, operation: str, caller: Caller, params: dict[str, Any] | None,
+                       error: errors.OrganizationsError) -> None:
+        """Audit a call refused before it reached a command (``aws_json``: no such operation, a body
+        that is not JSON): recorded now, in the live ledger, whatever moment it was sent to."""
+        raise NotImplementedError
+
     def call(self, operation: str, params: dict[str, Any] | None, caller: Caller | str) -> dict[str, Any]:
         """Answer one AWS operation; the HTTP service and the clients both come through here."""
         if isinstance(caller, str):
@@ -122,13 +128,24 @@ class Ledger(LedgerReader):
         except errors.OrganizationsError as invalid:
             self.app.record_refusal(api_call(operation, caller, params, moment.instant, error=invalid))
             raise
-        answer = self.app.run_command(
-            lambda: handler(self, caller, request, moment),
-            audit=lambda answer: api_call(operation, caller, params, moment.instant, answer=answer),
-            refusal=lambda error: api_call(operation, caller, params, moment.instant, error=error),
-        )
+        with revealing() as revealed:  # what a refusal may name: what the command found its caller may see
+
+            def judge() -> dict[str, Any]:
+                revealed.clear()  # a command run again judges afresh
+                return handler(self, caller, request, moment)
+
+            answer = self.app.run_command(
+                judge,
+                audit=lambda answer: api_call(operation, caller, params, moment.instant, answer=answer),
+                refusal=lambda error: api_call(operation, caller, params, moment.instant, error=error,
+                                               revealed=list(revealed)),
+            )
         self.catch_up(upto=self.app.answered_head)  # read-your-writes: the caller's next List sees this command
         return answer
+
+    def record_refusal(self, operation: str, caller: Caller, params: dict[str, Any] | None,
+                       error: errors.OrganizationsError) -> None:
+        self.app.record_refusal(api_call(operation, caller, params, self.clock.now(), error=error))
 
     def query(self, handler: Handler, caller: Caller, request: Any) -> dict[str, Any]:
         if not self.views_followed:
@@ -166,6 +183,12 @@ class Ledger(LedgerReader):
 
     def history(self, handshake_id: str, as_of: datetime | None = None) -> list[HistoryEntry]:
         return history(self.app, handshake_id, self.now(), as_of)
+
+    def history_page(self, handshake_id: str, *, refusals: int, before: tuple[int, int] | None = None
+                     ) -> tuple[list[HistoryEntry], tuple[int, int] | None]:
+        """The history with the newest ``refusals`` refused calls before ``before``, and the key of
+        the older ones (``ledger.service_layer.history.history_page``)."""
+        return history_page(self.app, handshake_id, self.now(), refusals=refusals, before=before)
 
     def handshake_as_of(self, handshake_id: str, *, version: int | None = None,
                         instant: datetime | None = None) -> dict[str, Any]:
@@ -234,6 +257,7 @@ class LedgerAt(LedgerReader):
         self.clients_for = ledger.clients_for
         self._moment = moment
         self._asked = asked or moment.instant.isoformat()
+        self._live = ledger
 
     @property
     def position(self) -> int:
@@ -248,10 +272,17 @@ class LedgerAt(LedgerReader):
 
     def command(self, handler: Handler, caller: Caller, operation: str,
                 params: dict[str, Any]) -> dict[str, Any]:
-        raise errors.AccessDeniedException(
+        """Refused, and audited as any refused command is (in the live ledger, now)."""
+        refusal = errors.AccessDeniedException(
             f"The ledger as of {self._asked} is read-only: "
             "send commands to the live endpoint."
         )
+        self.record_refusal(operation, caller, params, refusal)
+        raise refusal
+
+    def record_refusal(self, operation: str, caller: Caller, params: dict[str, Any] | None,
+                       error: errors.OrganizationsError) -> None:
+        self._live.record_refusal(operation, caller, params, error)
 
     def close(self) -> None:
         """Nothing to release: a moment is two numbers over the live ledger's view."""

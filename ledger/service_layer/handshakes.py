@@ -168,11 +168,26 @@ class HandshakeCommands(TransferCommands):
     def decline_handshake(self, caller: Caller, handshake_id: str) -> Handshake:
         now = self.clock.now()
         handshake = self._received_handshake(caller, handshake_id, now, "decline")
+        handshake.check_decline(now)  # the state first (decision 11), then the business constraints
         if handshake.action == TRANSFER_RESPONSIBILITY:
             self._managed_organization(caller)  # only a management account answers (decision 21)
+        if handshake.action == INVITE:
+            self._check_not_managing_another(caller, handshake)
         handshake.decline(**self._by(caller, now))
         self.save(handshake, *self._close_invitation(handshake, "DECLINED", caller, now))
         return handshake
+
+    def _check_not_managing_another(self, caller: Caller, handshake: Handshake) -> None:
+        """The management account of an organization answers no other organization's invitation
+        while it manages its own, declining included (decision 31); standalone once it is deleted."""
+        organization = self.organization_of(caller.account_id)
+        if organization is not None and organization.id != handshake.organization_id \
+                and organization.management_account_id == caller.account_id:
+            raise errors.HandshakeConstraintViolationException(
+                f"Account {caller.account_id} is the management account of {organization.id}: it can't answer "
+                "another organization's invitation until that organization is deleted.",
+                "ALREADY_IN_AN_ORGANIZATION",
+            )
 
     @command
     def cancel_handshake(self, caller: Caller, handshake_id: str) -> Handshake:

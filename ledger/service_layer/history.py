@@ -56,6 +56,15 @@ def _events(app: Any, handshake_id: str, as_of: datetime | None) -> list[Any]:
 def history(app: Any, handshake_id: str, now: datetime, as_of: datetime | None = None) -> list[HistoryEntry]:
     """Every event of the handshake, with the state after it, every refused call on it, and the
     derived expiry if due by then, in time order."""
+    return history_page(app, handshake_id, now, as_of)[0]
+
+
+def history_page(app: Any, handshake_id: str, now: datetime, as_of: datetime | None = None, *,
+                 refusals: int | None = None, before: tuple[int, int] | None = None
+                 ) -> tuple[list[HistoryEntry], tuple[int, int] | None]:
+    """The history with at most ``refusals`` refused calls (None: all), the newest of those
+    before ``before`` (event time in µs, audit position); and the key to ask for the older ones
+    (None when there are no more). Events and the derived expiry are always all there."""
     instant = as_of or now
     entries: list[HistoryEntry] = []
     handshake: Handshake | None = None
@@ -72,20 +81,36 @@ def history(app: Any, handshake_id: str, now: datetime, as_of: datetime | None =
             version=None, timestamp=handshake.expires_at, what="Expired", actor=None, request_id=None,
             state=EXPIRED, details={"reason": "no answer before ExpirationTimestamp"}, derived=True,
         ))
-    refused = _refusals(app, handshake_id, as_of, [e for e in entries if e.version is not None], handshake)
-    return sorted(entries + refused, key=lambda entry: entry.timestamp)  # stable: ties keep the log's order
+    refused, older = _refusals(app, handshake_id, as_of, [e for e in entries if e.version is not None], handshake,
+                               limit=refusals, before=before)
+    return sorted(entries + refused, key=lambda entry: entry.timestamp), older  # stable: ties keep the log's order
 
 
 def _refusals(app: Any, handshake_id: str, as_of: datetime | None, recorded: list[HistoryEntry],
-              handshake: Handshake) -> list[HistoryEntry]:
-    """The refused calls on the handshake (the first resource of their audit record), by then."""
-    where = "resource_name = ? AND error_code IS NOT NULL"
-    params: list[Any] = [handshake_id]
+              handshake: Handshake, *, limit: int | None, before: tuple[int, int] | None
+              ) -> tuple[list[HistoryEntry], tuple[int, int] | None]:
+    """The refused calls on the handshake (the first resource of their audit record) by its
+    parties, by then: newest first up to ``limit``, returned in time order with the key of the
+    oldest one when more remain. A record names the handshake only when its caller could see it
+    (``ledger/service_layer/audit.py``); the parties test also keeps out what older versions of
+    the ledger attached by whatever id a caller sent."""
+    parties = [p for p in (handshake.sender_account_id, app.recipient_of(handshake)) if p]
+    where = f"resource_name = ? AND error_code IS NOT NULL AND account_id IN ({', '.join('?' * len(parties))})"
+    params: list[Any] = [handshake_id, *parties]
     if as_of is not None:
         where += " AND event_time_us <= ?"
         params.append(to_us(as_of))
+    if before is not None:
+        where += " AND (event_time_us < ? OR (event_time_us = ? AND id < ?))"
+        params += [before[0], before[0], before[1]]
+    calls = app.recorder.select_calls(where, params, order="event_time_us DESC, id DESC",
+                                      limit=None if limit is None else limit + 1)
+    older = None
+    if limit is not None and len(calls) > limit:
+        calls = calls[:limit]
+        older = (to_us(calls[-1].event_time), calls[-1].position or 0)
     entries = []
-    for call in app.recorder.select_calls(where, params, order="event_time_us, id"):
+    for call in reversed(calls):
         found = [entry.state for entry in recorded if entry.timestamp <= call.event_time and entry.state]
         entries.append(HistoryEntry(
             version=None, timestamp=call.event_time, what=call.event_name, actor=call.account_id,
@@ -93,7 +118,7 @@ def _refusals(app: Any, handshake_id: str, as_of: datetime | None, recorded: lis
             state=state_at(found[-1], handshake.expires_at, call.event_time) if found else None,
             details={"errorCode": call.error_code, "errorMessage": call.error_message}, refused=True,
         ))
-    return entries
+    return entries, older
 
 
 def handshake_as_of(app: Any, handshake_id: str, *, version: int | None = None,

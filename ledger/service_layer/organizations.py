@@ -10,6 +10,7 @@ from ledger.domain.directory import default_email, default_name, default_owner, 
 from ledger.domain.handshake import Handshake
 from ledger.domain.ids import new_organization_id, new_root_id
 from ledger.domain.organization import ALL, Organization
+from ledger.service_layer.audit import ACCOUNT, reveal
 from ledger.service_layer.service import Caller, command
 from ledger.service_layer.transfers import TransferCommands
 
@@ -104,9 +105,10 @@ class OrganizationCommands(TransferCommands):
     def remove_account_from_organization(self, caller: Caller, account_id: str) -> None:
         now = self.clock.now()
         organization = self._managed_organization(caller)
-        if account_id == organization.management_account_id:
-            raise errors.MasterCannotLeaveOrganizationException()
         if account_id not in organization.members:
             raise errors.AccountNotFoundException(f"Account {account_id} is not a member of {organization.id}.")
+        reveal(ACCOUNT, account_id)  # a member: the management account may see it
+        if account_id == organization.management_account_id:
+            raise errors.MasterCannotLeaveOrganizationException()
         account = self._account_or_new(account_id, caller, now)
         self.save(*self._depart(organization, account, caller, now, removed=True))

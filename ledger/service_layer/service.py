@@ -13,7 +13,7 @@ from eventsourcing.persistence import IntegrityError, Transcoder
 
 from ledger.domain import errors
 from ledger.domain.account import Account, EmailClaim, email_claim_id
-from ledger.service_layer.audit import ApiCall, Caller
+from ledger.service_layer.audit import HANDSHAKE, ApiCall, Caller, reveal
 from ledger.domain.clock import Clock, system_clock
 from ledger.domain.directory import default_email, default_name, resolve_owner
 from ledger.domain.handshake import Handshake
@@ -154,15 +154,18 @@ class LedgerService(CommandRunner):
         return None
 
     def _visible_handshake(self, caller: Caller, handshake_id: str, now: datetime) -> Handshake:
-        """The handshake if the caller is a party and retention has not removed it."""
+        """The handshake if the caller is a party, retention has not removed it and its
+        organization was not deleted (which takes its invitation history with it: decision 30)."""
         handshake: Handshake | None = self._get(handshake_id)
         if (
             handshake is None
             or not isinstance(handshake, Handshake)
             or not handshake.is_visible_at(now)
             or caller.account_id not in (handshake.sender_account_id, self.recipient_of(handshake))
+            or getattr(self._get(handshake.organization_id), "deleted", False)
         ):
             raise errors.HandshakeNotFoundException(f"We can't find a handshake with the HandshakeId {handshake_id}.")
+        reveal(HANDSHAKE, handshake_id)  # what a refusal from here on names (ledger/service_layer/audit.py)
         return handshake
 
     def _check_not_moved_on(self, aggregate: Any) -> None:

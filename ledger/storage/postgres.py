@@ -41,6 +41,7 @@ class PostgresLedgerRecorder(_TakingTurnsAtDDL, AuditLogRecorder, PostgresApplic
     placeholder = "%s"
     autoincrement = "BIGSERIAL PRIMARY KEY"
     contains = "strpos({column}, ?) > 0"
+    table_exists = "SELECT 1 FROM information_schema.tables WHERE table_schema = current_schema() AND table_name = ?"
 
     @property
     def audit_table(self) -> str:

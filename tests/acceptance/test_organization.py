@@ -66,7 +66,8 @@ class TestMembership:
         invitation = world.invite(BOB)
         world.mgmt.delete_organization()
         assert error_of(world.mgmt.describe_organization).code == "AWSOrganizationsNotInUseException"
-        assert world.state(invitation, BOB) == "CANCELED"
+        assert [entry.state for entry in world.ledger.history(invitation)] == ["OPEN", "CANCELED"]
+        assert error_of(world.bob.describe_handshake, HandshakeId=invitation).code == "HandshakeNotFoundException"
         assert world.mgmt.create_organization()["Organization"]["Id"] != world.org_id
 
     def test_standalone_account_lists_received_invitations(self, world):

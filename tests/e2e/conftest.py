@@ -188,9 +188,10 @@ def bob(server: Server) -> Any:
 
 def dissolve(client: Any) -> None:
     """Remove every member and delete the caller's organization, so the next test starts afresh."""
+    management = client.describe_organization()["Organization"]["MasterAccountId"]
     for page in client.get_paginator("list_accounts").paginate():
         for account in page["Accounts"]:
-            if account["JoinedMethod"] != "CREATED":
+            if account["Id"] != management:
                 client.remove_account_from_organization(AccountId=account["Id"])
     client.delete_organization()
 

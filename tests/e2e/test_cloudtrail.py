@@ -23,7 +23,7 @@ from tests.e2e.test_aws_cli import aws
 MANAGEMENT_LOG = ["AccountDepartedOrganization", "RemoveAccountFromOrganization",
                   "InviteAccountToOrganization!HandshakeConstraintViolationException", "AccountJoinedOrganization",
                   "AcceptHandshake!AccessDeniedException", "InviteAccountToOrganization", "InviteAccountToOrganization",
-                  "CreateOrganization"]
+                  "AccountJoinedOrganization", "CreateOrganization"]
 
 
 @pytest.fixture(scope="module")

@@ -63,6 +63,7 @@ class TestTrailscraper:
         found = json.loads(run(trailscraper, "select", "--log-dir", folder, "--from", "2026-05-01", "--to", "2026-05-02"))
         records = sorted(found["Records"], key=lambda r: (r["eventTime"], r["eventName"]))
         assert [(r["eventTime"][11:16], r["eventName"], r.get("errorCode")) for r in records] == [
+            ("12:00", "AccountJoinedOrganization", None),
             ("12:00", "CreateOrganization", None),
             ("12:01", "InviteAccountToOrganization", None),
             ("12:02", "InviteAccountToOrganization", None),
@@ -128,7 +129,7 @@ class TestDuckDB:
             SELECT typeof(r.eventTime), typeof(r.readOnly), typeof(r.managementEvent), count(*),
                    count(DISTINCT r.recipientAccountId), count(r.errorCode)
             FROM records GROUP BY ALL""")
-        assert row == ("TIMESTAMP WITH TIME ZONE", "BOOLEAN", "BOOLEAN", 12, 3, 4)
+        assert row == ("TIMESTAMP WITH TIME ZONE", "BOOLEAN", "BOOLEAN", 13, 3, 4)
 
     def test_membership_events_and_the_refused_invitation(self, exported):
         folder, _ = exported
@@ -136,6 +137,7 @@ class TestDuckDB:
             SELECT r.eventName, r.serviceEventDetails.accountId, coalesce(r.serviceEventDetails.joinedMethod,
                    r.serviceEventDetails.departureMethod), r.userIdentity.invokedBy
             FROM records WHERE r.eventType = 'AwsServiceEvent' ORDER BY r.eventTime""") == [
+            ("AccountJoinedOrganization", MANAGEMENT, "INVITED", "organizations.amazonaws.com"),
             ("AccountJoinedOrganization", ALICE, "INVITED", "organizations.amazonaws.com"),
             ("AccountDepartedOrganization", ALICE, "REMOVED", "organizations.amazonaws.com")]
         assert sql(folder, """

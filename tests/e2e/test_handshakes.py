@@ -42,7 +42,7 @@ class TestInvitation:
         accounts = {a["Id"]: a for a in management.list_accounts()["Accounts"]}
         assert accounts[ALICE]["JoinedMethod"] == "INVITED"
         assert (accounts[ALICE]["Name"], accounts[ALICE]["Email"]) == ("Alice", "alice@example.com")
-        assert accounts[MANAGEMENT]["JoinedMethod"] == "CREATED"
+        assert accounts[MANAGEMENT]["JoinedMethod"] == "INVITED"  # decision 29
 
     def test_management_cancels_it(self, organization: Any, management: Any, alice: Any) -> None:
         handshake = invite(management, ALICE)

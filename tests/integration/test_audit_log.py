@@ -62,7 +62,9 @@ class TestEveryCall:
 
     def test_membership_changes_are_service_events_in_the_management_log(self, story):
         ledger, _ = story
-        joined, departed = [c for c in calls(ledger) if c.event_type == "AwsServiceEvent"]
+        created, joined, departed = [c for c in calls(ledger) if c.event_type == "AwsServiceEvent"]
+        assert (created.event_name, created.details["accountId"], created.details["joinedMethod"]) == \
+            ("AccountJoinedOrganization", MANAGEMENT, "INVITED")  # decision 29
         assert (joined.event_name, joined.recipient_account_id) == ("AccountJoinedOrganization", MANAGEMENT)
         assert (joined.details["accountId"], joined.details["joinedMethod"]) == (ALICE, "INVITED")
         assert (departed.event_name, departed.details["departureMethod"]) == ("AccountDepartedOrganization", "REMOVED")

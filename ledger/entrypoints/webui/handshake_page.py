@@ -23,6 +23,7 @@ TICK_STEPS = (timedelta(hours=1), timedelta(hours=6), timedelta(days=1), timedel
 MAX_TICKS = 8
 CHAR_WIDTH, ROWS = 7.5, 6  # labels: an estimate of their width in user units; rows they may take
 SHOWN_DETAILS = ("child_id", "cause", "expires_at")
+REFUSALS_SHOWN = 50  # refused calls on one page of a handshake's events, newest first; older ones a link away
 
 
 @dataclass(frozen=True)
@@ -55,7 +56,8 @@ def handshake_page(request: PageRequest, handshake_id: str) -> Page:
     if request.scope.account_id is not None and now_shape is None:
         raise not_found  # a scope is not told whether it exists (decision 9)
     try:
-        entries = request.ledger.history(handshake_id)
+        entries, older = request.ledger.history_page(handshake_id, refusals=REFUSALS_SHOWN,
+                                                     before=_key(request.params.get("refused_before")))
     except errors.HandshakeNotFoundException:
         raise not_found from None
     created = entries[0].details
@@ -67,8 +69,19 @@ def handshake_page(request: PageRequest, handshake_id: str) -> Page:
         "versions": [(e.version, request.ledger.handshake_as_of(handshake_id, version=e.version))
                      for e in entries if e.version is not None],
         "parent": created.get("parent_id"),
+        "older_refusals": request.link(f"/ui/handshakes/{handshake_id}", refused_before=f"{older[0]}.{older[1]}")
+        if older else None,
         "children": _children(request, handshake_id),
     })
+
+
+def _key(text: str | None) -> tuple[int, int] | None:
+    """``<event time in µs>.<audit position>``: where the older refused calls begin (else the newest)."""
+    time_us, _, position = (text or "").partition(".")
+    if not (time_us.isascii() and time_us.isdigit() and position.isascii() and position.isdigit()
+            and len(time_us) <= 18 and len(position) <= 18):
+        return None
+    return int(time_us), int(position)
 
 
 def _entry(entry: HistoryEntry, request: PageRequest, moment: datetime) -> dict[str, Any]:
