@@ -2,7 +2,8 @@
 
 ``POST /`` with ``X-Amz-Target: AWSOrganizationsV20161128.<Op>`` and a JSON object body answers
 the operation, and ``com.amazonaws.cloudtrail.v20131101.CloudTrail_20131101.LookupEvents`` the
-audit as CloudTrail's event history (``APIS``: one row per API on the endpoint, issue 12);
+audit as CloudTrail's event history (``APIS``: one row per API on the endpoint, issue 12); a
+form-encoded ``POST /`` (the AWS Query protocol) STS GetCallerIdentity, in XML (``sts.py``);
 ``POST /as-of/<instant>`` (or ``/as-of/position/<N>``) answers it as the ledger stood
 then: every read as it answered, every command refused (the past is read-only, issue 15);
 ``GET /_ledger/health`` answers 200 and the answering process's pid when the server
@@ -34,7 +35,7 @@ import orjson
 
 from ledger.domain import errors
 from ledger.service_layer.audit import Caller
-from ledger.entrypoints import cloudtrail
+from ledger.entrypoints import cloudtrail, sts
 from ledger.entrypoints.dispatch import QUERIES
 from ledger.entrypoints.identity import SERVICE, Identity, SignedRequest, parse_authorization
 
@@ -128,6 +129,8 @@ class AwsJsonService:
         if request.method == "GET" and request.path == HEALTH_PATH:
             return json_response(200, {"Status": "ok", "Pid": os.getpid()}, request_id)  # which worker
         path = request.path.partition("?")[0]
+        if (path == "/" or path.startswith(AS_OF_PREFIX)) and sts.is_query(request):
+            return self._sts(request, request_id)
         if request.method != "POST" or not (path == "/" or path.startswith(AS_OF_PREFIX)):
             return json_response(404, {"__type": "UnknownOperationException",
                                        "Message": f"No route for {request.method} {request.path!r}."}, request_id)
@@ -138,6 +141,14 @@ class AwsJsonService:
         except Exception:
             print(f"handshake-ledger: request {request_id} failed\n{traceback.format_exc()}", file=sys.stderr, flush=True)
             return error_response(errors.ServiceException(), request_id)
+
+    def _sts(self, request: SignedRequest, request_id: str) -> Response:
+        """An AWS Query call (STS GetCallerIdentity, ``sts.py``): who the caller is, at any moment alike."""
+        try:
+            return Response(*sts.handle(request, self.identity, request_id))
+        except Exception:
+            print(f"handshake-ledger: request {request_id} failed\n{traceback.format_exc()}", file=sys.stderr, flush=True)
+            return Response(*sts.internal_failure(request_id))
 
     def answers_at_once(self, request: SignedRequest) -> bool:
         """Whether ``handle`` is quick enough for a server's event loop: the health check and the
