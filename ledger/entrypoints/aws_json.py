@@ -26,7 +26,7 @@ import os
 import sys
 import traceback
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any, Callable, Mapping, Protocol
 from urllib.parse import unquote
@@ -43,14 +43,18 @@ TARGET_PREFIX = "AWSOrganizationsV20161128."
 CONTENT_TYPE = "application/x-amz-json-1.1"
 HEALTH_PATH = "/_ledger/health"
 AS_OF_PREFIX = "/as-of/"
-METHODS = ("GET", "POST")
+METHODS = ("GET", "HEAD", "POST")  # HEAD: as GET, the server sends no body
 
 
 @dataclass(frozen=True)
 class Response:
+    """An HTTP answer; ``caller`` (the account identified) and ``operation`` are for the access log."""
+
     status: int
     headers: dict[str, str]
     body: bytes
+    caller: str | None = None
+    operation: str | None = None
 
 
 def json_response(status: int, answer: Mapping[str, Any], request_id: str) -> Response:
@@ -121,6 +125,8 @@ class AwsJsonService:
 
     def handle(self, request: SignedRequest) -> Response:
         request_id = str(uuid.uuid4())
+        if request.method == "HEAD":
+            request = replace(request, method="GET")
         if request.method not in METHODS:
             refusal = error_response(errors.MethodNotAllowedException(f"Method {request.method} is not allowed."),
                                      request_id)
@@ -134,21 +140,24 @@ class AwsJsonService:
         if request.method != "POST" or not (path == "/" or path.startswith(AS_OF_PREFIX)):
             return json_response(404, {"__type": "UnknownOperationException",
                                        "Message": f"No route for {request.method} {request.path!r}."}, request_id)
+        noted: dict[str, str] = {}  # the caller and the operation, as far as the request got
         try:
-            return json_response(200, self._answer(request, request_id, path), request_id)
+            response = json_response(200, self._answer(request, request_id, path, noted), request_id)
         except errors.OrganizationsError as error:
-            return error_response(error, request_id)
+            response = error_response(error, request_id)
         except Exception:
             print(f"handshake-ledger: request {request_id} failed\n{traceback.format_exc()}", file=sys.stderr, flush=True)
-            return error_response(errors.ServiceException(), request_id)
+            response = error_response(errors.ServiceException(), request_id)
+        return replace(response, caller=noted.get("caller"), operation=noted.get("operation"))
 
     def _sts(self, request: SignedRequest, request_id: str) -> Response:
         """An AWS Query call (STS GetCallerIdentity, ``sts.py``): who the caller is, at any moment alike."""
         try:
-            return Response(*sts.handle(request, self.identity, request_id))
+            answer = sts.handle(request, self.identity, request_id)
         except Exception:
             print(f"handshake-ledger: request {request_id} failed\n{traceback.format_exc()}", file=sys.stderr, flush=True)
-            return Response(*sts.internal_failure(request_id))
+            answer = sts.internal_failure(request_id)
+        return Response(*answer)
 
     def answers_at_once(self, request: SignedRequest) -> bool:
         """Whether ``handle`` is quick enough for a server's event loop: the health check and the
@@ -176,11 +185,14 @@ class AwsJsonService:
                 f"with {AS_OF_PREFIX}position/<N>."
             ) from None
 
-    def _answer(self, request: SignedRequest, request_id: str, path: str) -> dict[str, Any]:
-        """Authenticate the caller, then (and only then) open the moment the path asks for, then answer."""
+    def _answer(self, request: SignedRequest, request_id: str, path: str, noted: dict[str, str]) -> dict[str, Any]:
+        """Authenticate the caller, then (and only then) open the moment the path asks for, then answer
+        (``noted`` gets the operation and, once authenticated, the caller)."""
         target = request.headers.get("x-amz-target", "")
         api, operation = api_of(target)
+        noted["operation"] = operation if api else target or "-"
         account_id = self.identity.account_of(request, api.service if api else SERVICE)
+        noted["caller"] = account_id
         if api is None:
             raise errors.UnknownOperationException(f"Unknown operation target {target!r}.")
         answers = self._as_of(path) if path != "/" else self.ledger

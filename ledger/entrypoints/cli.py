@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
+from importlib import metadata
 import sys
 from typing import Callable, NoReturn
 
@@ -21,7 +23,9 @@ from ledger.entrypoints.cli_commands import (ACTIONS, PROG, Failure, UsageError,
                                              demo, diff, events, handshake_id, history, instant, list_,
                                              organization_id, rebuild, seconds, serve, show)
 from ledger.entrypoints import cli_format as fmt
-from ledger.domain.instants import RELATIVE
+
+DISTRIBUTION = "handshake-ledger"
+NEGATIVE = re.compile(r"-[0-9.]")  # what argparse would misread as an option: a negative relative instant
 
 
 class Parser(argparse.ArgumentParser):
@@ -33,6 +37,7 @@ class Parser(argparse.ArgumentParser):
 
 def build_parser() -> Parser:
     parser = Parser(prog=PROG, description="An event-sourced ledger of AWS Organizations handshakes.")
+    parser.add_argument("--version", action="version", version=f"{PROG} {package_version()}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     data = Parser(add_help=False)
     data.add_argument("--data", default=None, help="data location (default: $HANDSHAKE_LEDGER_DATA or ./handshake-ledger-data)")
@@ -52,6 +57,8 @@ def build_parser() -> Parser:
     serve_.add_argument("--strict", action="store_true",
                         help="verify SigV4 signatures against the accounts file (the web UI asks for a key and secret)")
     serve_.add_argument("--no-ui", dest="ui", action="store_false", help="no read-only web UI under /ui/")
+    serve_.add_argument("--access-log", action="store_true",
+                        help="one line per request on stderr: time, caller, operation, status, duration (ms)")
     serve_.add_argument("--workers", type=count(1), default=1, metavar="N",
                         help="server processes sharing the port, plus one view runner (default: 1, one process)")
     serve_.add_argument("--max-connections", type=count(1), metavar="N",
@@ -113,11 +120,33 @@ def build_parser() -> Parser:
     return parser
 
 
-def joined_instants(argv: list[str]) -> list[str]:
-    """``--as-of -3d`` as ``--as-of=-3d``: argparse would take ``-3d`` for an option."""
+def package_version() -> str:
+    """The installed distribution's version (its metadata), or "unknown" when run from a bare checkout."""
+    try:
+        return metadata.version(DISTRIBUTION)
+    except metadata.PackageNotFoundError:
+        return "unknown"
+
+
+def instant_options(parser: argparse.ArgumentParser) -> set[str]:
+    """Every option, of every subcommand, whose value is an instant (``type=instant``)."""
+    found: set[str] = set()
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for sub in action.choices.values():
+                found |= instant_options(sub)
+        elif action.type is instant:
+            found.update(action.option_strings)
+    return found
+
+
+def joined_instants(argv: list[str], options: set[str]) -> list[str]:
+    """``--as-of -3d`` as ``--as-of=-3d`` for each of ``options``: argparse would take a value that begins
+    with ``-`` and a digit (``-3d``, and a mistyped ``-3x`` too) for an option, and say "expected one
+    argument"; joined, the instant's own parser judges it and says what is wrong."""
     out: list[str] = []
     for arg in argv:
-        if out and out[-1] in ("--as-of", "--from", "--to") and RELATIVE.fullmatch(arg):
+        if out and out[-1] in options and NEGATIVE.match(arg):
             out[-1] = f"{out[-1]}={arg}"
         else:
             out.append(arg)
@@ -125,13 +154,14 @@ def joined_instants(argv: list[str]) -> list[str]:
 
 
 def fail(message: str, code: int) -> int:
-    print(f"{PROG}: error: {fmt.printable(message)}", file=sys.stderr)
+    print(f"{PROG}: error: {fmt.one_line(message)}", file=sys.stderr)
     return code
 
 
 def main(argv: list[str] | None = None) -> int:
     try:
-        args = build_parser().parse_args(joined_instants(sys.argv[1:] if argv is None else argv))
+        parser = build_parser()
+        args = parser.parse_args(joined_instants(sys.argv[1:] if argv is None else argv, instant_options(parser)))
         if getattr(args, "csv", False) and getattr(args, "json", False):
             raise UsageError("--csv and --json can't be combined")
         return int(args.run(args))

@@ -239,6 +239,7 @@ def serve(args: argparse.Namespace) -> int:
         from ledger.entrypoints.workers import serve as run_workers
 
         return run_workers(args.data, host=args.host, port=args.port, accounts_file=args.accounts,
-                           strict=args.strict, workers=args.workers, limits=limits, ui=args.ui)
+                           strict=args.strict, workers=args.workers, limits=limits, ui=args.ui,
+                           access_log=args.access_log)
     return run_server(args.data, host=args.host, port=args.port, accounts_file=args.accounts, strict=args.strict,
-                      limits=limits, ui=args.ui)
+                      limits=limits, ui=args.ui, access_log=args.access_log)

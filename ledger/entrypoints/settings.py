@@ -65,6 +65,7 @@ class Settings:
     strict: bool
     server: ServerLimits = ServerLimits()
     ui: bool = True
+    access_log: bool = False  # serve --access-log: one line per request on stderr
 
 
 def register_accounts(ledger: Ledger, accounts: Accounts) -> None:

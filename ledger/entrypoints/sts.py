@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
-from typing import Any
+from typing import Any, NamedTuple
 from urllib.parse import parse_qs
 from xml.sax.saxutils import escape
 
@@ -56,19 +56,33 @@ def is_query(request: SignedRequest) -> bool:
     return request.method == "GET" and "Action" in parse_qs(request.path.partition("?")[2])
 
 
-def handle(request: SignedRequest, identity: Identity, request_id: str) -> tuple[int, dict[str, str], bytes]:
-    """(status, headers, body) of the Query call ``request``: the answer's XML, or an ``<ErrorResponse>``."""
+class QueryAnswer(NamedTuple):
+    """An HTTP answer to a Query call, with the caller identified (None: refused) and the action asked."""
+
+    status: int
+    headers: dict[str, str]
+    body: bytes
+    caller: str | None = None
+    operation: str | None = None
+
+
+def handle(request: SignedRequest, identity: Identity, request_id: str) -> QueryAnswer:
+    """The answer to the Query call ``request``: GetCallerIdentity's XML, or an ``<ErrorResponse>``."""
+    noted: dict[str, str] = {}
     try:
-        status, body = 200, _answer(request, identity, request_id)
+        status, body = 200, _answer(request, identity, request_id, noted)
     except QueryError as error:
         status, body = error.status, error_xml(error, request_id)
-    return status, {"Content-Type": XML, "x-amzn-RequestId": request_id}, body
+    return QueryAnswer(status, {"Content-Type": XML, "x-amzn-RequestId": request_id}, body,
+                       noted.get("caller"), noted.get("operation"))
 
 
-def _answer(request: SignedRequest, identity: Identity, request_id: str) -> bytes:
+def _answer(request: SignedRequest, identity: Identity, request_id: str, noted: dict[str, str]) -> bytes:
     params = _params(request)
     action, version = params.get("Action"), params.get("Version")
+    noted["operation"] = action or "-"
     account_id = _authenticated(request, identity)  # before the action is looked at, as AWS does
+    noted["caller"] = account_id
     if not action:
         raise QueryError("MissingAction", 400, "The request must contain the parameter Action.")
     if action not in OPERATIONS or version != VERSION:
@@ -126,8 +140,8 @@ def error_xml(error: QueryError, request_id: str) -> bytes:
             "</ErrorResponse>").encode()
 
 
-def internal_failure(request_id: str) -> tuple[int, dict[str, str], bytes]:
+def internal_failure(request_id: str) -> QueryAnswer:
     """A 500 for a fault of ours, in the Query protocol's words."""
     error = QueryError("InternalFailure", 500, "The request processing has failed because of an unknown error.",
                        "Receiver")
-    return error.status, {"Content-Type": XML, "x-amzn-RequestId": request_id}, error_xml(error, request_id)
+    return QueryAnswer(error.status, {"Content-Type": XML, "x-amzn-RequestId": request_id}, error_xml(error, request_id))
