@@ -114,6 +114,13 @@ def build_parser() -> Parser:
     demo_.add_argument("--handshakes", type=count(1), default=200, metavar="N", help="about how many (default 200)")
     demo_.add_argument("--seed", type=int, default=7, help="random seed of the story (default 7)")
 
+    from ledger.entrypoints.tables import run_export
+
+    export_ = command("export", run_export, "the history as Parquet tables (handshakes, versions, events, audit)",
+                      data)
+    export_.add_argument("directory", metavar="DIR", help="a new (or empty) folder for the four .parquet files")
+    export_.add_argument("--as-of", type=instant, metavar="INSTANT", help="the tables as they stood then (default: now)")
+
     from ledger.entrypoints.cloudtrail.cli import add_commands as add_cloudtrail  # it uses this module's helpers
 
     add_cloudtrail(commands, data, as_json)
