@@ -7,7 +7,7 @@ form-encoded ``POST /`` (the AWS Query protocol) STS GetCallerIdentity, in XML (
 ``POST /as-of/<instant>`` (or ``/as-of/position/<N>``) answers it as the ledger stood
 then: every read as it answered, every command refused (the past is read-only, issue 15);
 ``GET /_ledger/health`` answers 200 and the answering process's pid when the server
-is ready; another path is 404, another method 405. ``AwsJsonService.handle`` is a pure function
+is ready; another path is 404, another method than GET, HEAD (as GET, no body) or POST 405. ``AwsJsonService.handle`` is a pure function
 from a ``SignedRequest`` to a ``Response``: it knows no server, so the in-process boto3 client and
 the HTTP server (``http_server.py``) call the very same code. It adds no business rule: it finds
 the caller, hands the operation to the ledger, and is the one place where domain errors become
