@@ -120,7 +120,7 @@ def server_fragments(port: int, path: str, instants: list[str]) -> dict[str, flo
 
 
 def table(results: dict[str, Any]) -> str:
-    """The figures as the README shows them."""
+    """The figures as docs/performance.md shows them."""
     lines = [f"{results['size']:,} handshakes, {results['store']}",
              f"{'page':<14}{'over the wire':>15}{'decoded':>10}{'files':>7}{'first byte':>12}{'first render':>14}"]
     for name, page in results["pages"].items():

@@ -11,6 +11,7 @@ A TOML file with one ``[[accounts]]`` table per AWS account and, under it, one
     [[accounts.keys]]
     access_key_id = "AKIAMANAGEMENT0000001"
     secret_access_key = "s3cr3t"   # checked only by ``serve --strict``
+    user = "deploy"                # optional: the IAM user owning the key (STS GetCallerIdentity)
 
     [[accounts]]
     id = "222222222222"
@@ -27,11 +28,14 @@ accepts is refused with it.
 Accounts, emails and access key ids are each listed once; a 12-digit key id must be its
 account's own id (decision 4 already reads such a key as that account). An omitted name or
 email is the ledger's default for the account. Neither an access key id nor a secret may be
-empty or blank: an empty secret is one anybody knows.
+empty or blank: an empty secret is one anybody knows. A key without ``user`` is the account's root: STS
+GetCallerIdentity answers ``arn:aws:iam::<id>:root`` for it, and ``arn:aws:iam::<id>:user/<user>``
+for a key with one (an IAM user name: 1-64 of letters, digits and ``+=,.@_-``).
 """
 
 from __future__ import annotations
 
+import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -39,6 +43,8 @@ from typing import Any
 
 from ledger.service_layer.billing import BILLING_CONDITIONS
 from ledger.service_layer.requests import is_valid
+
+USER_NAME = re.compile(r"[\w+=,.@-]{1,64}", re.ASCII)  # IAM's userNameType
 
 
 class AccountsFileError(ValueError):
@@ -49,6 +55,7 @@ class AccountsFileError(ValueError):
 class AccessKey:
     access_key_id: str
     secret_access_key: str = field(repr=False)
+    user: str | None = None  # the IAM user owning the key; None: the account's root
 
 
 @dataclass(frozen=True)
@@ -132,7 +139,10 @@ def _key(where: str, table: Any) -> AccessKey:
     for name, value in (("access_key_id", key_id), ("secret_access_key", secret)):
         if not value.strip():  # an empty secret would let anyone sign as the account (and Basic ``key:`` log in)
             raise AccountsFileError(f"{where}: '{name}' must not be empty")
-    return AccessKey(key_id, secret)
+    user = _text(where, table, "user")
+    if user is not None and not USER_NAME.fullmatch(user):
+        raise AccountsFileError(f"{where}: 'user' must be an IAM user name (1-64 of letters, digits and +=,.@_-)")
+    return AccessKey(key_id, secret, user)
 
 
 def _text(where: str, table: dict[str, Any], name: str) -> str | None:

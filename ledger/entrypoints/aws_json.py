@@ -2,11 +2,12 @@
 
 ``POST /`` with ``X-Amz-Target: AWSOrganizationsV20161128.<Op>`` and a JSON object body answers
 the operation, and ``com.amazonaws.cloudtrail.v20131101.CloudTrail_20131101.LookupEvents`` the
-audit as CloudTrail's event history (``APIS``: one row per API on the endpoint, issue 12);
+audit as CloudTrail's event history (``APIS``: one row per API on the endpoint, issue 12); a
+form-encoded ``POST /`` (the AWS Query protocol) STS GetCallerIdentity, in XML (``sts.py``);
 ``POST /as-of/<instant>`` (or ``/as-of/position/<N>``) answers it as the ledger stood
 then: every read as it answered, every command refused (the past is read-only, issue 15);
 ``GET /_ledger/health`` answers 200 and the answering process's pid when the server
-is ready; another path is 404, another method 405. ``AwsJsonService.handle`` is a pure function
+is ready; another path is 404, another method than GET, HEAD (as GET, no body) or POST 405. ``AwsJsonService.handle`` is a pure function
 from a ``SignedRequest`` to a ``Response``: it knows no server, so the in-process boto3 client and
 the HTTP server (``http_server.py``) call the very same code. It adds no business rule: it finds
 the caller, hands the operation to the ledger, and is the one place where domain errors become
@@ -25,7 +26,7 @@ import os
 import sys
 import traceback
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any, Callable, Mapping, Protocol
 from urllib.parse import unquote
@@ -34,7 +35,7 @@ import orjson
 
 from ledger.domain import errors
 from ledger.service_layer.audit import Caller
-from ledger.entrypoints import cloudtrail
+from ledger.entrypoints import cloudtrail, sts
 from ledger.entrypoints.dispatch import OPERATIONS, QUERIES
 from ledger.entrypoints.identity import SERVICE, Identity, SignedRequest, parse_authorization
 
@@ -42,14 +43,18 @@ TARGET_PREFIX = "AWSOrganizationsV20161128."
 CONTENT_TYPE = "application/x-amz-json-1.1"
 HEALTH_PATH = "/_ledger/health"
 AS_OF_PREFIX = "/as-of/"
-METHODS = ("GET", "POST")
+METHODS = ("GET", "HEAD", "POST")  # HEAD: as GET, the server sends no body
 
 
 @dataclass(frozen=True)
 class Response:
+    """An HTTP answer; ``caller`` (the account identified) and ``operation`` are for the access log."""
+
     status: int
     headers: dict[str, str]
     body: bytes
+    caller: str | None = None
+    operation: str | None = None
 
 
 def json_response(status: int, answer: Mapping[str, Any], request_id: str) -> Response:
@@ -128,6 +133,8 @@ class AwsJsonService:
 
     def handle(self, request: SignedRequest) -> Response:
         request_id = str(uuid.uuid4())
+        if request.method == "HEAD":
+            request = replace(request, method="GET")
         if request.method not in METHODS:
             refusal = error_response(errors.MethodNotAllowedException(f"Method {request.method} is not allowed."),
                                      request_id)
@@ -136,16 +143,29 @@ class AwsJsonService:
         if request.method == "GET" and request.path == HEALTH_PATH:
             return json_response(200, {"Status": "ok", "Pid": os.getpid()}, request_id)  # which worker
         path = request.path.partition("?")[0]
+        if (path == "/" or path.startswith(AS_OF_PREFIX)) and sts.is_query(request):
+            return self._sts(request, request_id)
         if request.method != "POST" or not (path == "/" or path.startswith(AS_OF_PREFIX)):
             return json_response(404, {"__type": "UnknownOperationException",
                                        "Message": f"No route for {request.method} {request.path!r}."}, request_id)
+        noted: dict[str, str] = {}  # the caller and the operation, as far as the request got
         try:
-            return json_response(200, self._answer(request, request_id, path), request_id)
+            response = json_response(200, self._answer(request, request_id, path, noted), request_id)
         except errors.OrganizationsError as error:
-            return error_response(error, request_id)
+            response = error_response(error, request_id)
         except Exception:
             print(f"handshake-ledger: request {request_id} failed\n{traceback.format_exc()}", file=sys.stderr, flush=True)
-            return error_response(errors.ServiceException(), request_id)
+            response = error_response(errors.ServiceException(), request_id)
+        return replace(response, caller=noted.get("caller"), operation=noted.get("operation"))
+
+    def _sts(self, request: SignedRequest, request_id: str) -> Response:
+        """An AWS Query call (STS GetCallerIdentity, ``sts.py``): who the caller is, at any moment alike."""
+        try:
+            answer = sts.handle(request, self.identity, request_id)
+        except Exception:
+            print(f"handshake-ledger: request {request_id} failed\n{traceback.format_exc()}", file=sys.stderr, flush=True)
+            answer = sts.internal_failure(request_id)
+        return Response(*answer)
 
     def answers_at_once(self, request: SignedRequest) -> bool:
         """Whether ``handle`` is quick enough for a server's event loop: the health check and the
@@ -180,8 +200,9 @@ class AwsJsonService:
                 f"with {AS_OF_PREFIX}position/<N>."
             ) from None
 
-    def _answer(self, request: SignedRequest, request_id: str, path: str) -> dict[str, Any]:
-        """Authenticate the caller, then (and only then) open the moment the path asks for, then answer.
+    def _answer(self, request: SignedRequest, request_id: str, path: str, noted: dict[str, str]) -> dict[str, Any]:
+        """Authenticate the caller, then (and only then) open the moment the path asks for, then answer
+        (``noted`` gets the operation and, once authenticated, the caller).
 
         Every authenticated call but a read is audited, refused or not, as AWS records it: a command
         refused for what the ledger judges is recorded by the ledger (``Ledger.command``, and
@@ -190,7 +211,9 @@ class AwsJsonService:
         recorded here, with the error's ``__type`` as its errorCode and what was sent, if JSON."""
         target = request.headers.get("x-amz-target", "")
         api, operation = api_of(target)
+        noted["operation"] = operation if api else target or "-"
         account_id = self.identity.account_of(request, api.service if api else SERVICE)
+        noted["caller"] = account_id
         credential = parse_authorization(request.headers.get("authorization"))
         caller = Caller(account_id, request_id, access_key_id=credential.access_key_id if credential else None,
                         source_ip=request.source_ip, user_agent=request.headers.get("user-agent"))

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
+from importlib import metadata
 import sys
 from typing import Callable, NoReturn
 
@@ -22,7 +24,9 @@ from ledger.entrypoints.cli_commands import (ACTIONS, PROG, Failure, UsageError,
                                              instant, list_, organization_id, port, rebuild, seconds, serve, show,
                                              workers)
 from ledger.entrypoints import cli_format as fmt
-from ledger.domain.instants import RELATIVE
+
+DISTRIBUTION = "handshake-ledger"
+NEGATIVE = re.compile(r"-[0-9.]")  # what argparse would misread as an option: a negative relative instant
 
 
 class Parser(argparse.ArgumentParser):
@@ -34,6 +38,7 @@ class Parser(argparse.ArgumentParser):
 
 def build_parser() -> Parser:
     parser = Parser(prog=PROG, description="An event-sourced ledger of AWS Organizations handshakes.")
+    parser.add_argument("--version", action="version", version=f"{PROG} {package_version()}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     data = Parser(add_help=False)
     data.add_argument("--data", default=None, help="data location (default: $HANDSHAKE_LEDGER_DATA or ./handshake-ledger-data)")
@@ -63,6 +68,8 @@ def build_parser() -> Parser:
     serve_.add_argument("--forwarded-allow-ips", type=address_list, default=None, metavar="LIST",
                         help="proxies (comma-separated addresses, or *) whose X-Forwarded-For/-Proto are believed "
                              "(default: none; the peer's address is the caller's)")
+    serve_.add_argument("--access-log", action="store_true",
+                        help="one line per request on stderr: time, caller, operation, status, duration (ms)")
     serve_.add_argument("--max-connections", type=count(1), metavar="N",
                         help="open connections per server process; past them, 503 (default: 256)")
     serve_.add_argument("--max-body-memory", type=count(1 << 20), metavar="BYTES",
@@ -119,17 +126,46 @@ def build_parser() -> Parser:
     demo_.add_argument("--handshakes", type=count(1), default=200, metavar="N", help="about how many (default 200)")
     demo_.add_argument("--seed", type=int, default=7, help="random seed of the story (default 7)")
 
+    from ledger.entrypoints.tables import run_export
+
+    export_ = command("export", run_export, "the history as Parquet tables (handshakes, versions, events, audit)",
+                      data)
+    export_.add_argument("directory", metavar="DIR", help="a new (or empty) folder for the four .parquet files")
+    export_.add_argument("--as-of", type=instant, metavar="INSTANT", help="the tables as they stood then (default: now)")
+
     from ledger.entrypoints.cloudtrail.cli import add_commands as add_cloudtrail  # it uses this module's helpers
 
     add_cloudtrail(commands, data, as_json)
     return parser
 
 
-def joined_instants(argv: list[str]) -> list[str]:
-    """``--as-of -3d`` as ``--as-of=-3d``: argparse would take ``-3d`` for an option."""
+def package_version() -> str:
+    """The installed distribution's version (its metadata), or "unknown" when run from a bare checkout."""
+    try:
+        return metadata.version(DISTRIBUTION)
+    except metadata.PackageNotFoundError:
+        return "unknown"
+
+
+def instant_options(parser: argparse.ArgumentParser) -> set[str]:
+    """Every option, of every subcommand, whose value is an instant (``type=instant``)."""
+    found: set[str] = set()
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for sub in action.choices.values():
+                found |= instant_options(sub)
+        elif action.type is instant:
+            found.update(action.option_strings)
+    return found
+
+
+def joined_instants(argv: list[str], options: set[str]) -> list[str]:
+    """``--as-of -3d`` as ``--as-of=-3d`` for each of ``options``: argparse would take a value that begins
+    with ``-`` and a digit (``-3d``, and a mistyped ``-3x`` too) for an option, and say "expected one
+    argument"; joined, the instant's own parser judges it and says what is wrong."""
     out: list[str] = []
     for arg in argv:
-        if out and out[-1] in ("--as-of", "--from", "--to") and RELATIVE.fullmatch(arg):
+        if out and out[-1] in options and NEGATIVE.match(arg):
             out[-1] = f"{out[-1]}={arg}"
         else:
             out.append(arg)
@@ -137,13 +173,14 @@ def joined_instants(argv: list[str]) -> list[str]:
 
 
 def fail(message: str, code: int) -> int:
-    print(f"{PROG}: error: {fmt.printable(message)}", file=sys.stderr)
+    print(f"{PROG}: error: {fmt.one_line(message)}", file=sys.stderr)
     return code
 
 
 def main(argv: list[str] | None = None) -> int:
     try:
-        args = build_parser().parse_args(joined_instants(sys.argv[1:] if argv is None else argv))
+        parser = build_parser()
+        args = parser.parse_args(joined_instants(sys.argv[1:] if argv is None else argv, instant_options(parser)))
         if getattr(args, "csv", False) and getattr(args, "json", False):
             raise UsageError("--csv and --json can't be combined")
         return int(args.run(args))

@@ -309,6 +309,6 @@ def serve(args: argparse.Namespace) -> int:
 
         return run_workers(args.data, host=args.host, port=args.port, accounts_file=args.accounts,
                            strict=args.strict, workers=args.workers, limits=limits, ui=args.ui,
-                           allowed_hosts=hosts)
+                           allowed_hosts=hosts, access_log=args.access_log)
     return run_server(args.data, host=args.host, port=args.port, accounts_file=args.accounts, strict=args.strict,
-                      limits=limits, ui=args.ui, allowed_hosts=hosts)
+                      limits=limits, ui=args.ui, allowed_hosts=hosts, access_log=args.access_log)

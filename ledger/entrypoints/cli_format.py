@@ -29,6 +29,12 @@ def printable(value: Any) -> str:
     return _CONTROL.sub(lambda found: found.group().encode("unicode_escape").decode("ascii"), str(value))
 
 
+def one_line(value: Any) -> str:
+    """A message as one readable line: its runs of whitespace (newlines, tabs) as one space, and
+    the control characters left as escapes (``printable``)."""
+    return printable(" ".join(str(value).split()))
+
+
 def as_json(value: Any) -> str:
     """JSON with datetimes as ISO 8601 (as the AWS CLI prints timestamps)."""
     return json.dumps(value, indent=2, default=lambda v: v.isoformat() if isinstance(v, datetime) else str(v))

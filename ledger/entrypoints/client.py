@@ -14,6 +14,7 @@ from __future__ import annotations
 import threading
 from functools import cache
 from typing import Any, Iterator
+from urllib.parse import urlsplit
 
 import botocore.session
 from botocore.awsrequest import AWSPreparedRequest, AWSResponse
@@ -55,6 +56,7 @@ class InProcessSender:
         path = request.url[len(ENDPOINT):] or "/"
         headers = {name.lower(): value.decode() if isinstance(value, bytes) else str(value)
                    for name, value in request.headers.items()}
+        headers.setdefault("host", urlsplit(request.url).netloc)  # as an HTTP transport sends it (SigV4 signs it)
         body = request.body if isinstance(request.body, bytes) else (request.body or "").encode()
         answer = self.service.handle(SignedRequest(request.method, path, headers, body))
         return AWSResponse(request.url, answer.status, answer.headers, _Body(answer.body))

@@ -83,6 +83,7 @@ class Settings:
     server: ServerLimits = ServerLimits()
     ui: bool = True
     allowed_hosts: tuple[str, ...] = ()  # Host names the web UI answers beyond its own (``webui/hosts.py``)
+    access_log: bool = False  # serve --access-log: one line per request on stderr
 
 
 def register_accounts(ledger: Ledger, accounts: Accounts) -> None:

@@ -46,6 +46,7 @@ from ledger.service_layer.application import Limits
 from ledger.entrypoints.accounts import Accounts, AccountsFileError
 from ledger.entrypoints.bootstrap import open_ledger
 from ledger.entrypoints.http_protocol import ServerLimits
+from ledger.entrypoints.cli_format import one_line
 from ledger.entrypoints.http_server import listen, run_server
 from ledger.entrypoints.settings import Settings, compose_service, load_settings, register_accounts
 
@@ -59,18 +60,18 @@ PREFIX = "handshake-ledger:"
 
 def serve(location: str | None, *, host: str, port: int, accounts_file: str | None, strict: bool,
           workers: int, limits: ServerLimits = ServerLimits(), ui: bool = True,
-          allowed_hosts: tuple[str, ...] = ()) -> int:
+          allowed_hosts: tuple[str, ...] = (), access_log: bool = False) -> int:
     """Like ``http_server.serve`` with ``workers`` processes: 0 after a clean stop, 2 for bad settings, 1 when refused."""
     try:
         accounts, ledger_limits = load_settings(accounts_file, strict)
         listening = listen(host, port)
     except (AccountsFileError, ValueError) as problem:
-        print(PREFIX, problem, file=sys.stderr)
+        print(PREFIX, one_line(problem), file=sys.stderr)
         return 2
     except OSError as problem:  # e.g. the port in use
-        print(PREFIX, problem, file=sys.stderr)
+        print(PREFIX, one_line(problem), file=sys.stderr)
         return 1
-    settings = Settings(location, accounts, ledger_limits, strict, limits, ui, allowed_hosts)
+    settings = Settings(location, accounts, ledger_limits, strict, limits, ui, allowed_hosts, access_log)
     children: dict[str, Callable[[], int]] = {"view runner": lambda: follow_views(settings)}
     children.update({f"worker {n}": lambda: serve_on(listening, settings) for n in range(1, workers + 1)})
     with listening:
@@ -85,7 +86,7 @@ def set_up(settings: Settings) -> int:
         try:
             register_accounts(ledger, settings.accounts)
         except errors.OrganizationsError as problem:  # e.g. an email taken
-            print(PREFIX, problem, file=sys.stderr)
+            print(PREFIX, one_line(problem), file=sys.stderr)
             return 1
     return 0
 
@@ -102,7 +103,7 @@ def serve_on(listening: socket.socket, settings: Settings) -> int:
     with open_ledger(settings.location, limits=settings.limits) as ledger:
         ledger.views_followed = True  # by the view runner, a sibling process
         service, web_ui = compose_service(ledger, settings)
-        run_server(service, listening, settings.server, web_ui)
+        run_server(service, listening, settings.server, web_ui, settings.access_log)
     return 0
 
 

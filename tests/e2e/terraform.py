@@ -47,7 +47,8 @@ def find_terraform() -> Terraform | str:
 
 
 class Workspace:
-    """A Terraform working directory whose AWS provider talks to ``endpoint`` as ``account``."""
+    """A Terraform working directory whose AWS provider talks to ``endpoint`` as ``account``: Organizations
+    and STS (the provider asks STS for the account at start, so no ``skip_*`` flag is needed)."""
 
     def __init__(self, terraform: Terraform, directory: Path, endpoint: str, account: str):
         self.terraform, self.directory = terraform, directory
@@ -61,14 +62,12 @@ class Workspace:
                     "TF_IN_AUTOMATION": "1", "TF_INPUT": "0"}
         (directory / "provider.tf").write_text(f"""\
 provider "aws" {{
-  region                      = "us-east-1"
-  access_key                  = "{account}"
-  secret_key                  = "anything"
-  skip_credentials_validation = true
-  skip_requesting_account_id  = true
-  skip_metadata_api_check     = true
+  region     = "us-east-1"
+  access_key = "{account}"
+  secret_key = "anything"
   endpoints {{
     organizations = "{endpoint}"
+    sts           = "{endpoint}"
   }}
 }}
 """)
@@ -76,7 +75,9 @@ provider "aws" {{
     def configure(self, organization: str) -> None:
         """main.tf: ``organization`` as the body of the organization resource."""
         resource = f'resource "aws_organizations_organization" "org" {{\n{organization}\n}}\n'
-        (self.directory / "main.tf").write_text(resource)
+        caller = ('data "aws_caller_identity" "current" {}\n'  # STS GetCallerIdentity, as the provider asks it
+                  'output "caller_arn" {\n  value = data.aws_caller_identity.current.arn\n}\n')
+        (self.directory / "main.tf").write_text(resource + caller)
 
     def run(self, *args: str) -> str:
         """``terraform <args>``; its output, once it exited 0."""

@@ -78,8 +78,16 @@ def command_line(location: str, record: Recorded) -> Any:
     return ids_and_states(json.loads(done.stdout)["Handshakes"])
 
 
-@pytest.mark.skipif(shutil.which("node") is None or not (JS / "node_modules").is_dir(),
-                    reason="the JS SDK check needs node and `npm ci` in tests/e2e/js (.ci/run does both)")
+def js_sdk_missing() -> str | None:
+    """Why the JavaScript SDK check can't run here (and how to make it), or None."""
+    if shutil.which("node") is None:
+        return "the JS SDK check needs Node.js 18+ (`node` on PATH), then `cd tests/e2e/js && npm ci`"
+    if not (JS / "node_modules").is_dir():
+        return f"the JS SDK check needs its packages: run `npm ci` in {JS} (`cd tests/e2e/js && npm ci`; .ci/run does it)"
+    return None
+
+
+@pytest.mark.skipif(js_sdk_missing() is not None, reason=js_sdk_missing() or "")
 def test_the_javascript_sdk_reads_through_the_prefix(tmp_path: Path) -> None:
     with new_location(tmp_path) as location:
         with freeze_time("2026-03-01T09:00:00Z") as clock, open_ledger(location, limits=LIMITS) as ledger:

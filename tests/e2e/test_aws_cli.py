@@ -14,11 +14,11 @@ from tests.conftest import ALICE
 from tests.e2e.conftest import Server
 
 
-def aws(server: Server, account: str, *args: str) -> subprocess.CompletedProcess[str]:
-    """Run ``aws`` as ``account``, with no profile or config of the machine involved."""
+def aws(server: Server, account: str, *args: str, secret: str = "x") -> subprocess.CompletedProcess[str]:
+    """Run ``aws`` as ``account`` (an access key id), with no profile or config of the machine involved."""
     executable = Path(sys.executable).with_name("aws")
     env = {name: value for name, value in os.environ.items() if not name.startswith("AWS_")}
-    env.update(AWS_ACCESS_KEY_ID=account, AWS_SECRET_ACCESS_KEY="x", AWS_DEFAULT_REGION="us-east-1",
+    env.update(AWS_ACCESS_KEY_ID=account, AWS_SECRET_ACCESS_KEY=secret, AWS_DEFAULT_REGION="us-east-1",
                AWS_CONFIG_FILE=os.devnull, AWS_SHARED_CREDENTIALS_FILE=os.devnull)
     command = [str(executable) if executable.exists() else shutil.which("aws") or "aws", *args,
                "--endpoint-url", server.url]

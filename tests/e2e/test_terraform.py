@@ -5,7 +5,8 @@ What the provider calls: create = CreateOrganization, then EnableAWSServiceAcces
 ListRoots + EnablePolicyType per type (polling ListRoots until ENABLED); every read =
 DescribeOrganization, ListAccounts, ListRoots, and ListAWSServiceAccessForOrganization when the
 feature set is ALL; update = Disable/EnableAWSServiceAccess, Disable/EnablePolicyType, then
-EnableAllFeatures when feature_set changes; destroy = DeleteOrganization.
+EnableAllFeatures when feature_set changes; destroy = DeleteOrganization. The provider starts with STS
+GetCallerIdentity (no ``skip_requesting_account_id``), and ``data "aws_caller_identity"`` reads it.
 """
 
 from __future__ import annotations
@@ -65,6 +66,7 @@ def enabled(management: Any) -> tuple[list[str], list[str]]:
 def test_consolidated_billing_then_all_features_then_destroy(management: Any, workspace: Workspace) -> None:
     assert "Apply complete! Resources: 1 added" in apply(workspace, '  feature_set = "CONSOLIDATED_BILLING"')
     assert management.describe_organization()["Organization"]["FeatureSet"] == "CONSOLIDATED_BILLING"
+    assert workspace.run("output", "-raw", "caller_arn") == f"arn:aws:iam::{MANAGEMENT}:root"
 
     assert "Resources: 0 added, 1 changed" in apply(workspace, '  feature_set = "ALL"')
     [request] = management.list_handshakes_for_organization(Filter={"ActionType": "ENABLE_ALL_FEATURES"})["Handshakes"]

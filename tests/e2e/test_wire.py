@@ -120,7 +120,7 @@ class TestRoutes:
     @pytest.mark.parametrize("method", ["PUT", "DELETE", "OPTIONS", "PATCH"])
     def test_other_methods_are_not_allowed(self, server: Server, method: str) -> None:
         status, headers, body = post(server.port, "ListHandshakesForAccount", b"{}", method=method)
-        assert (status, body["__type"], headers["allow"]) == (405, "MethodNotAllowedException", "GET, POST")
+        assert (status, body["__type"], headers["allow"]) == (405, "MethodNotAllowedException", "GET, HEAD, POST")
         assert is_request_id(headers.get("x-amzn-requestid"))
 
 
