@@ -38,7 +38,8 @@ class TestExport:
         data, _ = told
         result = cli("cloudtrail", "export", str(tmp_path), "--data", data)
         assert result.code == 0, result.err
-        assert result.out.strip() == (f"Exported 12 records in 5 log files to {tmp_path}/AWSLogs for 3 accounts "
+        # 13: the story's calls, and the AccountJoinedOrganization of CreateOrganization (decision 29)
+        assert result.out.strip() == (f"Exported 13 records in 5 log files to {tmp_path}/AWSLogs for 3 accounts "
                                       f"({MANAGEMENT}, {ALICE}, {BOB}).")
         written = files(tmp_path)
         stamps = {}
