@@ -44,7 +44,7 @@ def transfer_changes(reads: LedgerReads, before: Moment, after: Moment, *, organ
     found = []
     for transfer_id in _candidates(queries.view, before, after):
         rows = queries.transfer(transfer_id, before), queries.transfer(transfer_id, after)
-        row = rows[1] or rows[0]
+        row: Any = rows[1] or rows[0]
         if organization_id and organization_id not in (row["inviter_organization_id"], row["source_organization_id"]):
             continue
         answers = tuple(_answer(reads, transfer_id, r, m, account_id) for r, m in zip(rows, (before, after)))

@@ -56,7 +56,7 @@ def history(app: Any, transfer_id: str, instant: datetime) -> list[dict[str, Any
                 "Actor": e.actor, "RequestId": e.request_id, "Derived": False,
                 "Details": {k: v for k, v in payload(e).items() if k not in ("notified", "transfer")}}
                for e in events]
-    invited = events[0]
+    invited: Any = events[0]
     stored = REQUESTED
     end: datetime | None = None
     for event in events[1:]:
