@@ -14,11 +14,13 @@ from typing import Any
 from ledger.domain.errors import HandshakeNotFoundException
 from projections.queries import Moment
 from projections.aws_reads import LedgerReads, handshake_answer
+from projections.transfer_changes import transfer_changes
 
 
 def changes(reads: LedgerReads, before: Moment, after: Moment, *, organization_id: str | None = None,
             account_id: str | None = None) -> list[dict[str, Any]]:
-    """``[{"HandshakeId", "Before", "After"}]``, newest request first. Before/After: the Describe
+    """``[{"HandshakeId", "Before", "After"}]``, newest request first, then the billing transfers'
+    entries (``projections/transfer_changes.py``: ``{"ResponsibilityTransferId", ...}``). Before/After: the Describe
     answer, or None where there was none (not yet, or no longer, visible). With ``account_id``,
     as that account's DescribeHandshake answered (its parties only); with ``organization_id``,
     only that organization's handshakes."""
@@ -35,7 +37,8 @@ def changes(reads: LedgerReads, before: Moment, after: Moment, *, organization_i
         if answers[0] != answers[1]:
             found.append((row["requested_us"], handshake_id, answers))
     found.sort(reverse=True)
-    return [{"HandshakeId": handshake_id, "Before": was, "After": now} for _, handshake_id, (was, now) in found]
+    return [{"HandshakeId": handshake_id, "Before": was, "After": now} for _, handshake_id, (was, now) in found] \
+        + transfer_changes(reads, before, after, organization_id=organization_id, account_id=account_id)
 
 
 def _answer(reads: LedgerReads, handshake_id: str, row: Any, moment: Moment, account_id: str | None) -> Any:

@@ -8,6 +8,7 @@ from typing import Any, Iterator
 
 from ledger.domain.aggregate import payload
 from ledger.domain.handshake import Handshake
+from ledger.domain.transfer import ResponsibilityTransfer
 
 PAGE = 500
 
@@ -18,6 +19,7 @@ def record(app: Any, notification: Any) -> dict[str, Any]:
         "position": notification.id,
         "aggregate_id": event.originator_id,
         "handshake_id": event.originator_id if isinstance(event, Handshake.Event) else None,
+        "transfer_id": event.originator_id if isinstance(event, ResponsibilityTransfer.Event) else None,
         "version": event.originator_version,
         "type": notification.topic.split(":", 1)[-1],
         "timestamp": event.timestamp.isoformat(),

@@ -1,7 +1,7 @@
 """The ``handshake-ledger`` command line: a thin shell over the ledger.
 
 Audit (``history``; ``cloudtrail export``, in ``cloudtrail/cli.py``), time travel (``show``,
-``list --as-of``, ``diff``), ``analytics``, ``rebuild``, the change feed (``events``), a ``demo``
+``list --as-of``, ``diff``), billing transfers (``show rt-…``, ``transfers``, in ``cli_transfers.py``), ``analytics``, ``rebuild``, the change feed (``events``), a ``demo``
 ledger, and ``serve``; what each does is in ``cli_commands.py``. Errors are one line on stderr:
 exit 2 for a bad argument, 1 for what the ledger refuses or can't read, 130 on Ctrl-C.
 """
@@ -24,9 +24,19 @@ from ledger.entrypoints.cli_commands import (ACTIONS, PROG, Failure, UsageError,
                                              instant, list_, organization_id, port, rebuild, seconds, serve, show,
                                              workers)
 from ledger.entrypoints import cli_format as fmt
+from ledger.entrypoints.cli_transfers import list_transfers, show_transfer, transfer_id
 
 DISTRIBUTION = "handshake-ledger"
 NEGATIVE = re.compile(r"-[0-9.]")  # what argparse would misread as an option: a negative relative instant
+
+
+def handshake_or_transfer_id(text: str) -> str:
+    return transfer_id(text) if text.startswith("rt-") else handshake_id(text)
+
+
+def show_any(args: argparse.Namespace) -> int:
+    """``show h-…`` (a handshake) or ``show rt-…`` (a billing transfer, ``cli_transfers.py``)."""
+    return show_transfer(args) if args.handshake_id.startswith("rt-") else show(args)
 
 
 class Parser(argparse.ArgumentParser):
@@ -86,8 +96,9 @@ def build_parser() -> Parser:
     history_.add_argument("handshake_id", type=handshake_id, metavar="HANDSHAKE_ID")
     history_.add_argument("--as-of", type=instant, metavar="INSTANT", help="the trail as it read then")
 
-    show_ = command("show", show, "one handshake as DescribeHandshake answers it, now or then", data, as_json)
-    show_.add_argument("handshake_id", type=handshake_id, metavar="HANDSHAKE_ID")
+    show_ = command("show", show_any, "one handshake as DescribeHandshake answers it, or a billing transfer "
+                    "(rt-...) as DescribeResponsibilityTransfer does with its history, now or then", data, as_json)
+    show_.add_argument("handshake_id", type=handshake_or_transfer_id, metavar="HANDSHAKE_OR_TRANSFER_ID")
     when = show_.add_mutually_exclusive_group()
     when.add_argument("--as-of", type=instant, metavar="INSTANT", help="as it stood at this instant")
     when.add_argument("--version", type=count(1), metavar="N", help="as it stood after its N-th event")
@@ -102,6 +113,14 @@ def build_parser() -> Parser:
     kind = list_cmd.add_mutually_exclusive_group()
     kind.add_argument("--action", choices=ACTIONS, metavar="TYPE", help="filter: " + ", ".join(ACTIONS))
     kind.add_argument("--parent", type=handshake_id, metavar="ID", help="filter: children of this ENABLE_ALL_FEATURES handshake")
+
+    transfers_ = command("transfers", list_transfers, "billing transfers, now or then, and who paid for whom "
+                         "(every transfer, or as an account's List answers, every page)", data, as_json)
+    transfers_.add_argument("--account", type=account_id, metavar="ID",
+                            help="the caller: ListInboundResponsibilityTransfers (it pays), or with --outbound "
+                                 "ListOutboundResponsibilityTransfers (it is paid for)")
+    transfers_.add_argument("--outbound", action="store_true", help="ListOutboundResponsibilityTransfers")
+    transfers_.add_argument("--as-of", type=instant, metavar="INSTANT", help="as they stood then")
 
     analytics_ = command("analytics", analytics, "outcomes, acceptance rate, time to decision", data, as_json)
     analytics_.add_argument("--as-of", type=instant, metavar="INSTANT", help="the figures as they stood then")

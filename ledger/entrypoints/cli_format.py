@@ -230,8 +230,11 @@ def demo(summary: dict[str, Any], data: str) -> str:
 
 # -- diff -----------------------------------------------------------------------------------------
 
-def diff(changes: list[dict[str, Any]], since: datetime, until: datetime) -> str:
-    """One line per changed handshake: its state before and after ("-": not visible then)."""
+def diff(found: list[dict[str, Any]], since: datetime, until: datetime) -> str:
+    """One line per changed handshake: its state before and after ("-": not visible then); then one
+    per changed billing transfer, with the start or end of its effect when that fell in between."""
+    changes = [change for change in found if "HandshakeId" in change]
+    transfers = [change for change in found if "ResponsibilityTransferId" in change]
     rows = []
     for change in changes:
         shape = change["After"] or change["Before"]
@@ -241,4 +244,12 @@ def diff(changes: list[dict[str, Any]], since: datetime, until: datetime) -> str
     count = f"{len(changes)} handshake{'s' if len(changes) != 1 else ''} changed"
     legend = ("-: not shown by the API then (not yet requested, or ended more than 30 days before)\n"
               if any(change["Before"] is None or change["After"] is None for change in changes) else "")
+    if transfers:
+        moved = [(c["ResponsibilityTransferId"], (c["Before"] or {}).get("Status"), (c["After"] or {}).get("Status"),
+                  "yes" if c["InEffect"]["Before"] else "no", "yes" if c["InEffect"]["After"] else "no",
+                  " ".join(f"{label} {when(c[key])}" for label, key in (("started", "EffectStarted"),
+                                                                         ("ended", "EffectEnded")) if c[key]) or "-")
+                 for c in transfers]
+        body += "\n\n" + table(("TRANSFER", "BEFORE", "AFTER", "IN EFFECT BEFORE", "AFTER", "EFFECT"), moved)
+        count += f", {len(transfers)} transfer{'s' if len(transfers) != 1 else ''}"
     return f"{body}\n\n{legend}{count} between {when(since)} and {when(until)}"

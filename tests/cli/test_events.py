@@ -31,7 +31,7 @@ class TestEvents:
         positions = [r["position"] for r in records]
         assert positions[0] == 1 and len(records) == demo.summary["Events"]
         assert all(a < b for a, b in zip(positions, positions[1:]))
-        assert set(records[0]) == {"position", "aggregate_id", "handshake_id", "version", "type", "timestamp", "actor",
+        assert set(records[0]) == {"position", "aggregate_id", "handshake_id", "transfer_id", "version", "type", "timestamp", "actor",
                                    "request_id", "payload"}
 
     def test_after_resumes_right_after_the_position(self, demo: Demo) -> None:
