@@ -20,7 +20,7 @@ from ledger.service_layer.audit import Caller, api_call
 from ledger.service_layer.history import HistoryEntry, handshake_as_of, history
 from ledger.service_layer.requests import parse_request
 from ledger.service_layer.shapes import describe_handshake
-from ledger.storage.stores import Store
+from ledger.storage.stores import Occupancy, Store
 from projections.analytics import analytics
 from projections.aws_reads import LedgerReads
 from projections.changes import changes
@@ -103,6 +103,7 @@ class Ledger(LedgerReader):
         self.trail = EventHistory(app.recorder)
         self.clock = app.clock
         self.runner: ViewRunner | None = None
+        self._occupancy: Occupancy | None = None
         self._reached = 0
         self._catching = threading.Lock()  # one catch-up at a time; those waiting may find theirs done
         # Every command catches the (shared) views up before it answers, so its writer and
@@ -153,7 +154,11 @@ class Ledger(LedgerReader):
         return self._reached
 
     def follow(self, interval: float = 0.5) -> None:
-        """Keep the views following the log in the background (the server does this)."""
+        """Keep the views following the log in the background (the server does this). The
+        location is then held as served (shared): a demo can't write a backdated story into it,
+        and while a demo holds it, this raises ``LocationBusy``."""
+        if self._occupancy is None:
+            self._occupancy = Occupancy(self.store.location, alone=False)
         if self.runner is None:
             self.runner = ViewRunner(self.catch_up, recorder=self.app.recorder, interval=interval).start()
         self.views_followed = True
@@ -214,6 +219,8 @@ class Ledger(LedgerReader):
     def close(self) -> None:
         if self.runner is not None:
             self.runner.stop()
+        if self._occupancy is not None:
+            self._occupancy.close()
         self.app.close()
         self.store.close()
 
