@@ -60,6 +60,7 @@ CREATE INDEX IF NOT EXISTS {{p}}handshakes_by_organization
     ON {{p}}handshakes (organization_id, requested_us, id, valid_from, valid_to);
 CREATE INDEX IF NOT EXISTS {{p}}handshakes_by_parent ON {{p}}handshakes (parent_id, requested_us, id, valid_from, valid_to);
 CREATE INDEX IF NOT EXISTS {{p}}handshakes_changed ON {{p}}handshakes (valid_from);
+CREATE INDEX IF NOT EXISTS {{p}}handshakes_changed_by_organization ON {{p}}handshakes (organization_id, valid_from);
 CREATE INDEX IF NOT EXISTS {{p}}handshakes_by_time
     ON {{p}}handshakes (requested_us, id, valid_from, valid_to, visible_until_us, expires_us, state);
 CREATE INDEX IF NOT EXISTS {{p}}handshakes_by_expiry ON {{p}}handshakes (expires_us);

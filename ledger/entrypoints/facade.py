@@ -206,6 +206,11 @@ class Ledger(LedgerReader):
                 account_id: str | None = None) -> list[dict[str, Any]]:
         """Every handshake whose DescribeHandshake answer differs between two instants, with both
         answers (None where it was not visible): new versions, expiries and retention's ends."""
+        return list(self.iter_changes(since, until, organization_id=organization_id, account_id=account_id))
+
+    def iter_changes(self, since: str | datetime, until: str | datetime = "now", *,
+                     organization_id: str | None = None, account_id: str | None = None) -> Iterator[dict[str, Any]]:
+        """``changes``, streamed (newest request first): memory holds a chunk, not the window."""
         before, after = self.at(since), self.at(until)
         return changes(self.reads, before.moment(), after.moment(), organization_id=organization_id,
                        account_id=account_id)
