@@ -29,7 +29,8 @@ MOST = 10_000_000  # handshakes a demo writes at most
 SPAN = timedelta(weeks=6)
 # Outcomes and their weights; "none": nobody answers (OPEN, then EXPIRED after 15 days).
 OUTCOMES = (("accept", 45), ("decline", 20), ("cancel", 15), ("none", 20))
-ANSWER = {"accept": Handshake.Accepted, "decline": Handshake.Declined, "cancel": Handshake.Canceled}
+ANSWER: dict[str, Any] = {"accept": Handshake.Accepted, "decline": Handshake.Declined,  # type: ignore[attr-defined]
+                          "cancel": Handshake.Canceled}  # type: ignore[attr-defined]
 
 
 @dataclass
@@ -86,12 +87,12 @@ class BulkSeeder:
     def _organization(self, org: int, when: datetime) -> None:
         management = f"1{org:011d}"
         email, name = default_email(management), default_name(management)
-        stamp = {"actor": management, "request_id": None, "timestamp": when}
         organization = Organization(id=f"o-{org:010d}", root_id=f"r-{org:04d}", feature_set=ALL,
                                     management_account_id=management, management_email=email,
-                                    management_name=name, **stamp)
-        account = Account(id=management, email=email, name=name, **stamp)
-        account.join(organization_id=organization.id, method="CREATED", handshake_id=None, **stamp)
+                                    management_name=name, actor=management, request_id=None, timestamp=when)
+        account = Account(id=management, email=email, name=name, actor=management, request_id=None, timestamp=when)
+        account.join(organization_id=organization.id, method="CREATED", handshake_id=None, actor=management,
+                     request_id=None, timestamp=when)
         self.result.organizations.append((organization.id, management))
         self._add(organization, account)
         for j in range(RECIPIENTS):
@@ -147,7 +148,7 @@ class BulkSeeder:
 
     def _add(self, *made: Any) -> None:
         for item in made:
-            if isinstance(item, (Handshake.Accepted, Handshake.Declined, Handshake.Canceled)):
+            if isinstance(item, tuple(ANSWER.values())):
                 self._pending.append(item)
             else:
                 self._pending += item.collect_events()
