@@ -20,6 +20,8 @@ import json
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
+import orjson
+
 from ledger.domain.account import Account
 from ledger.domain.directory import email_key
 from ledger.domain.handshake import ACCEPTED, CANCELED, DECLINED, LIVE_STATES, OPEN, REQUESTED, RETENTION, Handshake
@@ -145,7 +147,8 @@ def add_event(batch: RowChanges, position: int, event: Any) -> None:
     key = event.originator_id
     if isinstance(event, Handshake.Created):
         batch.insert("handshakes", position, _handshake_row(event, timestamp_us))
-        batch.documents.append((key, event.arn, json.dumps(event.parties), json.dumps(event.resources)))
+        documents = orjson.dumps(event.parties).decode(), orjson.dumps(event.resources).decode()  # json.dumps: 4x slower
+        batch.documents.append((key, event.arn, *documents))
     elif type(event) in CLOSED:
         batch.change("handshakes", position, key, _closing(CLOSED[type(event)], event.actor, timestamp_us))
     elif isinstance(event, (Handshake.ChildAccepted, Handshake.ChildWithdrawn)):
