@@ -1,12 +1,18 @@
 """Analytics over the handshake view's rows: outcomes, acceptance rate, time to decision,
 invitations per day, per organization and action type. Expired handshakes are counted from
 their expiry instants at ``now``, never from a timer; retention does not hide anything here.
+
+``analytics_of``/``outcomes_per_day_of`` answer in SQL (GROUP BY over the versions current at the
+moment, the derived expiry a CASE on ``expires_us``; exact nearest-rank percentiles by a window
+function): no handshake row reaches Python, only one row per group, day or percentile.
+``analytics``/``outcomes_per_day`` compute the same from rows in Python: the reference the tests
+compare with (a full recomputation).
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import datetime
+from datetime import date, datetime, timedelta
 from typing import Any, Iterable
 
 from ledger.domain.handshake import LIVE_STATES, ended_at, state_at
@@ -74,4 +80,86 @@ def outcomes_per_day(rows: Iterable[Any], *, now: datetime) -> list[dict[str, An
     return [{"Day": day, **counts} for day, counts in sorted(days.items())]
 
 
-__all__ = ["analytics", "outcomes_per_day", "percentile", "to_us"]
+# -- the same in SQL -------------------------------------------------------------------------------
+
+DAY_US = 86_400 * MICROS
+LIVE = "state IN ('REQUESTED', 'OPEN')"
+DECIDED = "state IN ('ACCEPTED', 'DECLINED')"
+Where = tuple[str, list[Any]]  # which handshake versions: a condition and its parameters
+
+
+def analytics_of(view: Any, where: Where, *, now: datetime, by: str = "organization") -> list[dict[str, Any]]:
+    """What ``analytics`` answers, computed by the store over the versions ``where`` selects
+    (``valid_at(position)``, perhaps narrowed). ``view``: anything with ``query(sql, params)``."""
+    condition, params = where
+    keys = ["action"] if by == "action" else ["organization_id", "action"]
+    group = ", ".join(keys)
+    now_us = to_us(now)
+    counts = view.query(
+        f"SELECT {group}, COUNT(*) AS total, "
+        "SUM(CASE WHEN state = 'ACCEPTED' THEN 1 ELSE 0 END) AS accepted, "
+        "SUM(CASE WHEN state = 'DECLINED' THEN 1 ELSE 0 END) AS declined, "
+        "SUM(CASE WHEN state = 'CANCELED' THEN 1 ELSE 0 END) AS canceled, "
+        f"SUM(CASE WHEN {LIVE} AND expires_us <= ? THEN 1 ELSE 0 END) AS expired, "
+        f"SUM(CASE WHEN {LIVE} AND expires_us > ? THEN 1 ELSE 0 END) AS open "
+        f"FROM {{p}}handshakes WHERE {condition} GROUP BY {group}", [now_us, now_us, *params])
+    days = view.query(f"SELECT {group}, requested_us / {DAY_US} AS day, COUNT(*) AS n FROM {{p}}handshakes "
+                      f"WHERE {condition} GROUP BY {group}, requested_us / {DAY_US}", params)
+    ranked = view.query(
+        f"SELECT {group}, r, n, d FROM (SELECT {group}, closed_us - requested_us AS d, "
+        f"ROW_NUMBER() OVER (PARTITION BY {group} ORDER BY closed_us - requested_us) AS r, "
+        f"COUNT(*) OVER (PARTITION BY {group}) AS n FROM {{p}}handshakes WHERE {condition} AND {DECIDED}) ranked "
+        "WHERE r = (50 * n + 99) / 100 OR r = (90 * n + 99) / 100", params)
+    per_day: dict[tuple[str, ...], dict[str, int]] = defaultdict(dict)
+    for row in days:
+        day = (EPOCH_DATE + timedelta(days=int(row["day"]))).isoformat()
+        per_day[tuple(row[k] for k in keys)][day] = int(row["n"])
+    quantiles: dict[tuple[str, ...], dict[int, float]] = defaultdict(dict)
+    for row in ranked:
+        key, n, r = tuple(row[k] for k in keys), int(row["n"]), int(row["r"])
+        for fraction in (50, 90):
+            if r == (fraction * n + 99) // 100:
+                quantiles[key][fraction] = int(row["d"]) / MICROS
+    summaries = []
+    for row in sorted(counts, key=lambda r: tuple(r[k] for k in keys)):
+        key = tuple(row[k] for k in keys)
+        outcome = {state.title(): int(row[state.lower()]) for state in OUTCOMES}
+        ended = sum(outcome[s] for s in ("Accepted", "Declined", "Canceled", "Expired"))
+        summary: dict[str, Any] = {} if by == "action" else {"OrganizationId": key[0]}
+        summary.update({
+            "Action": key[-1], "Total": int(row["total"]), **outcome,
+            "AcceptanceRate": round(outcome["Accepted"] / ended, 4) if ended else None,
+            "DecisionSecondsP50": quantiles[key].get(50), "DecisionSecondsP90": quantiles[key].get(90),
+            "RequestsPerDay": dict(sorted(per_day[key].items())),
+        })
+        summaries.append(summary)
+    return summaries
+
+
+def outcomes_per_day_of(view: Any, where: Where, *, now: datetime) -> list[dict[str, Any]]:
+    """What ``outcomes_per_day`` answers, computed by the store."""
+    condition, params = where
+    now_us = to_us(now)
+    days: dict[str, dict[str, int]] = defaultdict(lambda: dict.fromkeys(("Requested", *ENDED), 0))
+    for row in view.query(f"SELECT requested_us / {DAY_US} AS day, COUNT(*) AS n FROM {{p}}handshakes "
+                          f"WHERE {condition} AND requested_us <= ? GROUP BY requested_us / {DAY_US}",
+                          [*params, now_us]):
+        days[_day(row["day"])]["Requested"] += int(row["n"])
+    ending = f"CASE WHEN {LIVE} THEN expires_us ELSE closed_us END"
+    outcome = f"CASE WHEN {LIVE} THEN 'EXPIRED' ELSE state END"
+    for row in view.query(f"SELECT {ending} / {DAY_US} AS day, {outcome} AS outcome, COUNT(*) AS n "
+                          f"FROM {{p}}handshakes WHERE {condition} AND {ending} <= ? "
+                          f"GROUP BY {ending} / {DAY_US}, {outcome}", [*params, now_us]):
+        days[_day(row["day"])][str(row["outcome"]).title()] += int(row["n"])
+    return [{"Day": day, **counts} for day, counts in sorted(days.items())]
+
+
+EPOCH_DATE = date(1970, 1, 1)
+ENDED = tuple(outcome.title() for outcome in OUTCOMES if outcome != "OPEN")
+
+
+def _day(number: Any) -> str:
+    return (EPOCH_DATE + timedelta(days=int(number))).isoformat()
+
+
+__all__ = ["analytics", "analytics_of", "outcomes_per_day", "outcomes_per_day_of", "percentile", "to_us"]

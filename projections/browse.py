@@ -99,6 +99,14 @@ class LedgerBrowser:
         return self.view.query(f"SELECT {WITH_DOCUMENT} WHERE h.parent_id = ? AND {valid} ORDER BY h.id",
                                [parent_id, *params])
 
+    def facts_where(self, moment: Moment, scope: Scope) -> Sql:
+        """Which handshake versions ``facts`` reads, as a condition (for analytics computed in SQL)."""
+        valid, params = valid_at(moment.position)
+        if scope.account_id is None:
+            return valid, params
+        union, union_params = self._union(moment, scope)
+        return f"{union} AND {valid}", [*union_params, *params]
+
     def facts(self, moment: Moment, scope: Scope) -> list[Any]:
         """Every handshake in the scope as it stood, whatever its retention (for the analytics)."""
         if scope.account_id is None:

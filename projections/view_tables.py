@@ -20,6 +20,8 @@ import json
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
+import orjson
+
 from ledger.domain.account import Account
 from ledger.domain.directory import email_key
 from ledger.domain.handshake import ACCEPTED, CANCELED, DECLINED, LIVE_STATES, OPEN, REQUESTED, RETENTION, Handshake
@@ -61,6 +63,7 @@ CREATE INDEX IF NOT EXISTS {{p}}handshakes_by_organization
     ON {{p}}handshakes (organization_id, requested_us, id, valid_from, valid_to);
 CREATE INDEX IF NOT EXISTS {{p}}handshakes_by_parent ON {{p}}handshakes (parent_id, requested_us, id, valid_from, valid_to);
 CREATE INDEX IF NOT EXISTS {{p}}handshakes_changed ON {{p}}handshakes (valid_from);
+CREATE INDEX IF NOT EXISTS {{p}}handshakes_changed_by_organization ON {{p}}handshakes (organization_id, valid_from);
 CREATE INDEX IF NOT EXISTS {{p}}handshakes_by_time
     ON {{p}}handshakes (requested_us, id, valid_from, valid_to, visible_until_us, expires_us, state);
 CREATE INDEX IF NOT EXISTS {{p}}handshakes_by_expiry ON {{p}}handshakes (expires_us);
@@ -168,7 +171,8 @@ def add_event(batch: RowChanges, position: int, event: Any) -> None:
         return
     if isinstance(event, Handshake.Created):
         batch.insert("handshakes", position, _handshake_row(event, timestamp_us))
-        batch.documents.append((key, event.arn, json.dumps(event.parties), json.dumps(event.resources)))
+        documents = orjson.dumps(event.parties).decode(), orjson.dumps(event.resources).decode()  # json.dumps: 4x slower
+        batch.documents.append((key, event.arn, *documents))
     elif type(event) in CLOSED:
         batch.change("handshakes", position, key, _closing(CLOSED[type(event)], event.actor, timestamp_us))
     elif isinstance(event, (Handshake.ChildAccepted, Handshake.ChildWithdrawn)):

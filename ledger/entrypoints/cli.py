@@ -142,7 +142,8 @@ def build_parser() -> Parser:
     events_.add_argument("--follow", action="store_true", help="keep printing new events until Ctrl-C or SIGTERM")
 
     demo_ = command("demo", demo, "seed an empty location with six weeks of realistic handshakes", data, as_json)
-    demo_.add_argument("--handshakes", type=count(1), default=200, metavar="N", help="about how many (default 200)")
+    demo_.add_argument("--handshakes", type=count(1, 10_000_000), default=200, metavar="N",
+                       help="about how many (default 200; beyond 1,000 written in bulk, an organization per 1,000)")
     demo_.add_argument("--seed", type=int, default=7, help="random seed of the story (default 7)")
 
     from ledger.entrypoints.tables import run_export

@@ -81,10 +81,11 @@ def seconds(text: str) -> float:
     return value
 
 
-def count(minimum: int) -> Callable[[str], int]:
+def count(minimum: int, most: int | None = None) -> Callable[[str], int]:
     def parse(text: str) -> int:
-        if not text.isdigit() or int(text) < minimum:
-            raise argparse.ArgumentTypeError(f"invalid number {text!r}: a whole number >= {minimum} expected")
+        if not text.isdigit() or int(text) < minimum or (most is not None and int(text) > most):
+            upto = f" and <= {most:,}" if most is not None else ""
+            raise argparse.ArgumentTypeError(f"invalid number {text[:40]!r}: a whole number >= {minimum}{upto} expected")
         return int(text)
     return parse
 
@@ -276,16 +277,36 @@ def events(args: argparse.Namespace) -> int:
 
 
 def demo(args: argparse.Namespace) -> int:
-    from ledger.entrypoints import demo as story
+    """Seed an empty location: the hand-played story up to ``ORG_SIZE`` handshakes, in bulk beyond.
+    The location is taken for the demo alone: one a server is using, or that holds events, is refused."""
+    from ledger.entrypoints import bulk_demo, demo as story
+    from ledger.storage.stores import LocationBusy, Occupancy
 
-    clock = story.StepClock(story.demo_start(system_clock.now()))
-    with opened(args, existing=False, clock=clock) as ledger:
-        events = ledger.app.recorder.max_notification_id() or 0
-        if events:
-            raise Failure(f"{location(args)} already holds a ledger ({events} events); the demo needs an empty location")
-        seeded = story.seed(ledger, clock, handshakes=args.handshakes, seed=args.seed, location=location(args))
-        clock.move_to(system_clock.now())  # the summary reads the story from the present
-        summary = story.summary(ledger, seeded)
+    where = location(args)
+    try:
+        occupancy = Occupancy(where, alone=True)
+    except LocationBusy:
+        raise Failure(f"{where} is in use (a server is serving it); the demo writes a backdated story and needs "
+                      "a location of its own: stop the server or pass another --data", 2) from None
+    except (OSError, *STORE_ERRORS) as error:
+        raise Failure(f"can't open the data location {where}: {error}", 2) from None
+    with occupancy:
+        clock = story.StepClock(story.demo_start(system_clock.now()))
+        with opened(args, existing=False, clock=clock) as ledger:
+            events = ledger.app.recorder.max_notification_id() or 0
+            if events:
+                raise Failure(f"{where} already holds a ledger ({events} events); the demo needs an empty location", 2)
+            if args.handshakes <= bulk_demo.ORG_SIZE:
+                seeded = story.seed(ledger, clock, handshakes=args.handshakes, seed=args.seed, location=where)
+                clock.move_to(system_clock.now())  # the summary reads the story from the present
+                summary = story.summary(ledger, seeded)
+            else:
+                clock.move_to(system_clock.now())
+                bulk = bulk_demo.seed_bulk(ledger.app, handshakes=args.handshakes, seed=args.seed,
+                                           end=story.demo_start(clock.now()) + story.SPAN, location=where,
+                                           batch=1_000 if ledger.store.kind == "postgres" else 10_000)
+                ledger.rebuild()  # the fresh view, in bulk: indexes built after the rows
+                summary = story.bulk_summary(ledger, bulk)
     data = f" --data {args.data}" if args.data else ""
     return emit(args, summary, lambda: fmt.demo(summary, data))
 

@@ -291,3 +291,30 @@ def _to_try(ledger: Ledger, seeded: Seeded) -> dict[str, str]:
                 found[label] = handshake_id
                 break
     return found
+
+
+BULK_TRY = (("accept", "invitation accepted"), ("decline", "invitation declined"), ("cancel", "invitation canceled"),
+            ("none", "invitation left to expire"), ("open", "invitation still open"))
+
+
+def bulk_summary(ledger: Ledger, seeded: Any) -> dict[str, Any]:
+    """The summary of a bulk demo (``bulk_demo.BulkSeeded``): its first ten organizations, outcomes,
+    one handshake of each ending."""
+    organizations = []
+    for organization_id, management in seeded.organizations[:10]:
+        client = ledger.client(management)
+        found = client.describe_organization()["Organization"]
+        members = sum(len(p["Accounts"]) for p in client.get_paginator("list_accounts").paginate())
+        organizations.append({"Id": organization_id, "ManagementAccountId": management,
+                              "Name": f"Organization {organization_id}", "FeatureSet": found["FeatureSet"],
+                              "Members": members})
+    tries = {label: seeded.examples[kind] for kind, label in BULK_TRY if kind in seeded.examples}
+    expiry = None
+    if "invitation left to expire" in tries:
+        shape = ledger.handshake_as_of(tries["invitation left to expire"], instant=ledger.now())
+        expiry = {k: shape[k] for k in ("Id", "RequestedTimestamp", "ExpirationTimestamp")}
+    return {
+        "Location": seeded.location, "From": seeded.start, "To": seeded.end, "Events": seeded.events,
+        "Handshakes": seeded.handshakes, "Accounts": seeded.accounts, "OrganizationCount": len(seeded.organizations),
+        "Organizations": organizations, "Outcomes": ledger.analytics(by="action"), "Try": tries, "Expiry": expiry,
+    }

@@ -20,8 +20,8 @@ from ledger.service_layer.audit import Caller, api_call, revealing
 from ledger.service_layer.history import HistoryEntry, handshake_as_of, history, history_page
 from ledger.service_layer.requests import parse_request
 from ledger.service_layer.shapes import describe_handshake
-from ledger.storage.stores import Store
-from projections.analytics import analytics
+from ledger.storage.stores import Occupancy, Store
+from projections.analytics import analytics_of
 from projections.aws_reads import LedgerReads
 from projections.changes import changes
 from projections.cloudtrail import EventHistory
@@ -29,6 +29,7 @@ from projections.feed import change_feed
 from projections.paging import TokenCodec
 from projections.queries import Moment, ViewQueries
 from projections.runner import ViewRunner
+from projections.versions import valid_at
 from projections.view import HandshakeView, log_head
 
 
@@ -91,8 +92,10 @@ class LedgerReader:
         return clients.get(account_id, service)
 
     def analytics(self, by: str = "organization") -> list[dict[str, Any]]:
+        """Outcomes, acceptance rate, time to decision (exact nearest-rank p50/p90), requests per
+        day, per organization and action (or per action): computed by the store, at the moment."""
         moment = self.moment()
-        return analytics(self.queries.facts(moment), now=moment.instant, by=by)
+        return analytics_of(self.view, valid_at(moment.position), now=moment.instant, by=by)
 
 
 class Ledger(LedgerReader):
@@ -109,6 +112,7 @@ class Ledger(LedgerReader):
         self.trail = EventHistory(app.recorder)
         self.clock = app.clock
         self.runner: ViewRunner | None = None
+        self._occupancy: Occupancy | None = None
         self._reached = 0
         self._catching = threading.Lock()  # one catch-up at a time; those waiting may find theirs done
         # Every command catches the (shared) views up before it answers, so its writer and
@@ -170,7 +174,11 @@ class Ledger(LedgerReader):
         return self._reached
 
     def follow(self, interval: float = 0.5) -> None:
-        """Keep the views following the log in the background (the server does this)."""
+        """Keep the views following the log in the background (the server does this). The
+        location is then held as served (shared): a demo can't write a backdated story into it,
+        and while a demo holds it, this raises ``LocationBusy``."""
+        if self._occupancy is None:
+            self._occupancy = Occupancy(self.store.location, alone=False)
         if self.runner is None:
             self.runner = ViewRunner(self.catch_up, recorder=self.app.recorder, interval=interval).start()
         self.views_followed = True
@@ -221,6 +229,11 @@ class Ledger(LedgerReader):
                 account_id: str | None = None) -> list[dict[str, Any]]:
         """Every handshake whose DescribeHandshake answer differs between two instants, with both
         answers (None where it was not visible): new versions, expiries and retention's ends."""
+        return list(self.iter_changes(since, until, organization_id=organization_id, account_id=account_id))
+
+    def iter_changes(self, since: str | datetime, until: str | datetime = "now", *,
+                     organization_id: str | None = None, account_id: str | None = None) -> Iterator[dict[str, Any]]:
+        """``changes``, streamed (newest request first): memory holds a chunk, not the window."""
         before, after = self.at(since), self.at(until)
         return changes(self.reads, before.moment(), after.moment(), organization_id=organization_id,
                        account_id=account_id)
@@ -237,6 +250,8 @@ class Ledger(LedgerReader):
     def close(self) -> None:
         if self.runner is not None:
             self.runner.stop()
+        if self._occupancy is not None:
+            self._occupancy.close()
         self.app.close()
         self.store.close()
 

@@ -72,6 +72,20 @@ def postgres_secret(factory: Any) -> bytes:
         return bytes(cursor.fetchone()["k"])
 
 
+def try_advisory_lock(env: dict[str, str], key: int, *, shared: bool) -> Any | None:
+    """A connection of its own holding the session-level advisory lock ``key`` (None: taken)."""
+    connection = psycopg.connect(
+        host=env["POSTGRES_HOST"], port=env["POSTGRES_PORT"], dbname=env["POSTGRES_DBNAME"],
+        user=env["POSTGRES_USER"], password=env["POSTGRES_PASSWORD"] or None, autocommit=True,
+    )
+    function = "pg_try_advisory_lock_shared" if shared else "pg_try_advisory_lock"
+    row = connection.execute(f"SELECT {function}(%s)", [key]).fetchone()
+    if row is None or not row[0]:
+        connection.close()
+        return None
+    return connection
+
+
 class AdvisoryLock:
     """Threads of this process, then every process on the database, take turns.
 

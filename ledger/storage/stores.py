@@ -28,6 +28,8 @@ STORE_ERRORS: tuple[type[Exception], ...] = (sqlite3.Error, PersistenceError)
 SECRET_FILE = "secret.key"
 COMMAND_LOCK_FILE = "commands.lock"
 SCHEMA_LOCK_FILE = "schema.lock"
+OCCUPANCY_LOCK_FILE = "occupancy.lock"
+OCCUPANCY_LOCK = 0x4853_4F43_4355_5059  # PostgreSQL's advisory lock of the same
 
 
 @dataclass
@@ -92,6 +94,51 @@ def schema_turn(location: str) -> Any:
         return contextlib.nullcontext()
     Path(location).mkdir(parents=True, exist_ok=True)
     return FileLock(Path(location) / SCHEMA_LOCK_FILE)
+
+
+class LocationBusy(Exception):
+    """Another process holds the data location in a way that excludes this one."""
+
+
+class Occupancy:
+    """A hold on a data location for a process's life: shared by the processes serving it,
+    exclusive for one that writes a backdated story into it (the demo), so the two never meet.
+
+    SQLite: a ``flock`` on the folder's ``occupancy.lock``; PostgreSQL: a session-level advisory
+    lock on a connection of its own (a process that dies loses it). Never waits: ``LocationBusy``.
+    """
+
+    def __init__(self, location: str, *, alone: bool):
+        self._file: Any = None
+        self._connection: Any = None
+        if location == ":memory:":
+            return
+        if is_postgres(location):
+            from ledger.storage.postgres import try_advisory_lock
+
+            self._connection = try_advisory_lock(postgres_env(location), OCCUPANCY_LOCK, shared=not alone)
+            if self._connection is None:
+                raise LocationBusy(location)
+            return
+        Path(location).mkdir(parents=True, exist_ok=True)
+        self._file = open(Path(location) / OCCUPANCY_LOCK_FILE, "a+b")  # noqa: SIM115 - held until close
+        try:
+            fcntl.flock(self._file, (fcntl.LOCK_EX if alone else fcntl.LOCK_SH) | fcntl.LOCK_NB)
+        except BlockingIOError:
+            self._file.close()
+            raise LocationBusy(location) from None
+
+    def close(self) -> None:
+        for held in (self._file, self._connection):
+            if held is not None:
+                held.close()
+        self._file = self._connection = None
+
+    def __enter__(self) -> Occupancy:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
 
 def is_postgres(location: str) -> bool:

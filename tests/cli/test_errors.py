@@ -58,7 +58,7 @@ class TestRefusals:
         assert "can't open the data location" in one_line(cli("events", "--data", str(tmp_path)), 1)
 
     def test_demo_refuses_a_location_that_holds_a_ledger(self, demo: Demo) -> None:
-        assert "already holds a ledger" in one_line(demo.run("demo"), 1)
+        assert "already holds a ledger" in one_line(demo.run("demo"), 2)
 
 
 class TestInstants:

@@ -1,14 +1,22 @@
 """Analytics as charts: outcomes per day, acceptance rate and time to decision per organization and
-per action, as of the slider's moment (``projections/analytics.py`` computes; this page only
-shapes the figures into chart specs that ``static/app.js`` hands to Chart.js, and tables)."""
+per action, as of the slider's moment (``projections/analytics.py`` computes them in the store;
+this page only shapes the figures into chart specs that ``static/app.js`` hands to Chart.js, and
+tables). The charts per organization show the ``TOP`` organizations by handshakes and "others"
+(their counts summed; percentiles can't be summed, so none), so a thousand organizations stay
+readable; the table beside them holds every organization, sorted by any column (``?sort=``)."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from ledger.entrypoints.webui.context import Page, PageRequest
-from projections.analytics import analytics, outcomes_per_day
+from projections.analytics import analytics_of, outcomes_per_day_of
 from projections.aws_reads import ViewDirectory
+
+TOP = 10  # organizations drawn one by one; the rest are "others"
+OTHERS = "others"
+SORTS = ("Total", "Accepted", "Declined", "Canceled", "Expired", "Open", "AcceptanceRate", "DecisionSecondsP50",
+         "DecisionSecondsP90", "OrganizationId", "Action")
 
 OUTCOME_COLORS = {"Accepted": "#2e7d32", "Declined": "#c62828", "Canceled": "#8d8d8d", "Expired": "#ef6c00"}
 ACTION_COLORS = {"INVITE": "#1565c0", "ENABLE_ALL_FEATURES": "#6a1b9a", "APPROVE_ALL_FEATURES": "#00838f"}
@@ -17,28 +25,63 @@ HOUR = 3600.0
 
 def analytics_page(request: PageRequest) -> Page:
     moment = request.moment
-    rows = request.browser.facts(moment, request.scope)
-    by_organization = analytics(rows, now=moment.instant, by="organization")
-    by_action = analytics(rows, now=moment.instant, by="action")
+    sort = request.text("sort", choices=SORTS) or "Total"
+    where = request.browser.facts_where(moment, request.scope)
+    view = request.ledger.view
+    by_organization = analytics_of(view, where, now=moment.instant, by="organization")
+    by_action = analytics_of(view, where, now=moment.instant, by="action")
     directory = ViewDirectory(request.ledger.queries, moment)
-    organizations = sorted({r["OrganizationId"] for r in by_organization})
-    names = {org: _organization_name(request, directory, org) for org in organizations}
+    top, others = _top(by_organization)
+    names = {org: _organization_name(request, directory, org) for org in sorted({r["OrganizationId"] for r in top})}
+    if others:
+        names[OTHERS] = f"{len({r['OrganizationId'] for r in by_organization}) - len(names)} other organizations"
+    shown = top + others
     charts = [
-        _per_day(outcomes_per_day(rows, now=moment.instant)),
+        _per_day(outcomes_per_day_of(view, where, now=moment.instant)),
         _per_organization("acceptance-by-organization", "Acceptance rate per organization (% of ended)", names,
-                          by_organization, lambda r: _percent(r["AcceptanceRate"]), "% accepted"),
+                          shown, lambda r: _percent(r["AcceptanceRate"]), "% accepted"),
         _per_organization("decision-by-organization", "Time to decision per organization (median, hours)", names,
-                          by_organization, lambda r: _hours(r["DecisionSecondsP50"]), "hours"),
+                          shown, lambda r: _hours(r["DecisionSecondsP50"]), "hours"),
         _bars("acceptance-by-action", "Acceptance rate per action (% of ended)", [r["Action"] for r in by_action],
               [("% accepted", [_percent(r["AcceptanceRate"]) for r in by_action], "#1565c0")], "% accepted"),
         _bars("decision-by-action", "Time to decision per action (hours)", [r["Action"] for r in by_action],
               [("median", [_hours(r["DecisionSecondsP50"]) for r in by_action], "#1565c0"),
                ("90th percentile", [_hours(r["DecisionSecondsP90"]) for r in by_action], "#90caf9")], "hours"),
     ]
+    descending = sort not in ("OrganizationId", "Action")
+    table = sorted(by_organization, key=lambda r: (r[sort] is None, r[sort] if r[sort] is not None else 0),
+                   reverse=False)
+    if descending:
+        table = sorted(by_organization, key=lambda r: (r[sort] is not None, r[sort] or 0), reverse=True)
     return Page("analytics.html", {
         "section": "analytics", "title": "Analytics", "charts": charts, "by_action": by_action,
-        "by_organization": by_organization, "names": names, "handshakes": len(rows),
+        "by_organization": table, "names": names, "handshakes": sum(r["Total"] for r in by_action),
+        "sort": sort, "sort_links": {column: request.here(sort=column) for column in SORTS},
     })
+
+
+def _top(rows: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """The rows of the ``TOP`` organizations by handshakes, and the rest summed per action as "others"."""
+    totals: dict[str, int] = {}
+    for row in rows:
+        totals[row["OrganizationId"]] = totals.get(row["OrganizationId"], 0) + row["Total"]
+    chosen = set(sorted(totals, key=lambda org: (-totals[org], org))[:TOP])
+    summed: dict[str, dict[str, Any]] = {}
+    for row in rows:
+        if row["OrganizationId"] in chosen:
+            continue
+        into = summed.setdefault(row["Action"], {"OrganizationId": OTHERS, "Action": row["Action"],
+                                                 **dict.fromkeys(COUNTED, 0)})
+        for column in COUNTED:
+            into[column] += row[column]
+    for into in summed.values():
+        ended = into["Accepted"] + into["Declined"] + into["Canceled"] + into["Expired"]
+        into.update({"AcceptanceRate": round(into["Accepted"] / ended, 4) if ended else None,
+                     "DecisionSecondsP50": None, "DecisionSecondsP90": None})
+    return [r for r in rows if r["OrganizationId"] in chosen], list(summed.values())
+
+
+COUNTED = ("Total", "Accepted", "Declined", "Canceled", "Expired", "Open")
 
 
 def _per_day(days: list[dict[str, Any]]) -> dict[str, Any]:
@@ -55,7 +98,7 @@ def _per_day(days: list[dict[str, Any]]) -> dict[str, Any]:
 def _per_organization(chart_id: str, title: str, names: dict[str, str], rows: list[dict[str, Any]],
                       value: Any, axis: str) -> dict[str, Any]:
     """Grouped bars: one bar per action within each organization."""
-    organizations = sorted(names)
+    organizations = sorted(names, key=lambda org: (org == OTHERS, org))
     found = {(r["OrganizationId"], r["Action"]): value(r) for r in rows}
     series = [(action, [found.get((org, action)) for org in organizations], color)
               for action, color in ACTION_COLORS.items() if any((org, action) in found for org in organizations)]

@@ -1,0 +1,131 @@
+"""History at scale: analytics, what changed and the rebuild at N handshakes, each beside its
+reference measured in the same run, with the ratio.
+
+    python scripts/history_bench.py --sizes 10000 1000000 [--data-dir DIR] [--keep]
+
+Each size is seeded with ``handshake-ledger demo --handshakes N`` (reused when DIR/N already holds
+it); every figure runs in a fresh process (its time and peak RSS are that process's own):
+
+- analytics --by action, live and as of -3d: the store's GROUP BY (``analytics_of``) beside the
+  full recomputation in Python over every handshake row of the moment (the previous way);
+- one organization's diff over two days, beside the whole ledger's diff over the same days narrowed
+  afterwards (the previous way's candidates); and the whole ledger's diff time per reported change;
+- rebuild, beside the raw decoded log read (every notification read and decoded, nothing written).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+PROBE = r'''
+import json, resource, sys, time
+from datetime import timedelta
+from ledger.entrypoints.bootstrap import open_ledger
+from projections.analytics import analytics
+from projections.versions import valid_at
+data, figure = sys.argv[1], sys.argv[2]
+ledger = open_ledger(data)
+began = time.perf_counter()
+count = None
+if figure.startswith("analytics"):
+    reader = ledger.at("-3d") if figure.endswith("as-of") else ledger
+    if "python" in figure:
+        moment = reader.moment()
+        answer = analytics(ledger.queries.facts(moment), now=moment.instant, by="action")
+    else:
+        answer = reader.analytics(by="action")
+elif figure.startswith("diff"):
+    now = ledger.now()
+    since, until = now - timedelta(days=3), now - timedelta(days=1)
+    if figure == "diff-organization":
+        count = sum(1 for _ in ledger.iter_changes(since, until, organization_id="o-0000000000"))
+    elif figure == "diff-organization-after":
+        count = sum(1 for c in ledger.iter_changes(since, until)
+                    if (c["After"] or c["Before"])["Parties"][0]["Id"] == "o-0000000000")
+    else:
+        count = sum(1 for _ in ledger.iter_changes(since, until))
+elif figure == "rebuild":
+    ledger.rebuild()
+elif figure == "raw-log":
+    position, app = 0, ledger.app
+    while True:
+        page = app.recorder.select_notifications(start=position, limit=10_000, inclusive_of_start=False)
+        if not page:
+            break
+        for notification in page:
+            app.mapper.to_domain_event(notification)
+        position = page[-1].id
+seconds = time.perf_counter() - began
+ledger.close()
+print(json.dumps({"seconds": seconds, "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+                  "count": count}))
+'''
+
+PAIRS = (  # (row, figure, reference)
+    ("analytics --by action (live)", "analytics", "analytics-python"),
+    ("analytics --by action --as-of -3d", "analytics-as-of", "analytics-python-as-of"),
+    ("diff --organization, two days", "diff-organization", "diff-organization-after"),
+    ("rebuild (reference: raw decoded log read)", "rebuild", "raw-log"),
+)
+
+
+def probe(data: str, figure: str) -> dict[str, float]:
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
+    done = subprocess.run([sys.executable, "-c", PROBE, data, figure], capture_output=True, text=True, env=env,
+                          cwd=ROOT, check=True)
+    return json.loads(done.stdout.strip().splitlines()[-1])  # type: ignore[no-any-return]
+
+
+def seeded(directory: Path, size: int) -> str:
+    data = directory / f"ledger-{size}"
+    if not data.exists():
+        env = {**os.environ, "PYTHONPATH": str(ROOT)}
+        subprocess.run([sys.executable, "-m", "ledger.entrypoints.cli", "demo", "--data", str(data),
+                        "--handshakes", str(size), "--json"], check=True, env=env, cwd=ROOT, capture_output=True)
+    return str(data)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[10_000])
+    parser.add_argument("--data-dir", type=Path, default=None)
+    args = parser.parse_args()
+    directory = args.data_dir or Path(tempfile.mkdtemp(prefix="history-bench-"))
+    results: dict[int, dict[str, dict[str, float]]] = {}
+    for size in args.sizes:
+        data = seeded(directory, size)
+        figures = {name: probe(data, name) for _, figure, reference in PAIRS for name in (figure, reference)}
+        figures["diff-whole"] = probe(data, "diff-whole")
+        results[size] = figures
+        print(f"\n== {size:,} handshakes ({data})")
+        print(f"{'row':45} {'figure':>10} {'reference':>10} {'ratio':>7} {'peak MB':>8} {'ref MB':>8}")
+        for row, figure, reference in PAIRS:
+            mine, theirs = figures[figure], figures[reference]
+            print(f"{row:45} {mine['seconds']:10.3f} {theirs['seconds']:10.3f} "
+                  f"{mine['seconds'] / theirs['seconds']:7.2f} {mine['peak_mb']:8.0f} {theirs['peak_mb']:8.0f}")
+        whole = figures["diff-whole"]
+        per = whole["seconds"] / max(1, int(whole["count"] or 0))
+        print(f"{'whole-ledger diff, two days':45} {whole['seconds']:10.3f} s, {int(whole['count'] or 0)} changes, "
+              f"{per * 1000:.3f} ms per change, {whole['peak_mb']:.0f} MB")
+    if len(results) > 1:
+        small, large = min(results), max(results)
+        print(f"\n== {large:,} against {small:,} (targets: time <= 3x, peak <= 2x; diff per change <= 2x)")
+        for name in ("analytics", "analytics-as-of", "diff-organization", "diff-whole"):
+            a, b = results[small][name], results[large][name]
+            extra = ""
+            if name == "diff-whole":
+                extra = f"  per change {(b['seconds'] / max(1, b['count'] or 1)) / (a['seconds'] / max(1, a['count'] or 1)):.2f}x"
+            print(f"{name:25} time {b['seconds'] / a['seconds']:7.2f}x  peak {b['peak_mb'] / a['peak_mb']:5.2f}x{extra}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
