@@ -140,7 +140,7 @@ def test_pages_through_a_relative_instant_read_one_moment(tmp_path: Path) -> Non
                                      aws_access_key_id="111111111111", aws_secret_access_key="x")
                 events = [e for page in trail.get_paginator("lookup_events").paginate(PaginationConfig={"PageSize": 3})
                           for e in page["Events"]]
-                assert len(events) == 1 + len(invited)  # CreateOrganization and the invitations
+                assert len(events) == 2 + len(invited)  # CreateOrganization, its AccountJoinedOrganization (decision 29), the invitations
             with pytest.raises(ClientError):  # a token pins its moment for its own words only
                 token = server.client("111111111111", endpoint=f"{server.url}/as-of/now").list_handshakes_for_organization(
                     MaxResults=2)["NextToken"]

@@ -136,7 +136,10 @@ def strict(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
 class TestStrict:
     def test_a_signed_lookup_passes_and_names_the_key(self, strict):
         strict.client("AKIAMANAGEMENT000001", "s3cr3t").create_organization(FeatureSet="ALL")
-        (event,) = cloudtrail(strict, "AKIAMANAGEMENT000001", "s3cr3t").lookup_events()["Events"]
+        events = cloudtrail(strict, "AKIAMANAGEMENT000001", "s3cr3t").lookup_events()["Events"]
+        # the call, and the service event AWS records of it (AccountJoinedOrganization, decision 29)
+        assert sorted(e["EventName"] for e in events) == ["AccountJoinedOrganization", "CreateOrganization"]
+        (event,) = [e for e in events if e["EventName"] == "CreateOrganization"]
         assert (event["EventName"], event["AccessKeyId"]) == ("CreateOrganization", "AKIAMANAGEMENT000001")
 
     def test_a_wrong_secret_or_a_signature_for_organizations_is_refused(self, strict):

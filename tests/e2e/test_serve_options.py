@@ -56,10 +56,12 @@ def test_every_interface_is_said_out_loud(tmp_path: Path) -> None:
 
 
 def source_ips(server: Server, account: str) -> list[str]:
-    """The sourceIPAddress of ``account``'s recorded calls, newest first, through LookupEvents."""
+    """The sourceIPAddress of ``account``'s recorded calls (not the service events AWS itself
+    records, such as CreateOrganization's AccountJoinedOrganization), newest first, through LookupEvents."""
     trail = boto3.client("cloudtrail", endpoint_url=server.url, region_name="us-east-1",
                          aws_access_key_id=account, aws_secret_access_key="x", config=NO_RETRIES)
-    return [json.loads(event["CloudTrailEvent"])["sourceIPAddress"] for event in trail.lookup_events()["Events"]]
+    records = [json.loads(event["CloudTrailEvent"]) for event in trail.lookup_events()["Events"]]
+    return [record["sourceIPAddress"] for record in records if record["eventType"] == "AwsApiCall"]
 
 
 def forged_call(server: Server, account: str, header: str) -> Any:

@@ -122,7 +122,7 @@ class WebUI:
             return PAGES[PREFIX + "/"]
         if path.startswith(HANDSHAKE_PREFIX) and "/" not in path[len(HANDSHAKE_PREFIX):]:
             handshake_id = path[len(HANDSHAKE_PREFIX):]
-            return (lambda page_request: handshake_page.handshake_page(page_request, handshake_id)), {}
+            return (lambda page_request: handshake_page.handshake_page(page_request, handshake_id)), handshake_page.PARAMETERS
         if path not in PAGES:
             raise NotFound(f"No page {shown(path)}: see the links at the top of {PREFIX}/.")
         return PAGES[path]

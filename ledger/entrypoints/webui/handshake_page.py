@@ -12,7 +12,7 @@ from ledger.domain import errors
 from ledger.service_layer.requests import is_valid
 from ledger.entrypoints.webui.context import Page, PageRequest
 from ledger.entrypoints.webui.errors import NotFound
-from ledger.entrypoints.webui.params import shown
+from ledger.entrypoints.webui.params import Rule, pattern, shown
 from ledger.domain.handshake import LIVE_STATES, RETENTION
 from ledger.service_layer.history import HistoryEntry
 from projections.aws_reads import handshake_answer
@@ -73,6 +73,10 @@ def handshake_page(request: PageRequest, handshake_id: str) -> Page:
         if older else None,
         "children": _children(request, handshake_id),
     })
+
+
+# The page's own parameters (the moment's are everyone's): where the older refused calls begin.
+PARAMETERS: dict[str, Rule] = {"refused_before": pattern(r"[0-9]{1,18}\.[0-9]{1,18}", "a link from the page itself")}
 
 
 def _key(text: str | None) -> tuple[int, int] | None:
