@@ -29,6 +29,8 @@ def changes(reads: LedgerReads, before: Moment, after: Moment, *, organization_i
     for handshake_id in candidates:
         rows = queries.handshake(handshake_id, before), queries.handshake(handshake_id, after)
         row = rows[1] or rows[0]
+        if row is None:  # never visible at either moment
+            continue
         if organization_id and row["organization_id"] != organization_id:
             continue
         answers = tuple(_answer(reads, handshake_id, r, m, account_id) for r, m in zip(rows, (before, after)))

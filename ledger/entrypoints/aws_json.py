@@ -94,7 +94,7 @@ class Api:
 
 
 def _organizations(ledger: Any, operation: str, params: dict[str, Any], caller: Caller) -> dict[str, Any]:
-    return ledger.call(operation, params, caller)  # type: ignore[no-any-return]
+    return ledger.call(operation, params, caller)
 
 
 APIS = {  # X-Amz-Target prefix -> its API

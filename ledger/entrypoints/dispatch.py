@@ -21,11 +21,9 @@ if TYPE_CHECKING:
 
 class Answering(Protocol):
     """What dispatch needs of a ledger (``facade.Ledger``, ``facade.LedgerAt``): a way to run a
-    command (validated, audited, committed) and a query (at the reader's moment), the application
-    that commands call, and the read model that queries call."""
-
-    app: Any
-    reads: Any
+    command (validated, audited, committed) and a query (at the reader's moment). Each calls the
+    operation's handler back with itself: command handlers use its application (``ledger.app``),
+    query handlers its read model (``ledger.reads``)."""
 
     def command(self, handler: Handler, caller: Caller, operation: str, params: dict[str, Any]) -> dict[str, Any]: ...
 

@@ -68,6 +68,10 @@ class LedgerReader:
                 params: dict[str, Any]) -> dict[str, Any]:
         raise NotImplementedError
 
+    def at(self, instant: str | datetime | None = None, *, position: int | None = None) -> LedgerAt:
+        """The ledger as it stood at ``instant`` or ``position`` (``Ledger.at``)."""
+        raise NotImplementedError
+
     def query(self, handler: Handler, caller: Caller, request: Any) -> dict[str, Any]:
         return handler(self, caller, request, self.moment_for(getattr(request, "NextToken", None)))
 
@@ -186,11 +190,11 @@ class Ledger(LedgerReader):
             raise ValueError("give an instant or a position")
         if not self.views_followed:
             self.catch_up()
-        if position is None:
-            when = parse_instant(instant, self.clock.now())  # type: ignore[arg-type]
+        if instant is not None:
+            when = parse_instant(instant, self.clock.now())
             label = instant if isinstance(instant, str) and is_relative(instant) else None
             return LedgerAt(self, Moment(self.queries.position_at(when), when, label))
-        if position < 0 or position > self.view.position():
+        if position is None or position < 0 or position > self.view.position():
             raise ValueError(f"position {position} is not in the log (0 to {self.view.position()})")
         return LedgerAt(self, Moment(position, self.queries.instant_of(position) or EPOCH))
 
@@ -230,6 +234,7 @@ class LedgerAt(LedgerReader):
     def __init__(self, ledger: Ledger, moment: Moment):
         self.view, self.queries, self.reads, self.trail = ledger.view, ledger.queries, ledger.reads, ledger.trail
         self.clients_for = ledger.clients_for
+        self._live = ledger
         self._moment = moment
 
     @property
@@ -249,6 +254,10 @@ class LedgerAt(LedgerReader):
             f"The ledger as of {self.instant.isoformat()} (position {self.position}) is read-only: "
             "send commands to the live endpoint."
         )
+
+    def at(self, instant: str | datetime | None = None, *, position: int | None = None) -> LedgerAt:
+        """Another moment of the same ledger (``Ledger.at``)."""
+        return self._live.at(instant, position=position)
 
     def close(self) -> None:
         """Nothing to release: a moment is two numbers over the live ledger's view."""

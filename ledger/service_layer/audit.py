@@ -19,7 +19,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Any, Iterable
+from typing import Any, Iterable, Protocol, Sequence, runtime_checkable
 
 from ledger.domain import errors
 from ledger.domain.organization import Organization
@@ -66,6 +66,19 @@ class ApiCall:
     @property
     def refused(self) -> bool:
         return self.error_code is not None
+
+
+@runtime_checkable
+class AuditLog(Protocol):
+    """Where audit records are kept: the store's audit table (``ledger.storage.audit_table``)."""
+
+    def append_calls(self, calls: Sequence[ApiCall]) -> None:
+        """Records alone, in a transaction of their own (a refused call's)."""
+
+    def select_calls(self, where: str = "TRUE", params: Sequence[Any] = (), *, order: str = "id",
+                     limit: int | None = None) -> list[ApiCall]:
+        """Records matching ``where`` (SQL over the audit table's columns, ``?`` for parameters)."""
+        ...
 
 
 def plain(value: Any) -> Any:
@@ -127,8 +140,8 @@ def _resources(params: dict[str, Any], answer: dict[str, Any]) -> tuple[tuple[st
     if organization:
         found.append(("AWS::Organizations::Organization", organization))
     target = params.get("Target")
-    named = isinstance(target, dict) and target.get("Type") == "ACCOUNT"  # an EMAIL target names no account
-    account = params.get("AccountId") or (target.get("Id") if named else None)
+    named = target if isinstance(target, dict) and target.get("Type") == "ACCOUNT" else {}  # not an EMAIL
+    account = params.get("AccountId") or named.get("Id")
     if isinstance(account, str):
         found.append(("AWS::Organizations::Account", account))
     return tuple(found)

@@ -36,7 +36,7 @@ from eventsourcing.application import Application
 from eventsourcing.persistence import IntegrityError
 
 from ledger.domain import errors
-from ledger.service_layer.audit import ApiCall, service_events
+from ledger.service_layer.audit import ApiCall, AuditLog, service_events
 from ledger.domain.organization import Organization
 from ledger.service_layer.unit_of_work import CommandRepository, UnitOfWork
 
@@ -62,6 +62,7 @@ class CommandRunner(Application[str]):
     """The part of the application that runs commands (``run_command``) and commits them."""
 
     repository: CommandRepository
+    audit_log: AuditLog
 
     def _start_runner(self, writers_lock: Any) -> None:
         # Acquired (``__enter__``) by a thread doing work, released (``__exit__``) by whichever thread
@@ -105,10 +106,10 @@ class CommandRunner(Application[str]):
             if not done.failed:
                 if done.error is not None:
                     raise done.error
-                return done.result  # type: ignore[no-any-return]
+                return done.result
         error = errors.ConcurrentModificationException()
         if refusal is not None:
-            self.recorder.append_calls([refusal(error)])
+            self.audit_log.append_calls([refusal(error)])
         raise error
 
     @property

@@ -85,7 +85,7 @@ def _refusals(app: Any, handshake_id: str, as_of: datetime | None, recorded: lis
         where += " AND event_time_us <= ?"
         params.append(to_us(as_of))
     entries = []
-    for call in app.recorder.select_calls(where, params, order="event_time_us, id"):
+    for call in app.audit_log.select_calls(where, params, order="event_time_us, id"):
         found = [entry.state for entry in recorded if entry.timestamp <= call.event_time and entry.state]
         entries.append(HistoryEntry(
             version=None, timestamp=call.event_time, what=call.event_name, actor=call.account_id,

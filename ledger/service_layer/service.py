@@ -13,7 +13,7 @@ from eventsourcing.persistence import IntegrityError, Transcoder
 
 from ledger.domain import errors
 from ledger.domain.account import Account, EmailClaim, email_claim_id
-from ledger.service_layer.audit import ApiCall, Caller
+from ledger.service_layer.audit import ApiCall, AuditLog, Caller
 from ledger.domain.clock import Clock, system_clock
 from ledger.domain.directory import default_email, default_name, resolve_owner
 from ledger.domain.handshake import Handshake
@@ -52,6 +52,9 @@ class LedgerService(CommandRunner):
     def __init__(self, env: dict[str, str] | None = None, *, clock: Clock = system_clock, limits: Limits = Limits(),
                  writers_lock: Any = None):
         super().__init__(env)
+        if not isinstance(self.recorder, AuditLog):
+            raise TypeError(f"{type(self.recorder).__name__} keeps no audit log: open the store with open_store")
+        self.audit_log: AuditLog = self.recorder
         self.clock = clock
         self.limits = limits
         self._start_runner(writers_lock)
@@ -62,7 +65,7 @@ class LedgerService(CommandRunner):
 
     def record_refusal(self, call: ApiCall) -> None:
         """A refused call's audit record, alone: no aggregate changed."""
-        self.recorder.append_calls([call])
+        self.audit_log.append_calls([call])
 
     def construct_repository(self) -> Repository[str]:
         repository = super().construct_repository()

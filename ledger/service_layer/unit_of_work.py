@@ -24,9 +24,10 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from typing import Any, Callable
+from typing import Any, Callable, Sequence
 
 from eventsourcing.application import Repository
+from eventsourcing.persistence import Notification
 
 
 def fold(aggregate: Any, events: Any) -> Any:
@@ -82,7 +83,7 @@ class CommandRepository(Repository[str]):
             low, high = self._known
             self._known = (low, last) if first == high + 1 else (first - 1, last)
 
-    def learn(self, head: int, select_notifications: Callable[..., list[Any]]) -> None:
+    def learn(self, head: int, select_notifications: Callable[..., Sequence[Notification]]) -> None:
         """Whenever a process reads the log's head anew (its turn's first command, or after a write
         out of turn): the aggregates changed up to ``head`` by anyone but its recorded commits are
         marked to be fast-forwarded (one of its own still in flight is too: harmless); the rest of
@@ -95,7 +96,7 @@ class CommandRepository(Repository[str]):
             with self._cache_lock:
                 self._known = (head, head)
             return
-        changed = {n.originator_id for n in select_notifications(
+        changed = {str(n.originator_id) for n in select_notifications(
             start=high, limit=head - high, stop=head, inclusive_of_start=False)}
         with self._cache_lock:
             for aggregate_id in changed & self._cached.keys():

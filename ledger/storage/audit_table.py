@@ -44,7 +44,7 @@ def from_row(row: Any) -> ApiCall:
         source_ip=row["source_ip"], user_agent=row["user_agent"],
         request_parameters=_unjson(row["request_parameters"]), response_elements=_unjson(row["response_elements"]),
         error_code=row["error_code"], error_message=row["error_message"],
-        resources=tuple(tuple(r) for r in _unjson(row["resources"]) or ()),  # type: ignore[misc]
+        resources=tuple((r[0], r[1]) for r in _unjson(row["resources"]) or ()),
         details=_unjson(row["details"]), event_id=row["event_id"], position=row["id"],
     )
 
@@ -84,12 +84,10 @@ class AuditLogRecorder:
             with self.datastore.transaction(commit=True) as cursor:
                 cursor.execute(statement)
 
-    def _insert_events(self, cursor: Any, stored_events: Sequence[Any], **kwargs: Any) -> Any:
-        result = super()._insert_events(cursor, stored_events, **kwargs)  # type: ignore[misc]
-        calls = kwargs.get("audit") or ()
+    def _insert_audit(self, cursor: Any, calls: Sequence[ApiCall] | None) -> None:
+        """The records a save passed (``save(..., audit=[...])``), in the events' transaction."""
         if calls:
             self._insert_calls(cursor, calls)
-        return result
 
     def append_calls(self, calls: Sequence[ApiCall]) -> None:
         """Records alone, in a transaction of their own (a refused call's)."""
