@@ -8,10 +8,15 @@ as of an instant or position (``ledger.at``).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import datetime
 from typing import TYPE_CHECKING, Any, Callable, Protocol
 
 from ledger.domain import errors
-from ledger.service_layer.audit import Caller
+from ledger.domain.handshake import Handshake
+from ledger.domain.organization import Organization
+from ledger.service_layer.application import HandshakeLedger
+from ledger.service_layer.audit import AuditedCall, Caller
 from ledger.service_layer.requests import parse_request
 from ledger.service_layer.shapes import describe_handshake, organization_shape, root_shape
 
@@ -19,13 +24,23 @@ if TYPE_CHECKING:
     from projections.queries import Moment
 
 
+@dataclass(frozen=True)
+class Command:
+    """An operation that changes the ledger. ``run(app, caller, request, audit)`` calls the
+    application's command method, passing the call's audit along (one entry into running a
+    command: ``HandshakeLedger.execute``); ``answer(app, result, instant)`` shapes what it
+    returned into the wire answer (inside the command's unit of work)."""
+
+    run: Callable[[HandshakeLedger, Caller, Any, AuditedCall[Any]], Any]
+    answer: Callable[[HandshakeLedger, Any, datetime], dict[str, Any]]
+
+
 class Answering(Protocol):
     """What dispatch needs of a ledger (``facade.Ledger``, ``facade.LedgerAt``): a way to run a
-    command (validated, audited, committed) and a query (at the reader's moment). Each calls the
-    operation's handler back with itself: command handlers use its application (``ledger.app``),
-    query handlers its read model (``ledger.reads``)."""
+    command (validated, audited, committed) and a query (at the reader's moment, calling the
+    operation's handler back with itself: query handlers use its read model, ``ledger.reads``)."""
 
-    def command(self, handler: Handler, caller: Caller, operation: str, params: dict[str, Any]) -> dict[str, Any]: ...
+    def command(self, command: Command, caller: Caller, operation: str, params: dict[str, Any]) -> dict[str, Any]: ...
 
     def query(self, handler: Handler, caller: Caller, request: Any) -> dict[str, Any]: ...
 
@@ -35,41 +50,51 @@ Handler = Callable[[Any, Caller, Any, "Moment"], dict[str, Any]]
 
 # -- commands: the application, answered from the aggregates they changed ----------------------
 
-def _handshake(method: str) -> Handler:
-    def handle(ledger: Any, caller: Caller, request: Any, moment: Moment) -> dict[str, Any]:
-        handshake = getattr(ledger.app, method)(caller, request.HandshakeId)
-        return {"Handshake": describe_handshake(handshake, moment.instant)}
-    return handle
+def _handshake(app: HandshakeLedger, handshake: Handshake, instant: datetime) -> dict[str, Any]:
+    return {"Handshake": describe_handshake(handshake, instant)}
 
 
-def _invite(ledger: Any, caller: Caller, request: Any, moment: Moment) -> dict[str, Any]:
-    handshake = ledger.app.invite_account_to_organization(
-        caller, request.Target.Type, request.Target.Id, notes=request.Notes,
-        tags=[tag.model_dump() for tag in request.Tags or ()],
-    )
-    return {"Handshake": describe_handshake(handshake, moment.instant)}
+def _organization(app: HandshakeLedger, organization: Organization, instant: datetime) -> dict[str, Any]:
+    return {"Organization": organization_shape(organization, app.email_of(organization.management_account_id))}
 
 
-def _enable_all_features(ledger: Any, caller: Caller, request: Any, moment: Moment) -> dict[str, Any]:
-    return {"Handshake": describe_handshake(ledger.app.enable_all_features(caller), moment.instant)}
+def _root(app: HandshakeLedger, organization: Organization, instant: datetime) -> dict[str, Any]:
+    return {"Root": root_shape(organization)}
 
 
-def _create_organization(ledger: Any, caller: Caller, request: Any, moment: Moment) -> dict[str, Any]:
-    organization = ledger.app.create_organization(caller, request.FeatureSet or "ALL")
-    return {"Organization": organization_shape(organization, ledger.app.email_of(organization.management_account_id))}
+def _nothing(app: HandshakeLedger, result: Any, instant: datetime) -> dict[str, Any]:
+    return {}
 
 
-def _policy_type(method: str) -> Handler:
-    def handle(ledger: Any, caller: Caller, request: Any, moment: Moment) -> dict[str, Any]:
-        return {"Root": root_shape(getattr(ledger.app, method)(caller, request.RootId, request.PolicyType))}
-    return handle
-
-
-def _no_output(method: str, *fields: str) -> Handler:
-    def handle(ledger: Any, caller: Caller, request: Any, moment: Moment) -> dict[str, Any]:
-        getattr(ledger.app, method)(caller, *(getattr(request, f) for f in fields))
-        return {}
-    return handle
+COMMANDS: dict[str, Command] = {
+    "InviteAccountToOrganization": Command(lambda app, caller, r, audit: app.invite_account_to_organization(
+        caller, r.Target.Type, r.Target.Id, notes=r.Notes, tags=[tag.model_dump() for tag in r.Tags or ()],
+        audit=audit), _handshake),
+    "AcceptHandshake": Command(lambda app, caller, r, audit: app.accept_handshake(
+        caller, r.HandshakeId, audit=audit), _handshake),
+    "DeclineHandshake": Command(lambda app, caller, r, audit: app.decline_handshake(
+        caller, r.HandshakeId, audit=audit), _handshake),
+    "CancelHandshake": Command(lambda app, caller, r, audit: app.cancel_handshake(
+        caller, r.HandshakeId, audit=audit), _handshake),
+    "EnableAllFeatures": Command(lambda app, caller, r, audit: app.enable_all_features(caller, audit=audit),
+                                 _handshake),
+    "CreateOrganization": Command(lambda app, caller, r, audit: app.create_organization(
+        caller, r.FeatureSet or "ALL", audit=audit), _organization),
+    "DeleteOrganization": Command(lambda app, caller, r, audit: app.delete_organization(caller, audit=audit),
+                                  _nothing),
+    "LeaveOrganization": Command(lambda app, caller, r, audit: app.leave_organization(caller, audit=audit),
+                                 _nothing),
+    "RemoveAccountFromOrganization": Command(lambda app, caller, r, audit: app.remove_account_from_organization(
+        caller, r.AccountId, audit=audit), _nothing),
+    "EnablePolicyType": Command(lambda app, caller, r, audit: app.enable_policy_type(
+        caller, r.RootId, r.PolicyType, audit=audit), _root),
+    "DisablePolicyType": Command(lambda app, caller, r, audit: app.disable_policy_type(
+        caller, r.RootId, r.PolicyType, audit=audit), _root),
+    "EnableAWSServiceAccess": Command(lambda app, caller, r, audit: app.enable_aws_service_access(
+        caller, r.ServicePrincipal, audit=audit), _nothing),
+    "DisableAWSServiceAccess": Command(lambda app, caller, r, audit: app.disable_aws_service_access(
+        caller, r.ServicePrincipal, audit=audit), _nothing),
+}
 
 
 # -- queries: the read model at the reader's moment ---------------------------------------------
@@ -86,21 +111,6 @@ def _list(method: str) -> Handler:
     return handle
 
 
-COMMANDS: dict[str, Handler] = {
-    "InviteAccountToOrganization": _invite,
-    "AcceptHandshake": _handshake("accept_handshake"),
-    "DeclineHandshake": _handshake("decline_handshake"),
-    "CancelHandshake": _handshake("cancel_handshake"),
-    "EnableAllFeatures": _enable_all_features,
-    "CreateOrganization": _create_organization,
-    "DeleteOrganization": _no_output("delete_organization"),
-    "LeaveOrganization": _no_output("leave_organization"),
-    "RemoveAccountFromOrganization": _no_output("remove_account_from_organization", "AccountId"),
-    "EnablePolicyType": _policy_type("enable_policy_type"),
-    "DisablePolicyType": _policy_type("disable_policy_type"),
-    "EnableAWSServiceAccess": _no_output("enable_aws_service_access", "ServicePrincipal"),
-    "DisableAWSServiceAccess": _no_output("disable_aws_service_access", "ServicePrincipal"),
-}
 QUERIES: dict[str, Handler] = {
     "DescribeHandshake": _read("describe_handshake", "HandshakeId"),
     "ListHandshakesForAccount": _list("list_for_account"),
@@ -111,7 +121,7 @@ QUERIES: dict[str, Handler] = {
     "ListRoots": _list("list_roots"),
     "ListAWSServiceAccessForOrganization": _list("list_aws_service_access_for_organization"),
 }
-OPERATIONS = {**COMMANDS, **QUERIES}
+OPERATIONS: tuple[str, ...] = (*COMMANDS, *QUERIES)  # every operation name, commands first
 
 
 def dispatch(ledger: Answering, caller: Caller, operation: str, params: dict[str, Any] | None) -> dict[str, Any]:
@@ -120,9 +130,10 @@ def dispatch(ledger: Answering, caller: Caller, operation: str, params: dict[str
     A command is validated inside ``ledger.command`` so that a refused one, invalid input
     included, is audited like any other call (issue 12).
     """
-    handler = OPERATIONS.get(operation)
+    command = COMMANDS.get(operation)
+    if command is not None:
+        return ledger.command(command, caller, operation, params or {})
+    handler = QUERIES.get(operation)
     if handler is None:
         raise errors.UnknownOperationException(f"Unknown operation {operation}.")
-    if operation in COMMANDS:
-        return ledger.command(handler, caller, operation, params or {})
     return ledger.query(handler, caller, parse_request(operation, params or {}))

@@ -14,9 +14,9 @@ from typing import Any, Callable, Iterator, Protocol
 
 from ledger.domain import errors
 from ledger.domain.instants import EPOCH, from_us, is_relative, parse_instant
-from ledger.entrypoints.dispatch import Handler, dispatch
+from ledger.entrypoints.dispatch import Command, Handler, dispatch
 from ledger.service_layer.application import HandshakeLedger
-from ledger.service_layer.audit import Caller, api_call
+from ledger.service_layer.audit import AuditedCall, Caller
 from ledger.service_layer.history import HistoryEntry, handshake_as_of, history
 from ledger.service_layer.requests import parse_request
 from ledger.service_layer.shapes import describe_handshake
@@ -64,7 +64,7 @@ class LedgerReader:
     def now(self) -> datetime:
         return self.moment().instant
 
-    def command(self, handler: Handler, caller: Caller, operation: str,
+    def command(self, command: Command, caller: Caller, operation: str,
                 params: dict[str, Any]) -> dict[str, Any]:
         raise NotImplementedError
 
@@ -117,22 +117,20 @@ class Ledger(LedgerReader):
     def moment(self) -> Moment:
         return Moment(None, self.clock.now())
 
-    def command(self, handler: Handler, caller: Caller, operation: str,
+    def command(self, command: Command, caller: Caller, operation: str,
                 params: dict[str, Any]) -> dict[str, Any]:
         """Validate and run one command call; audit it, accepted (with its events) or refused (alone)."""
-        moment = self.moment()
+        now = self.moment().instant
+        audit: AuditedCall[Any] = AuditedCall(operation, caller, params, now,
+                                              answer=lambda result: command.answer(self.app, result, now))
         try:
             request = parse_request(operation, params)
         except errors.OrganizationsError as invalid:
-            self.app.record_refusal(api_call(operation, caller, params, moment.instant, error=invalid))
+            self.app.record_refusal(audit.refused(invalid))
             raise
-        answer = self.app.run_command(
-            lambda: handler(self, caller, request, moment),
-            audit=lambda answer: api_call(operation, caller, params, moment.instant, answer=answer),
-            refusal=lambda error: api_call(operation, caller, params, moment.instant, error=error),
-        )
+        command.run(self.app, caller, request, audit)
         self.catch_up(upto=self.app.answered_head)  # read-your-writes: the caller's next List sees this command
-        return answer
+        return audit.answer_given
 
     def query(self, handler: Handler, caller: Caller, request: Any) -> dict[str, Any]:
         if not self.views_followed:
@@ -248,7 +246,7 @@ class LedgerAt(LedgerReader):
     def moment(self) -> Moment:
         return self._moment
 
-    def command(self, handler: Handler, caller: Caller, operation: str,
+    def command(self, command: Command, caller: Caller, operation: str,
                 params: dict[str, Any]) -> dict[str, Any]:
         raise errors.AccessDeniedException(
             f"The ledger as of {self.instant.isoformat()} (position {self.position}) is read-only: "

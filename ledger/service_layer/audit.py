@@ -19,7 +19,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Any, Iterable, Protocol, Sequence, runtime_checkable
+from typing import Any, Callable, Generic, Iterable, Protocol, Sequence, TypeVar, runtime_checkable
 
 from ledger.domain import errors
 from ledger.domain.organization import Organization
@@ -66,6 +66,19 @@ class ApiCall:
     @property
     def refused(self) -> bool:
         return self.error_code is not None
+
+
+T = TypeVar("T")
+T_contra = TypeVar("T_contra", contravariant=True)
+
+
+class CallAudit(Protocol[T_contra]):
+    """The audit record of a command call, made inside the command's unit of work: from what the
+    command returned (accepted) or the AWS error that refused it."""
+
+    def accepted(self, result: T_contra) -> ApiCall: ...
+
+    def refused(self, error: errors.OrganizationsError) -> ApiCall: ...
 
 
 @runtime_checkable
@@ -128,6 +141,25 @@ def api_call(operation: str, caller: Caller, params: dict[str, Any], now: dateti
         error_code=error.code if error else None, error_message=error.message if error else None,
         resources=_resources(params, answer or {}),
     )
+
+
+class AuditedCall(Generic[T]):
+    """One AWS call run as a command (``CallAudit``): ``answer`` shapes what the command returned
+    into the wire answer inside its unit of work, so the caller and the record get the same one
+    (``answer_given``, once accepted)."""
+
+    def __init__(self, operation: str, caller: Caller, params: dict[str, Any], now: datetime,
+                 answer: Callable[[T], dict[str, Any]]) -> None:
+        self.operation, self.caller, self.params, self.now = operation, caller, params, now
+        self._shape = answer
+        self.answer_given: dict[str, Any] = {}
+
+    def accepted(self, result: T) -> ApiCall:
+        self.answer_given = self._shape(result)
+        return api_call(self.operation, self.caller, self.params, self.now, answer=self.answer_given)
+
+    def refused(self, error: errors.OrganizationsError) -> ApiCall:
+        return api_call(self.operation, self.caller, self.params, self.now, error=error)
 
 
 def _resources(params: dict[str, Any], answer: dict[str, Any]) -> tuple[tuple[str, str], ...]:

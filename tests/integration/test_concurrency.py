@@ -62,7 +62,7 @@ def test_accepting_what_another_process_just_accepted_says_already_accepted(data
     (handshake_id,) = invite(ledger, ALICE)
     with open_ledger(data_location) as elsewhere:
         # A writer that does not take turns with this process (another tool on the same store).
-        elsewhere.app._writers_lock = threading.Lock()
+        elsewhere.app.runner._writers_lock = threading.Lock()
         original = ledger.app._account_or_new
 
         def accepted_elsewhere_meanwhile(*args: Any) -> Any:
