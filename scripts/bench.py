@@ -511,7 +511,7 @@ def walk_pages(ledger: Any, operation: str, caller: str, owner: str) -> list[Pag
     """Follow NextToken to the end; one probe per page after the first."""
     probes, token = [], None
     while True:
-        answer = ledger.call(operation, {"NextToken": token} if token else {}, Caller(caller))
+        answer = ledger.call(Caller(caller), operation, {"NextToken": token} if token else {})
         token = answer.get("NextToken")
         if not token:
             return probes
@@ -585,7 +585,7 @@ def list_latency(store: Any, ledgers: list[Seeded], plan: Plan, rng: random.Rand
         for (size, operation), pages in probes.items():
             chunk = pages[max(turn, 0)::ROUNDS]
             ledger = by_size[size].ledger
-            calls = [lambda p=p: ledger.call(p.operation, {"NextToken": p.token}, Caller(p.caller)) for p in chunk]
+            calls = [lambda p=p: ledger.call(Caller(p.caller), p.operation, {"NextToken": p.token}) for p in chunk]
             times, raw_times = latencies(calls), raw_page_latencies(store, ledger, chunk)
             if turn >= 0:
                 served[size, operation] += times
@@ -698,8 +698,8 @@ def as_of_pages(s: Seeded, operation: str, samples: int, rng: random.Random) -> 
         i = rng.randrange(s.seed.count)
         caller = s.seed.sender(i) if operation == "ListHandshakesForOrganization" else s.seed.recipient(i)
         instant = s.seed.instant(rng.randrange(i, s.seed.count))  # after the caller's organization began
-        live += latencies([lambda: s.ledger.call(operation, {}, Caller(caller))])
-        past += latencies([lambda: s.ledger.at(instant).call(operation, {}, Caller(caller))])
+        live += latencies([lambda: s.ledger.call(Caller(caller), operation, {})])
+        past += latencies([lambda: s.ledger.at(instant).call(Caller(caller), operation, {})])
     return live, past
 
 
@@ -1003,7 +1003,7 @@ def bench_http_writes(store: Any, plan: Plan, scratch: Path) -> list[Figure]:
     orgs = 4 * WRITE_CLIENTS
     with open_ledger(location, limits=Limits(accounts_per_organization=10**6, invitations_per_day=10**6)) as ledger:
         for org in range(orgs):
-            ledger.call("CreateOrganization", {}, Caller(management(org)))
+            ledger.call(Caller(management(org)), "CreateOrganization", {})
     per_client = plan.http_declines // 2
     rates: dict[int, tuple[float, float]] = {}
     os.environ.update({"HANDSHAKE_LEDGER_ACCOUNT_LIMIT": "1000000", "HANDSHAKE_LEDGER_INVITE_RATE_LIMIT": "1000000"})

@@ -78,7 +78,7 @@ def _epoch_seconds(value: Any) -> float:
 class Answers(Protocol):
     """What the service needs of the ledger: its one dispatch, and the ledger as of a moment."""
 
-    def call(self, operation: str, params: dict[str, Any] | None, caller: Caller) -> dict[str, Any]: ...
+    def call(self, caller: Caller, operation: str, params: dict[str, Any] | None = None) -> dict[str, Any]: ...
 
     def at(self, instant: str | None = None, *, position: int | None = None) -> Answers: ...
 
@@ -89,12 +89,12 @@ class Api:
     of its operations, and which of them are reads of the views (answered on the event loop)."""
 
     service: str
-    dispatch: Callable[[Any, str, dict[str, Any], Caller], dict[str, Any]]
+    dispatch: Callable[[Any, Caller, str, dict[str, Any]], dict[str, Any]]  # (ledger, caller, operation, params)
     reads: frozenset[str]
 
 
-def _organizations(ledger: Any, operation: str, params: dict[str, Any], caller: Caller) -> dict[str, Any]:
-    return ledger.call(operation, params, caller)
+def _organizations(ledger: Answers, caller: Caller, operation: str, params: dict[str, Any]) -> dict[str, Any]:
+    return ledger.call(caller, operation, params)
 
 
 APIS = {  # X-Amz-Target prefix -> its API
@@ -176,7 +176,7 @@ class AwsJsonService:
         credential = parse_authorization(request.headers.get("authorization"))
         caller = Caller(account_id, request_id, access_key_id=credential.access_key_id if credential else None,
                         source_ip=request.source_ip, user_agent=request.headers.get("user-agent"))
-        return api.dispatch(answers, operation, _json_object(request.body), caller)
+        return api.dispatch(answers, caller, operation, _json_object(request.body))
 
 
 def _json_object(body: bytes) -> dict[str, Any]:

@@ -75,8 +75,9 @@ class LedgerReader:
     def query(self, handler: Handler, caller: Caller, request: Any) -> dict[str, Any]:
         return handler(self, caller, request, self.moment_for(getattr(request, "NextToken", None)))
 
-    def call(self, operation: str, params: dict[str, Any] | None, caller: Caller | str) -> dict[str, Any]:
-        """Answer one AWS operation; the HTTP service and the clients both come through here."""
+    def call(self, caller: Caller | str, operation: str, params: dict[str, Any] | None = None) -> dict[str, Any]:
+        """Answer one AWS operation for ``caller`` (a ``Caller``, or an account id); the HTTP
+        service and the clients both come through here."""
         if isinstance(caller, str):
             caller = Caller(caller)
         return dispatch(self, caller, operation, params)
