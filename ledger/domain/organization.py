@@ -25,6 +25,17 @@ ALL, CONSOLIDATED_BILLING = "ALL", "CONSOLIDATED_BILLING"
 RATE_WINDOW = timedelta(hours=24)
 
 
+def check_all_features(feature_set: str) -> None:
+    """Trusted access for AWS services needs all features: ConstraintViolationException
+    ORGANIZATION_NOT_IN_ALL_FEATURES_MODE otherwise (the message is AWS's)."""
+    if feature_set != ALL:
+        raise errors.ConstraintViolationException(
+            "The request failed because the organization does not have all features enabled. "
+            "Please enable all features in your organization and then retry.",
+            "ORGANIZATION_NOT_IN_ALL_FEATURES_MODE",
+        )
+
+
 class Organization(LedgerAggregate):
     TOPIC = "handshake-ledger:Organization"
 
@@ -166,13 +177,7 @@ class Organization(LedgerAggregate):
         return None
 
     def check_all_features(self) -> None:
-        """Trusted access for AWS services needs all features (the message is AWS's)."""
-        if self.feature_set != ALL:
-            raise errors.ConstraintViolationException(
-                "The request failed because the organization does not have all features enabled. "
-                "Please enable all features in your organization and then retry.",
-                "ORGANIZATION_NOT_IN_ALL_FEATURES_MODE",
-            )
+        check_all_features(self.feature_set)
 
     def _check_root(self, root_id: str) -> None:
         if root_id != self.root_id:

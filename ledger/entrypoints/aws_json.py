@@ -57,9 +57,9 @@ def json_response(status: int, answer: Mapping[str, Any], request_id: str) -> Re
     encode in a tenth of the standard library's time); the standard library for what orjson refuses
     (a lone surrogate echoed in a message: decision 2), which it writes as an escape."""
     try:
-        body = orjson.dumps(answer, default=_epoch_seconds, option=orjson.OPT_PASSTHROUGH_DATETIME)
+        body = orjson.dumps(answer, default=_as_epoch_seconds, option=orjson.OPT_PASSTHROUGH_DATETIME)
     except TypeError:  # orjson.JSONEncodeError is one
-        body = json.dumps(answer, default=_epoch_seconds, separators=(",", ":")).encode()
+        body = json.dumps(answer, default=_as_epoch_seconds, separators=(",", ":")).encode()
     return Response(status, {"Content-Type": CONTENT_TYPE, "x-amzn-RequestId": request_id}, body)
 
 
@@ -68,7 +68,7 @@ def error_response(error: errors.OrganizationsError, request_id: str | None = No
     return json_response(error.status, error.to_wire(), request_id or str(uuid.uuid4()))
 
 
-def _epoch_seconds(value: Any) -> float:
+def _as_epoch_seconds(value: Any) -> float:
     """The wire's timestamps: epoch seconds, fractions allowed (shapes keep datetimes)."""
     if isinstance(value, datetime):
         return value.timestamp()

@@ -18,7 +18,7 @@ from ledger.domain.organization import Organization
 from ledger.service_layer.application import HandshakeLedger
 from ledger.service_layer.audit import AuditedCall, Caller
 from ledger.service_layer.requests import parse_request
-from ledger.service_layer.shapes import describe_handshake, organization_shape, root_shape
+from ledger.service_layer.shapes import describe_handshake, describe_organization, describe_root
 
 if TYPE_CHECKING:
     from projections.queries import Moment
@@ -55,11 +55,11 @@ def _handshake(app: HandshakeLedger, handshake: Handshake, instant: datetime) ->
 
 
 def _organization(app: HandshakeLedger, organization: Organization, instant: datetime) -> dict[str, Any]:
-    return {"Organization": organization_shape(organization, app.email_of(organization.management_account_id))}
+    return {"Organization": describe_organization(organization, app.email_of(organization.management_account_id))}
 
 
 def _root(app: HandshakeLedger, organization: Organization, instant: datetime) -> dict[str, Any]:
-    return {"Root": root_shape(organization)}
+    return {"Root": describe_root(organization)}
 
 
 def _nothing(app: HandshakeLedger, result: Any, instant: datetime) -> dict[str, Any]:

@@ -94,7 +94,7 @@ class AuditLog(Protocol):
         ...
 
 
-def plain(value: Any) -> Any:
+def audit_text(value: Any) -> Any:
     """A value as an audit record keeps it in JSON: instants as CloudTrail writes them, anything else as text."""
     if isinstance(value, datetime):
         return value.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
@@ -114,10 +114,10 @@ def service_events(events: Iterable[Any], management_of: dict[str, str], request
     for event in events:
         if isinstance(event, Organization.MemberJoined):
             name, details = "AccountJoinedOrganization", {
-                "joinedMethod": "INVITED", "joinedTime": plain(event.timestamp)}
+                "joinedMethod": "INVITED", "joinedTime": audit_text(event.timestamp)}
         elif isinstance(event, Organization.MemberLeft):
             name, details = "AccountDepartedOrganization", {
-                "departureMethod": "REMOVED" if event.removed else "LEFT", "departureTime": plain(event.timestamp)}
+                "departureMethod": "REMOVED" if event.removed else "LEFT", "departureTime": audit_text(event.timestamp)}
         else:
             continue
         organization_id = event.originator_id

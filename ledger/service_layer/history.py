@@ -15,7 +15,7 @@ from typing import Any
 from eventsourcing.application import AggregateNotFoundError
 
 from ledger.domain.aggregate import payload
-from ledger.domain.instants import to_us
+from ledger.domain.instants import to_us, with_iso_instants
 from ledger.domain.errors import HandshakeNotFoundException
 from ledger.domain.handshake import EXPIRED, LIVE_STATES, Handshake, state_at
 
@@ -61,7 +61,7 @@ def history(app: Any, handshake_id: str, now: datetime, as_of: datetime | None =
     handshake: Handshake | None = None
     for event in _events(app, handshake_id, as_of):
         handshake = event.mutate(handshake)
-        details = {k: _plain(v) for k, v in payload(event).items() if v not in (None, [], {})}
+        details = {k: with_iso_instants(v) for k, v in payload(event).items() if v not in (None, [], {})}
         entries.append(HistoryEntry(
             version=event.originator_version, timestamp=event.timestamp, what=_what(event),
             actor=event.actor, request_id=event.request_id, state=handshake.state, details=details,
@@ -114,6 +114,3 @@ def _what(event: Any) -> str:
     """The audit word for an event: a handshake's creation is its request."""
     return "Requested" if isinstance(event, Handshake.Created) else type(event).__name__
 
-
-def _plain(value: Any) -> Any:
-    return value.isoformat() if isinstance(value, datetime) else value

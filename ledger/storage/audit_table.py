@@ -10,7 +10,7 @@ from datetime import datetime, timezone
 from typing import Any, Sequence
 
 from ledger.domain.instants import to_us
-from ledger.service_layer.audit import ApiCall, plain
+from ledger.service_layer.audit import ApiCall, audit_text
 
 
 COLUMNS = ("event_id", "event_time_us", "event_name", "event_type", "recipient_account_id", "account_id",
@@ -50,7 +50,7 @@ def from_row(row: Any) -> ApiCall:
 
 
 def _json(value: Any) -> str | None:
-    return None if value is None else json.dumps(value, default=plain, separators=(",", ":"))
+    return None if value is None else json.dumps(value, default=audit_text, separators=(",", ":"))
 
 
 def _unjson(text: str | None) -> Any:
