@@ -289,7 +289,7 @@ def demo(args: argparse.Namespace) -> int:
     except LocationBusy:
         raise Failure(f"{where} is in use (a server is serving it); the demo writes a backdated story and needs "
                       "a location of its own: stop the server or pass another --data", 2) from None
-    except (OSError, *STORE_ERRORS) as error:
+    except OPEN_ERRORS as error:
         raise Failure(f"can't open the data location {where}: {error}", 2) from None
     with occupancy:
         clock = story.StepClock(story.demo_start(system_clock.now()))

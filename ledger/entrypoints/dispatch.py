@@ -70,7 +70,7 @@ def _transfer(with_emails: bool) -> Answer:
                instant: datetime) -> dict[str, Any]:
         organization = app.organization_of(caller.account_id)
         return {"ResponsibilityTransfer": transfer_shape(
-            transfer.as_row(), caller=caller.account_id, caller_organization=organization and organization.id,
+            transfer.as_row(), caller=caller.account_id, caller_organization=organization.id if organization else None,
             now=instant, email_of=app.email_of, with_emails=with_emails)}
     return answer
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from ledger.entrypoints.webui.context import Page, PageRequest
+from ledger.entrypoints.webui.params import Rule, choice
 from projections.analytics import analytics_of, outcomes_per_day_of
 from projections.aws_reads import ViewDirectory
 
@@ -17,6 +18,7 @@ TOP = 10  # organizations drawn one by one; the rest are "others"
 OTHERS = "others"
 SORTS = ("Total", "Accepted", "Declined", "Canceled", "Expired", "Open", "AcceptanceRate", "DecisionSecondsP50",
          "DecisionSecondsP90", "OrganizationId", "Action")
+PARAMETERS: dict[str, Rule] = {"sort": choice(SORTS)}
 
 OUTCOME_COLORS = {"Accepted": "#2e7d32", "Declined": "#c62828", "Canceled": "#8d8d8d", "Expired": "#ef6c00"}
 ACTION_COLORS = {"INVITE": "#1565c0", "ENABLE_ALL_FEATURES": "#6a1b9a", "APPROVE_ALL_FEATURES": "#00838f"}
@@ -25,7 +27,7 @@ HOUR = 3600.0
 
 def analytics_page(request: PageRequest) -> Page:
     moment = request.moment
-    sort = request.text("sort", choices=SORTS) or "Total"
+    sort = request.value("sort") or "Total"
     where = request.browser.facts_where(moment, request.scope)
     view = request.ledger.view
     by_organization = analytics_of(view, where, now=moment.instant, by="organization")
