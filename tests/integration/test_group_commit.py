@@ -121,7 +121,8 @@ class TestOneProcess:
                 del runner.run
             assert len(runs) == 1 and runs[0].answer_given == {"Organization": organization}
             trail = ledger.client(MANAGERS[0], "cloudtrail").lookup_events()["Events"]
-            assert [e["EventName"] for e in trail] == ["CreateOrganization"]
+            # the call once, and the management account's joining it caused (decision 29), newest first
+            assert [e["EventName"] for e in trail] == ["AccountJoinedOrganization", "CreateOrganization"]
 
     def test_a_command_inside_a_command_is_refused_not_waited_for(self, data_location):
         with open_ledger(data_location) as ledger:
