@@ -15,9 +15,9 @@ import orjson
 
 from ledger.domain import errors
 from ledger.domain.directory import default_email, default_name, email_key, resolve_owner
-from ledger.domain.ids import account_arn, organization_arn, root_arn
-from ledger.domain.organization import ALL
-from ledger.service_layer.shapes import handshake_shape
+from ledger.domain.ids import account_arn
+from ledger.domain.organization import check_all_features
+from ledger.service_layer.shapes import handshake_shape, organization_shape, root_shape
 from ledger.domain.instants import from_us
 from projections.paging import TokenCodec
 from projections.queries import Moment, ViewQueries
@@ -110,16 +110,9 @@ class LedgerReads(TransferReads):
     def describe_organization(self, account_id: str, moment: Moment) -> dict[str, Any]:
         organization = self._organization_of(account_id, moment)
         mgmt = organization["management_account_id"]
-        return {"Organization": {
-            "Id": organization["organization_id"],
-            "Arn": organization_arn(mgmt, organization["organization_id"]),
-            "FeatureSet": organization["feature_set"],
-            "MasterAccountArn": account_arn(mgmt, organization["organization_id"], mgmt),
-            "MasterAccountId": mgmt,
-            "MasterAccountEmail": ViewDirectory(self.queries, moment).email_of(mgmt),
-            "AvailablePolicyTypes": ([{"Type": "SERVICE_CONTROL_POLICY", "Status": "ENABLED"}]
-                                     if organization["feature_set"] == ALL else []),
-        }}
+        return {"Organization": organization_shape(
+            organization_id=organization["organization_id"], feature_set=organization["feature_set"],
+            management_account_id=mgmt, management_email=ViewDirectory(self.queries, moment).email_of(mgmt))}
 
     def list_accounts(self, account_id: str, request: Any, moment: Moment) -> dict[str, Any]:
         organization = self._managed(account_id, moment, "list the accounts of the organization")
@@ -145,23 +138,15 @@ class LedgerReads(TransferReads):
         """The one root; its PolicyTypes are the types enabled in it, ENABLED at once (AWS enables
         in the background and may show PENDING_ENABLE first)."""
         organization = self._managed(account_id, moment, "list the roots of the organization")
-        mgmt, organization_id = organization["management_account_id"], organization["organization_id"]
-        root = {
-            "Id": organization["root_id"], "Arn": root_arn(mgmt, organization_id, organization["root_id"]),
-            "Name": "Root",
-            "PolicyTypes": [{"Type": t, "Status": "ENABLED"} for t in orjson.loads(organization["policy_types"])],
-        }
+        root = root_shape(organization_id=organization["organization_id"],
+                          management_account_id=organization["management_account_id"],
+                          root_id=organization["root_id"], policy_types=orjson.loads(organization["policy_types"]))
         return self._keyed_page("ListRoots", "Roots", account_id, request, moment, {root["Id"]: root})
 
     def list_aws_service_access_for_organization(self, account_id: str, request: Any,
                                                  moment: Moment) -> dict[str, Any]:
         organization = self._managed(account_id, moment, "list the services with trusted access")
-        if organization["feature_set"] != ALL:
-            raise errors.ConstraintViolationException(
-                "The request failed because the organization does not have all features enabled. "
-                "Please enable all features in your organization and then retry.",
-                "ORGANIZATION_NOT_IN_ALL_FEATURES_MODE",
-            )
+        check_all_features(organization["feature_set"])
         enabled = {principal: {"ServicePrincipal": principal, "DateEnabled": from_us(us)}
                    for principal, us in orjson.loads(organization["service_access"]).items()}
         return self._keyed_page("ListAWSServiceAccessForOrganization", "EnabledServicePrincipals", account_id,

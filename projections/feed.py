@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import threading
-from datetime import datetime
 from typing import Any, Iterator
 
 from ledger.domain.aggregate import payload
 from ledger.domain.handshake import Handshake
+from ledger.domain.instants import with_iso_instants
 from ledger.domain.transfer import ResponsibilityTransfer
 
 PAGE = 500
@@ -25,7 +25,7 @@ def record(app: Any, notification: Any) -> dict[str, Any]:
         "timestamp": event.timestamp.isoformat(),
         "actor": event.actor,
         "request_id": event.request_id,
-        "payload": {k: _plain(v) for k, v in payload(event).items()},
+        "payload": {k: with_iso_instants(v) for k, v in payload(event).items()},
     }
 
 
@@ -44,12 +44,3 @@ def change_feed(app: Any, *, after: int = 0, follow: bool = False, poll: float =
                 return
             stop.wait(poll)
 
-
-def _plain(value: Any) -> Any:
-    if isinstance(value, datetime):
-        return value.isoformat()
-    if isinstance(value, list):
-        return [_plain(v) for v in value]
-    if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()}
-    return value

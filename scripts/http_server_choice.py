@@ -45,9 +45,10 @@ def prepare(location: Path, per_org: int) -> dict[int, list[tuple[str, str]]]:
     invited: dict[int, list[tuple[str, str]]] = {}
     with open_ledger(location, limits=limits) as ledger:
         for org in range(ORGANIZATIONS):
-            ledger.call("CreateOrganization", {"FeatureSet": "ALL"}, Caller(management(org)))
-            invited[org] = [(ledger.call("InviteAccountToOrganization", {"Target": {"Type": "ACCOUNT", "Id": invitee(org, n)}},
-                                         Caller(management(org)))["Handshake"]["Id"], invitee(org, n)) for n in range(per_org)]
+            ledger.call(Caller(management(org)), "CreateOrganization", {"FeatureSet": "ALL"})
+            invited[org] = [(ledger.call(Caller(management(org)), "InviteAccountToOrganization",
+                                         {"Target": {"Type": "ACCOUNT", "Id": invitee(org, n)}})["Handshake"]["Id"],
+                             invitee(org, n)) for n in range(per_org)]
     return invited
 
 

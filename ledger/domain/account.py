@@ -13,7 +13,7 @@ from datetime import datetime
 
 from eventsourcing.domain import event
 
-from ledger.domain.aggregate import LedgerAggregate
+from ledger.domain.aggregate import LedgerAggregate, LedgerCreated
 from ledger.domain.directory import default_email, default_name, email_key
 
 __all__ = ["Account", "EmailClaim", "default_email", "default_name", "email_claim_id"]
@@ -27,7 +27,30 @@ def email_claim_id(email: str) -> str:
 class Account(LedgerAggregate):
     TOPIC = "handshake-ledger:Account"
 
-    @event("Created", topic="handshake-ledger:Account.Created:v1")
+    class Event(LedgerAggregate.Event):
+        pass
+
+    class Created(Event, LedgerCreated):
+        TOPIC = "handshake-ledger:Account.Created:v1"
+        email: str
+        name: str
+
+    class ProfileChanged(Event):
+        TOPIC = "handshake-ledger:Account.ProfileChanged:v1"
+        email: str
+        name: str
+
+    class JoinedOrganization(Event):
+        TOPIC = "handshake-ledger:Account.JoinedOrganization:v1"
+        organization_id: str
+        method: str
+        handshake_id: str | None
+
+    class LeftOrganization(Event):
+        TOPIC = "handshake-ledger:Account.LeftOrganization:v1"
+        organization_id: str
+
+    @event(Created)
     def __init__(self, id: str, email: str, name: str, actor: str, request_id: str | None, timestamp: datetime) -> None:
         self.email = email
         self.name = name
@@ -35,12 +58,12 @@ class Account(LedgerAggregate):
         self.joined_method: str | None = None
         self.joined_at: datetime | None = None
 
-    @event("ProfileChanged", topic="handshake-ledger:Account.ProfileChanged:v1")
+    @event(ProfileChanged)
     def change_profile(self, email: str, name: str, actor: str, request_id: str | None, timestamp: datetime) -> None:
         self.email = email
         self.name = name
 
-    @event("JoinedOrganization", topic="handshake-ledger:Account.JoinedOrganization:v1")
+    @event(JoinedOrganization)
     def join(
         self, organization_id: str, method: str, handshake_id: str | None, actor: str, request_id: str | None, timestamp: datetime
     ) -> None:
@@ -48,7 +71,7 @@ class Account(LedgerAggregate):
         self.joined_method = method
         self.joined_at = timestamp
 
-    @event("LeftOrganization", topic="handshake-ledger:Account.LeftOrganization:v1")
+    @event(LeftOrganization)
     def leave(self, organization_id: str, actor: str, request_id: str | None, timestamp: datetime) -> None:
         self.organization_id = None
         self.joined_method = None
@@ -58,14 +81,28 @@ class Account(LedgerAggregate):
 class EmailClaim(LedgerAggregate):
     TOPIC = "handshake-ledger:EmailClaim"
 
-    @event("Created", topic="handshake-ledger:EmailClaim.Created:v1")
+    class Event(LedgerAggregate.Event):
+        pass
+
+    class Created(Event, LedgerCreated):
+        TOPIC = "handshake-ledger:EmailClaim.Created:v1"
+        account_id: str
+
+    class Released(Event):
+        TOPIC = "handshake-ledger:EmailClaim.Released:v1"
+
+    class Reclaimed(Event):
+        TOPIC = "handshake-ledger:EmailClaim.Reclaimed:v1"
+        account_id: str
+
+    @event(Created)
     def __init__(self, id: str, account_id: str, actor: str, request_id: str | None, timestamp: datetime) -> None:
         self.account_id: str | None = account_id
 
-    @event("Released", topic="handshake-ledger:EmailClaim.Released:v1")
+    @event(Released)
     def release(self, actor: str, request_id: str | None, timestamp: datetime) -> None:
         self.account_id = None
 
-    @event("Reclaimed", topic="handshake-ledger:EmailClaim.Reclaimed:v1")
+    @event(Reclaimed)
     def reclaim(self, account_id: str, actor: str, request_id: str | None, timestamp: datetime) -> None:
         self.account_id = account_id

@@ -11,7 +11,7 @@ from typing import Any
 
 from eventsourcing.domain import event
 
-from ledger.domain.aggregate import LedgerAggregate
+from ledger.domain.aggregate import LedgerAggregate, LedgerCreated
 from ledger.domain.errors import HandshakeAlreadyInStateException, InvalidHandshakeTransitionException
 
 INVITE = "INVITE"
@@ -51,7 +51,47 @@ def visible_at(stored_state: str, closed_at: datetime | None, expires_at: dateti
 class Handshake(LedgerAggregate):
     TOPIC = "handshake-ledger:Handshake"
 
-    @event("Created", topic="handshake-ledger:Handshake.Created:v1")
+    # -- events: the stored topics are the refactor-proof names of these classes ----------
+
+    class Event(LedgerAggregate.Event):
+        pass
+
+    class Created(Event, LedgerCreated):
+        TOPIC = "handshake-ledger:Handshake.Created:v1"
+        action: str
+        arn: str
+        organization_id: str
+        sender_account_id: str
+        recipient_account_id: str | None
+        target_type: str
+        target_id: str
+        parties: list[dict[str, str]]
+        resources: list[dict[str, Any]]
+        state: str
+        expires_at: datetime
+        parent_id: str | None
+        children: list[str]
+        tags: list[dict[str, str]]
+
+    class Accepted(Event):
+        TOPIC = "handshake-ledger:Handshake.Accepted:v1"
+
+    class Declined(Event):
+        TOPIC = "handshake-ledger:Handshake.Declined:v1"
+
+    class Canceled(Event):
+        TOPIC = "handshake-ledger:Handshake.Canceled:v1"
+        cause: str | None
+
+    class ChildAccepted(Event):
+        TOPIC = "handshake-ledger:Handshake.ChildAccepted:v1"
+        child_id: str
+
+    class ChildWithdrawn(Event):
+        TOPIC = "handshake-ledger:Handshake.ChildWithdrawn:v1"
+        child_id: str
+
+    @event(Created)
     def __init__(
         self,
         id: str,
@@ -154,27 +194,27 @@ class Handshake(LedgerAggregate):
 
     # -- recorded changes (replayed: no checks, no clock) --------------------------------
 
-    @event("Accepted", topic="handshake-ledger:Handshake.Accepted:v1")
+    @event(Accepted)
     def _accepted(self, actor: str, request_id: str | None, timestamp: datetime) -> None:
         self._close(ACCEPTED, timestamp)
         if self.target_type == "EMAIL":  # the AcceptHandshake example: the EMAIL party stays
             self.resources = [*self.resources, {"Type": "ACCOUNT", "Value": actor}]
         self._answered_by(actor)
 
-    @event("Declined", topic="handshake-ledger:Handshake.Declined:v1")
+    @event(Declined)
     def _declined(self, actor: str, request_id: str | None, timestamp: datetime) -> None:
         self._close(DECLINED, timestamp)
         self._answered_by(actor)
 
-    @event("Canceled", topic="handshake-ledger:Handshake.Canceled:v1")
+    @event(Canceled)
     def _canceled(self, cause: str | None, actor: str, request_id: str | None, timestamp: datetime) -> None:
         self._close(CANCELED, timestamp)
 
-    @event("ChildAccepted", topic="handshake-ledger:Handshake.ChildAccepted:v1")
+    @event(ChildAccepted)
     def _child_accepted(self, child_id: str, actor: str, request_id: str | None, timestamp: datetime) -> None:
         self._drop_pending(child_id)
 
-    @event("ChildWithdrawn", topic="handshake-ledger:Handshake.ChildWithdrawn:v1")
+    @event(ChildWithdrawn)
     def _child_withdrawn(self, child_id: str, actor: str, request_id: str | None, timestamp: datetime) -> None:
         self._drop_pending(child_id)
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from datetime import datetime, timedelta, timezone
+from typing import Any
 
 RELATIVE = re.compile(r"([+-])((?:[0-9]+[wdhms])+)", re.ASCII)
 UNITS = {"w": "weeks", "d": "days", "h": "hours", "m": "minutes", "s": "seconds"}
@@ -19,6 +20,17 @@ SPELLINGS = "ISO 8601 (2026-03-01, 2026-03-01T12:00:00Z) or now, -3d, -12h, +2d"
 def is_relative(text: str) -> bool:
     """Whether ``text`` names an instant relative to when it is read (``now``, ``-3d``)."""
     return text == "now" or RELATIVE.fullmatch(text) is not None
+
+
+def with_iso_instants(value: Any) -> Any:
+    """``value`` with every datetime in it (in lists and dicts too) as ISO 8601 text."""
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, list):
+        return [with_iso_instants(v) for v in value]
+    if isinstance(value, dict):
+        return {k: with_iso_instants(v) for k, v in value.items()}
+    return value
 
 
 def parse_instant(value: str | datetime, now: datetime) -> datetime:

@@ -19,16 +19,103 @@ from typing import Any, Callable
 from eventsourcing.domain import event
 
 from ledger.domain import errors
-from ledger.domain.aggregate import LedgerAggregate
+from ledger.domain.aggregate import LedgerAggregate, LedgerCreated
 
 ALL, CONSOLIDATED_BILLING = "ALL", "CONSOLIDATED_BILLING"
 RATE_WINDOW = timedelta(hours=24)
 
 
+def check_all_features(feature_set: str) -> None:
+    """Trusted access for AWS services needs all features: ConstraintViolationException
+    ORGANIZATION_NOT_IN_ALL_FEATURES_MODE otherwise (the message is AWS's)."""
+    if feature_set != ALL:
+        raise errors.ConstraintViolationException(
+            "The request failed because the organization does not have all features enabled. "
+            "Please enable all features in your organization and then retry.",
+            "ORGANIZATION_NOT_IN_ALL_FEATURES_MODE",
+        )
+
+
 class Organization(LedgerAggregate):
     TOPIC = "handshake-ledger:Organization"
 
-    @event("Created", topic="handshake-ledger:Organization.Created:v1")
+    # -- events: the stored topics are the refactor-proof names of these classes ----------
+
+    class Event(LedgerAggregate.Event):
+        pass
+
+    class Created(Event, LedgerCreated):
+        TOPIC = "handshake-ledger:Organization.Created:v1"
+        root_id: str
+        feature_set: str
+        management_account_id: str
+        management_email: str
+        management_name: str
+
+    class InvitationSent(Event):
+        TOPIC = "handshake-ledger:Organization.InvitationSent:v1"
+        handshake_id: str
+        target: str
+        expires_at: datetime
+
+    class InvitationClosed(Event):
+        TOPIC = "handshake-ledger:Organization.InvitationClosed:v1"
+        handshake_id: str
+        outcome: str
+
+    class MemberJoined(Event):
+        TOPIC = "handshake-ledger:Organization.MemberJoined:v1"
+        account_id: str
+        email: str
+        name: str
+        handshake_id: str
+        tags: list[dict[str, str]]
+
+    class MemberLeft(Event):
+        TOPIC = "handshake-ledger:Organization.MemberLeft:v1"
+        account_id: str
+        removed: bool
+
+    class AllFeaturesRequested(Event):
+        TOPIC = "handshake-ledger:Organization.AllFeaturesRequested:v1"
+        handshake_id: str
+        expires_at: datetime
+
+    class AllFeaturesRequestEnded(Event):
+        TOPIC = "handshake-ledger:Organization.AllFeaturesRequestEnded:v1"
+        handshake_id: str
+
+    class AllFeaturesEnabled(Event):
+        TOPIC = "handshake-ledger:Organization.AllFeaturesEnabled:v1"
+        handshake_id: str
+
+    class ServiceAccessEnabled(Event):
+        TOPIC = "handshake-ledger:Organization.ServiceAccessEnabled:v1"
+        service_principal: str
+
+    class ServiceAccessDisabled(Event):
+        TOPIC = "handshake-ledger:Organization.ServiceAccessDisabled:v1"
+        service_principal: str
+
+    class PolicyTypeEnabled(Event):
+        TOPIC = "handshake-ledger:Organization.PolicyTypeEnabled:v1"
+        root_id: str
+        policy_type: str
+
+    class PolicyTypeDisabled(Event):
+        TOPIC = "handshake-ledger:Organization.PolicyTypeDisabled:v1"
+        root_id: str
+        policy_type: str
+
+    class TransferJoined(Event):
+        TOPIC = "handshake-ledger:Organization.TransferJoined:v1"
+        transfer_id: str
+        side: str
+
+    class Deleted(Event):
+        TOPIC = "handshake-ledger:Organization.Deleted:v1"
+
+    @event(Created)
     def __init__(
         self,
         id: str,
@@ -97,13 +184,7 @@ class Organization(LedgerAggregate):
         return None
 
     def check_all_features(self) -> None:
-        """Trusted access for AWS services needs all features (the message is AWS's)."""
-        if self.feature_set != ALL:
-            raise errors.ConstraintViolationException(
-                "The request failed because the organization does not have all features enabled. "
-                "Please enable all features in your organization and then retry.",
-                "ORGANIZATION_NOT_IN_ALL_FEATURES_MODE",
-            )
+        check_all_features(self.feature_set)
 
     def _check_root(self, root_id: str) -> None:
         if root_id != self.root_id:
@@ -149,7 +230,7 @@ class Organization(LedgerAggregate):
 
     # -- recorded changes ---------------------------------------------------------------
 
-    @event("InvitationSent", topic="handshake-ledger:Organization.InvitationSent:v1")
+    @event(InvitationSent)
     def record_invitation(
         self, handshake_id: str, target: str, expires_at: datetime, actor: str, request_id: str | None, timestamp: datetime
     ) -> None:
@@ -158,13 +239,13 @@ class Organization(LedgerAggregate):
             "target": target, "requested_at": timestamp, "expires_at": expires_at, "open": True, "accepted": False,
         }
 
-    @event("InvitationClosed", topic="handshake-ledger:Organization.InvitationClosed:v1")
+    @event(InvitationClosed)
     def close_invitation(self, handshake_id: str, outcome: str, actor: str, request_id: str | None, timestamp: datetime) -> None:
         if handshake_id in self.invitations:
             self.invitations[handshake_id]["open"] = False
         self._prune(timestamp)
 
-    @event("MemberJoined", topic="handshake-ledger:Organization.MemberJoined:v1")
+    @event(MemberJoined)
     def admit_member(
         self,
         account_id: str,
@@ -180,52 +261,52 @@ class Organization(LedgerAggregate):
         if handshake_id in self.invitations:
             self.invitations[handshake_id].update(open=False, accepted=True)
 
-    @event("MemberLeft", topic="handshake-ledger:Organization.MemberLeft:v1")
+    @event(MemberLeft)
     def release_member(self, account_id: str, removed: bool, actor: str, request_id: str | None, timestamp: datetime) -> None:
         self.members.pop(account_id, None)
 
-    @event("AllFeaturesRequested", topic="handshake-ledger:Organization.AllFeaturesRequested:v1")
+    @event(AllFeaturesRequested)
     def start_all_features(
         self, handshake_id: str, expires_at: datetime, actor: str, request_id: str | None, timestamp: datetime
     ) -> None:
         self.all_features_request = {"handshake_id": handshake_id, "expires_at": expires_at}
 
-    @event("AllFeaturesRequestEnded", topic="handshake-ledger:Organization.AllFeaturesRequestEnded:v1")
+    @event(AllFeaturesRequestEnded)
     def end_all_features_request(self, handshake_id: str, actor: str, request_id: str | None, timestamp: datetime) -> None:
         self.all_features_request = None
 
-    @event("AllFeaturesEnabled", topic="handshake-ledger:Organization.AllFeaturesEnabled:v1")
+    @event(AllFeaturesEnabled)
     def enable_all_features(self, handshake_id: str, actor: str, request_id: str | None, timestamp: datetime) -> None:
         self.feature_set = ALL
         self.all_features_request = None
 
-    @event("ServiceAccessEnabled", topic="handshake-ledger:Organization.ServiceAccessEnabled:v1")
+    @event(ServiceAccessEnabled)
     def _service_access_enabled(self, service_principal: str, actor: str, request_id: str | None,
                                 timestamp: datetime) -> None:
         self.service_access[service_principal] = timestamp
 
-    @event("ServiceAccessDisabled", topic="handshake-ledger:Organization.ServiceAccessDisabled:v1")
+    @event(ServiceAccessDisabled)
     def _service_access_disabled(self, service_principal: str, actor: str, request_id: str | None,
                                  timestamp: datetime) -> None:
         self.service_access.pop(service_principal, None)
 
-    @event("PolicyTypeEnabled", topic="handshake-ledger:Organization.PolicyTypeEnabled:v1")
+    @event(PolicyTypeEnabled)
     def _policy_type_enabled(self, root_id: str, policy_type: str, actor: str, request_id: str | None,
                              timestamp: datetime) -> None:
         self.policy_types.append(policy_type)
 
-    @event("PolicyTypeDisabled", topic="handshake-ledger:Organization.PolicyTypeDisabled:v1")
+    @event(PolicyTypeDisabled)
     def _policy_type_disabled(self, root_id: str, policy_type: str, actor: str, request_id: str | None,
                               timestamp: datetime) -> None:
         self.policy_types.remove(policy_type)
 
-    @event("TransferJoined", topic="handshake-ledger:Organization.TransferJoined:v1")
+    @event(TransferJoined)
     def record_transfer(self, transfer_id: str, side: str, actor: str, request_id: str | None,
                         timestamp: datetime) -> None:
         """The organization is a party to a responsibility transfer: as inviter (inbound) or invitee (outbound)."""
         self.transfers = {**self.transfers, transfer_id: side}
 
-    @event("Deleted", topic="handshake-ledger:Organization.Deleted:v1")
+    @event(Deleted)
     def delete(self, actor: str, request_id: str | None, timestamp: datetime) -> None:
         self.deleted = True
         self.members = {}

@@ -18,7 +18,7 @@ from typing import Any
 from eventsourcing.domain import event
 
 from ledger.domain import errors
-from ledger.domain.aggregate import LedgerAggregate
+from ledger.domain.aggregate import LedgerAggregate, LedgerCreated
 
 TRANSFER_RESPONSIBILITY = "TRANSFER_RESPONSIBILITY"
 BILLING = "BILLING"
@@ -113,12 +113,17 @@ class ResponsibilityTransfer(LedgerAggregate):
 
     TOPIC = "handshake-ledger:ResponsibilityTransfer"
 
-    class Created(LedgerAggregate.Created):
+    # -- events: the stored topics are the refactor-proof names of these classes ----------
+
+    class Event(LedgerAggregate.Event):
+        pass
+
+    class Created(Event, LedgerCreated):
         """The base's creation event, never recorded for a transfer (``Invited`` is its creation)."""
 
         TOPIC = "handshake-ledger:ResponsibilityTransfer.Created:v1"
 
-    class Invited(LedgerAggregate.Created):
+    class Invited(Event, LedgerCreated):
         """The inviter sent the invitation (the TRANSFER_RESPONSIBILITY handshake ``handshake_id``)."""
 
         TOPIC = "handshake-ledger:ResponsibilityTransfer.Invited:v1"
@@ -134,7 +139,7 @@ class ResponsibilityTransfer(LedgerAggregate):
         notes: str | None
         tags: list[dict[str, str]]
 
-    class Accepted(LedgerAggregate.Event):
+    class Accepted(Event):
         """The invitee accepted; it is the Source from now on. ``notified``: every management account
         whose history records the ResponsibilityTransferAccepted service event (decision 28);
         ``transfer``: what that event tells of the transfer (``summary``)."""
@@ -145,17 +150,17 @@ class ResponsibilityTransfer(LedgerAggregate):
         notified: list[str]
         transfer: dict[str, Any]
 
-    class Declined(LedgerAggregate.Event):
+    class Declined(Event):
         """The invitee declined."""
 
         TOPIC = "handshake-ledger:ResponsibilityTransfer.Declined:v1"
 
-    class Canceled(LedgerAggregate.Event):
+    class Canceled(Event):
         """The inviter canceled the unanswered invitation."""
 
         TOPIC = "handshake-ledger:ResponsibilityTransfer.Canceled:v1"
 
-    class Withdrawn(LedgerAggregate.Event):
+    class Withdrawn(Event):
         """A party terminated the accepted transfer; it ends at ``end_at``."""
 
         TOPIC = "handshake-ledger:ResponsibilityTransfer.Withdrawn:v1"
@@ -163,7 +168,7 @@ class ResponsibilityTransfer(LedgerAggregate):
         notified: list[str]
         transfer: dict[str, Any]
 
-    class Renamed(LedgerAggregate.Event):
+    class Renamed(Event):
         """A party renamed its own side (``side``: inbound or outbound)."""
 
         TOPIC = "handshake-ledger:ResponsibilityTransfer.Renamed:v1"

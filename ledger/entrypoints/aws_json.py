@@ -62,9 +62,9 @@ def json_response(status: int, answer: Mapping[str, Any], request_id: str) -> Re
     encode in a tenth of the standard library's time); the standard library for what orjson refuses
     (a lone surrogate echoed in a message: decision 2), which it writes as an escape."""
     try:
-        body = orjson.dumps(answer, default=_epoch_seconds, option=orjson.OPT_PASSTHROUGH_DATETIME)
+        body = orjson.dumps(answer, default=_as_epoch_seconds, option=orjson.OPT_PASSTHROUGH_DATETIME)
     except TypeError:  # orjson.JSONEncodeError is one
-        body = json.dumps(answer, default=_epoch_seconds, separators=(",", ":")).encode()
+        body = json.dumps(answer, default=_as_epoch_seconds, separators=(",", ":")).encode()
     return Response(status, {"Content-Type": CONTENT_TYPE, "x-amzn-RequestId": request_id}, body)
 
 
@@ -73,7 +73,7 @@ def error_response(error: errors.OrganizationsError, request_id: str | None = No
     return json_response(error.status, error.to_wire(), request_id or str(uuid.uuid4()))
 
 
-def _epoch_seconds(value: Any) -> float:
+def _as_epoch_seconds(value: Any) -> float:
     """The wire's timestamps: epoch seconds, fractions allowed (shapes keep datetimes)."""
     if isinstance(value, datetime):
         return value.timestamp()
@@ -83,9 +83,9 @@ def _epoch_seconds(value: Any) -> float:
 class Answers(Protocol):
     """What the service needs of the ledger: its one dispatch, and the ledger as of a moment."""
 
-    def call(self, operation: str, params: dict[str, Any] | None, caller: Caller) -> dict[str, Any]: ...
+    def call(self, caller: Caller, operation: str, params: dict[str, Any] | None = None) -> dict[str, Any]: ...
 
-    def record_refusal(self, operation: str, caller: Caller, params: dict[str, Any] | None,
+    def record_refusal(self, caller: Caller, operation: str, params: dict[str, Any] | None,
                        error: errors.OrganizationsError) -> None: ...
 
     def at(self, instant: str | None = None, *, position: int | None = None) -> Answers: ...
@@ -97,14 +97,14 @@ class Api:
     of its operations, and which of them are reads of the views (answered on the event loop)."""
 
     service: str
-    dispatch: Callable[[Any, str, dict[str, Any], Caller], dict[str, Any]]
+    dispatch: Callable[[Any, Caller, str, dict[str, Any]], dict[str, Any]]  # (ledger, caller, operation, params)
     reads: frozenset[str]
     operations: frozenset[str]
     audited: bool  # its calls other than reads are the audit log's (Organizations'; not CloudTrail's own)
 
 
-def _organizations(ledger: Any, operation: str, params: dict[str, Any], caller: Caller) -> dict[str, Any]:
-    return ledger.call(operation, params, caller)  # type: ignore[no-any-return]
+def _organizations(ledger: Answers, caller: Caller, operation: str, params: dict[str, Any]) -> dict[str, Any]:
+    return ledger.call(caller, operation, params)
 
 
 APIS = {  # X-Amz-Target prefix -> its API
@@ -233,9 +233,9 @@ class AwsJsonService:
         except errors.OrganizationsError as refused:
             if api is None or (api.audited and operation not in api.reads):
                 name = (operation.rpartition(".")[2] or operation or "(none)")[:MAX_EVENT_NAME]
-                self.ledger.record_refusal(name, caller, params, refused)
+                self.ledger.record_refusal(caller, name, params, refused)
             raise
-        return api.dispatch(answers, operation, params or {}, caller)
+        return api.dispatch(answers, caller, operation, params or {})
 
 
 def _json_object(body: bytes) -> dict[str, Any]:

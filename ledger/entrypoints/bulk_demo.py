@@ -29,8 +29,8 @@ MOST = 10_000_000  # handshakes a demo writes at most
 SPAN = timedelta(weeks=6)
 # Outcomes and their weights; "none": nobody answers (OPEN, then EXPIRED after 15 days).
 OUTCOMES = (("accept", 45), ("decline", 20), ("cancel", 15), ("none", 20))
-ANSWER: dict[str, Any] = {"accept": Handshake.Accepted, "decline": Handshake.Declined,  # type: ignore[attr-defined]
-                          "cancel": Handshake.Canceled}  # type: ignore[attr-defined]
+ANSWER: dict[str, Any] = {"accept": Handshake.Accepted, "decline": Handshake.Declined,
+                          "cancel": Handshake.Canceled}
 
 
 @dataclass

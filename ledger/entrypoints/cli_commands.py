@@ -29,6 +29,7 @@ if TYPE_CHECKING:
 PROG = "handshake-ledger"
 ACTIONS = ("INVITE", "ENABLE_ALL_FEATURES", "APPROVE_ALL_FEATURES")
 WILDCARD_HOSTS = ("0.0.0.0", "::", "[::]")
+OPEN_ERRORS: tuple[type[Exception], ...] = (OSError, *STORE_ERRORS)  # what opening a data location may raise
 
 
 class UsageError(Exception):
@@ -149,7 +150,7 @@ def opened(args: argparse.Namespace, *, existing: bool = True, clock: Clock = sy
         raise Failure(f"no ledger at {where} (make one with `{PROG} demo` or `{PROG} serve`, or pass --data)")
     try:
         ledger = open_ledger(where, clock=clock)
-    except (OSError, *STORE_ERRORS) as error:
+    except OPEN_ERRORS as error:
         raise Failure(f"can't open the data location {where}: {error}") from None
     try:
         yield ledger
@@ -288,7 +289,7 @@ def demo(args: argparse.Namespace) -> int:
     except LocationBusy:
         raise Failure(f"{where} is in use (a server is serving it); the demo writes a backdated story and needs "
                       "a location of its own: stop the server or pass another --data", 2) from None
-    except (OSError, *STORE_ERRORS) as error:
+    except OPEN_ERRORS as error:
         raise Failure(f"can't open the data location {where}: {error}", 2) from None
     with occupancy:
         clock = story.StepClock(story.demo_start(system_clock.now()))

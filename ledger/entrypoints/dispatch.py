@@ -8,27 +8,44 @@ as of an instant or position (``ledger.at``).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import datetime
 from typing import TYPE_CHECKING, Any, Callable, Protocol
 
 from ledger.domain import errors
-from ledger.service_layer.audit import Caller
+from ledger.domain.handshake import Handshake
+from ledger.domain.organization import Organization
+from ledger.domain.transfer import ResponsibilityTransfer
+from ledger.service_layer.application import HandshakeLedger
+from ledger.service_layer.audit import AuditedCall, Caller
 from ledger.service_layer.requests import parse_request
-from ledger.service_layer.shapes import describe_handshake, organization_shape, root_shape
+from ledger.service_layer.shapes import describe_handshake, describe_organization, describe_root
 from ledger.service_layer.transfer_shapes import transfer_shape
 
 if TYPE_CHECKING:
     from projections.queries import Moment
 
 
+Answer = Callable[[HandshakeLedger, Caller, Any, datetime], dict[str, Any]]  # (app, caller, result, instant)
+
+
+@dataclass(frozen=True)
+class Command:
+    """An operation that changes the ledger. ``run(app, caller, request, audit)`` calls the
+    application's command method, passing the call's audit along (one entry into running a
+    command: ``HandshakeLedger.execute``); ``answer(app, caller, result, instant)`` shapes what
+    it returned into the wire answer for its caller (inside the command's unit of work)."""
+
+    run: Callable[[HandshakeLedger, Caller, Any, AuditedCall[Any]], Any]
+    answer: Answer
+
+
 class Answering(Protocol):
     """What dispatch needs of a ledger (``facade.Ledger``, ``facade.LedgerAt``): a way to run a
-    command (validated, audited, committed) and a query (at the reader's moment), the application
-    that commands call, and the read model that queries call."""
+    command (validated, audited, committed) and a query (at the reader's moment, calling the
+    operation's handler back with itself: query handlers use its read model, ``ledger.reads``)."""
 
-    app: Any
-    reads: Any
-
-    def command(self, handler: Handler, caller: Caller, operation: str, params: dict[str, Any]) -> dict[str, Any]: ...
+    def command(self, command: Command, caller: Caller, operation: str, params: dict[str, Any]) -> dict[str, Any]: ...
 
     def query(self, handler: Handler, caller: Caller, request: Any) -> dict[str, Any]: ...
 
@@ -38,60 +55,71 @@ Handler = Callable[[Any, Caller, Any, "Moment"], dict[str, Any]]
 
 # -- commands: the application, answered from the aggregates they changed ----------------------
 
-def _handshake(method: str) -> Handler:
-    def handle(ledger: Any, caller: Caller, request: Any, moment: Moment) -> dict[str, Any]:
-        handshake = getattr(ledger.app, method)(caller, request.HandshakeId)
-        return {"Handshake": describe_handshake(handshake, moment.instant)}
-    return handle
+def _handshake(app: HandshakeLedger, caller: Caller, handshake: Handshake, instant: datetime) -> dict[str, Any]:
+    return {"Handshake": describe_handshake(handshake, instant)}
 
 
-def _invite(ledger: Any, caller: Caller, request: Any, moment: Moment) -> dict[str, Any]:
-    handshake = ledger.app.invite_account_to_organization(
-        caller, request.Target.Type, request.Target.Id, notes=request.Notes,
-        tags=[tag.model_dump() for tag in request.Tags or ()],
-    )
-    return {"Handshake": describe_handshake(handshake, moment.instant)}
+def _organization(app: HandshakeLedger, caller: Caller, organization: Organization,
+                  instant: datetime) -> dict[str, Any]:
+    return {"Organization": describe_organization(organization, app.email_of(organization.management_account_id))}
 
 
-def _invite_transfer(ledger: Any, caller: Caller, request: Any, moment: Moment) -> dict[str, Any]:
-    handshake = ledger.app.invite_organization_to_transfer_responsibility(
-        caller, request.Type, request.Target.Type, request.Target.Id, request.StartTimestamp, request.SourceName,
-        notes=request.Notes, tags=[tag.model_dump() for tag in request.Tags or ()],
-    )
-    return {"Handshake": describe_handshake(handshake, moment.instant)}
-
-
-def _transfer(method: str, *fields: str, with_emails: bool) -> Handler:
+def _transfer(with_emails: bool) -> Answer:
     """Terminate/Update: the caller's side of the transfer they changed (decision 25)."""
-    def handle(ledger: Any, caller: Caller, request: Any, moment: Moment) -> dict[str, Any]:
-        transfer = getattr(ledger.app, method)(caller, *(getattr(request, f) for f in fields))
-        organization = ledger.app.organization_of(caller.account_id)
+    def answer(app: HandshakeLedger, caller: Caller, transfer: ResponsibilityTransfer,
+               instant: datetime) -> dict[str, Any]:
+        organization = app.organization_of(caller.account_id)
         return {"ResponsibilityTransfer": transfer_shape(
-            transfer.as_row(), caller=caller.account_id, caller_organization=organization and organization.id,
-            now=moment.instant, email_of=ledger.app.email_of, with_emails=with_emails)}
-    return handle
+            transfer.as_row(), caller=caller.account_id, caller_organization=organization.id if organization else None,
+            now=instant, email_of=app.email_of, with_emails=with_emails)}
+    return answer
 
 
-def _enable_all_features(ledger: Any, caller: Caller, request: Any, moment: Moment) -> dict[str, Any]:
-    return {"Handshake": describe_handshake(ledger.app.enable_all_features(caller), moment.instant)}
+def _root(app: HandshakeLedger, caller: Caller, organization: Organization, instant: datetime) -> dict[str, Any]:
+    return {"Root": describe_root(organization)}
 
 
-def _create_organization(ledger: Any, caller: Caller, request: Any, moment: Moment) -> dict[str, Any]:
-    organization = ledger.app.create_organization(caller, request.FeatureSet or "ALL")
-    return {"Organization": organization_shape(organization, ledger.app.email_of(organization.management_account_id))}
+def _nothing(app: HandshakeLedger, caller: Caller, result: Any, instant: datetime) -> dict[str, Any]:
+    return {}
 
 
-def _policy_type(method: str) -> Handler:
-    def handle(ledger: Any, caller: Caller, request: Any, moment: Moment) -> dict[str, Any]:
-        return {"Root": root_shape(getattr(ledger.app, method)(caller, request.RootId, request.PolicyType))}
-    return handle
-
-
-def _no_output(method: str, *fields: str) -> Handler:
-    def handle(ledger: Any, caller: Caller, request: Any, moment: Moment) -> dict[str, Any]:
-        getattr(ledger.app, method)(caller, *(getattr(request, f) for f in fields))
-        return {}
-    return handle
+COMMANDS: dict[str, Command] = {
+    "InviteAccountToOrganization": Command(lambda app, caller, r, audit: app.invite_account_to_organization(
+        caller, r.Target.Type, r.Target.Id, notes=r.Notes, tags=[tag.model_dump() for tag in r.Tags or ()],
+        audit=audit), _handshake),
+    "AcceptHandshake": Command(lambda app, caller, r, audit: app.accept_handshake(
+        caller, r.HandshakeId, audit=audit), _handshake),
+    "DeclineHandshake": Command(lambda app, caller, r, audit: app.decline_handshake(
+        caller, r.HandshakeId, audit=audit), _handshake),
+    "CancelHandshake": Command(lambda app, caller, r, audit: app.cancel_handshake(
+        caller, r.HandshakeId, audit=audit), _handshake),
+    "EnableAllFeatures": Command(lambda app, caller, r, audit: app.enable_all_features(caller, audit=audit),
+                                 _handshake),
+    "InviteOrganizationToTransferResponsibility": Command(
+        lambda app, caller, r, audit: app.invite_organization_to_transfer_responsibility(
+            caller, r.Type, r.Target.Type, r.Target.Id, r.StartTimestamp, r.SourceName, notes=r.Notes,
+            tags=[tag.model_dump() for tag in r.Tags or ()], audit=audit), _handshake),
+    "TerminateResponsibilityTransfer": Command(lambda app, caller, r, audit: app.terminate_responsibility_transfer(
+        caller, r.Id, r.EndTimestamp, audit=audit), _transfer(with_emails=False)),
+    "UpdateResponsibilityTransfer": Command(lambda app, caller, r, audit: app.update_responsibility_transfer(
+        caller, r.Id, r.Name, audit=audit), _transfer(with_emails=True)),
+    "CreateOrganization": Command(lambda app, caller, r, audit: app.create_organization(
+        caller, r.FeatureSet or "ALL", audit=audit), _organization),
+    "DeleteOrganization": Command(lambda app, caller, r, audit: app.delete_organization(caller, audit=audit),
+                                  _nothing),
+    "LeaveOrganization": Command(lambda app, caller, r, audit: app.leave_organization(caller, audit=audit),
+                                 _nothing),
+    "RemoveAccountFromOrganization": Command(lambda app, caller, r, audit: app.remove_account_from_organization(
+        caller, r.AccountId, audit=audit), _nothing),
+    "EnablePolicyType": Command(lambda app, caller, r, audit: app.enable_policy_type(
+        caller, r.RootId, r.PolicyType, audit=audit), _root),
+    "DisablePolicyType": Command(lambda app, caller, r, audit: app.disable_policy_type(
+        caller, r.RootId, r.PolicyType, audit=audit), _root),
+    "EnableAWSServiceAccess": Command(lambda app, caller, r, audit: app.enable_aws_service_access(
+        caller, r.ServicePrincipal, audit=audit), _nothing),
+    "DisableAWSServiceAccess": Command(lambda app, caller, r, audit: app.disable_aws_service_access(
+        caller, r.ServicePrincipal, audit=audit), _nothing),
+}
 
 
 # -- queries: the read model at the reader's moment ---------------------------------------------
@@ -108,25 +136,6 @@ def _list(method: str) -> Handler:
     return handle
 
 
-COMMANDS: dict[str, Handler] = {
-    "InviteAccountToOrganization": _invite,
-    "AcceptHandshake": _handshake("accept_handshake"),
-    "DeclineHandshake": _handshake("decline_handshake"),
-    "CancelHandshake": _handshake("cancel_handshake"),
-    "EnableAllFeatures": _enable_all_features,
-    "InviteOrganizationToTransferResponsibility": _invite_transfer,
-    "TerminateResponsibilityTransfer": _transfer("terminate_responsibility_transfer", "Id", "EndTimestamp",
-                                                 with_emails=False),
-    "UpdateResponsibilityTransfer": _transfer("update_responsibility_transfer", "Id", "Name", with_emails=True),
-    "CreateOrganization": _create_organization,
-    "DeleteOrganization": _no_output("delete_organization"),
-    "LeaveOrganization": _no_output("leave_organization"),
-    "RemoveAccountFromOrganization": _no_output("remove_account_from_organization", "AccountId"),
-    "EnablePolicyType": _policy_type("enable_policy_type"),
-    "DisablePolicyType": _policy_type("disable_policy_type"),
-    "EnableAWSServiceAccess": _no_output("enable_aws_service_access", "ServicePrincipal"),
-    "DisableAWSServiceAccess": _no_output("disable_aws_service_access", "ServicePrincipal"),
-}
 QUERIES: dict[str, Handler] = {
     "DescribeHandshake": _read("describe_handshake", "HandshakeId"),
     "ListHandshakesForAccount": _list("list_for_account"),
@@ -140,7 +149,7 @@ QUERIES: dict[str, Handler] = {
     "ListInboundResponsibilityTransfers": _list("list_inbound_responsibility_transfers"),
     "ListOutboundResponsibilityTransfers": _list("list_outbound_responsibility_transfers"),
 }
-OPERATIONS = {**COMMANDS, **QUERIES}
+OPERATIONS: tuple[str, ...] = (*COMMANDS, *QUERIES)  # every operation name, commands first
 
 
 def dispatch(ledger: Answering, caller: Caller, operation: str, params: dict[str, Any] | None) -> dict[str, Any]:
@@ -149,9 +158,10 @@ def dispatch(ledger: Answering, caller: Caller, operation: str, params: dict[str
     A command is validated inside ``ledger.command`` so that a refused one, invalid input
     included, is audited like any other call (issue 12).
     """
-    handler = OPERATIONS.get(operation)
+    command = COMMANDS.get(operation)
+    if command is not None:
+        return ledger.command(command, caller, operation, params or {})
+    handler = QUERIES.get(operation)
     if handler is None:
         raise errors.UnknownOperationException(f"Unknown operation {operation}.")
-    if operation in COMMANDS:
-        return ledger.command(handler, caller, operation, params or {})
     return ledger.query(handler, caller, parse_request(operation, params or {}))

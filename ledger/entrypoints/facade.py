@@ -14,9 +14,9 @@ from typing import Any, Callable, Iterator, Protocol
 
 from ledger.domain import errors
 from ledger.domain.instants import EPOCH, from_us, is_relative, parse_instant
-from ledger.entrypoints.dispatch import Handler, dispatch
+from ledger.entrypoints.dispatch import Command, Handler, dispatch
 from ledger.service_layer.application import HandshakeLedger
-from ledger.service_layer.audit import Caller, api_call, revealing
+from ledger.service_layer.audit import AuditedCall, Caller, api_call
 from ledger.service_layer.history import HistoryEntry, handshake_as_of, history, history_page
 from ledger.service_layer.requests import parse_request
 from ledger.service_layer.shapes import describe_handshake
@@ -65,21 +65,26 @@ class LedgerReader:
     def now(self) -> datetime:
         return self.moment().instant
 
-    def command(self, handler: Handler, caller: Caller, operation: str,
+    def command(self, command: Command, caller: Caller, operation: str,
                 params: dict[str, Any]) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def at(self, instant: str | datetime | None = None, *, position: int | None = None) -> LedgerAt:
+        """The ledger as it stood at ``instant`` or ``position`` (``Ledger.at``)."""
         raise NotImplementedError
 
     def query(self, handler: Handler, caller: Caller, request: Any) -> dict[str, Any]:
         return handler(self, caller, request, self.moment_for(getattr(request, "NextToken", None)))
 
-    def record_refusal(self, operation: str, caller: Caller, params: dict[str, Any] | None,
+    def record_refusal(self, caller: Caller, operation: str, params: dict[str, Any] | None,
                        error: errors.OrganizationsError) -> None:
         """Audit a call refused before it reached a command (``aws_json``: no such operation, a body
         that is not JSON): recorded now, in the live ledger, whatever moment it was sent to."""
         raise NotImplementedError
 
-    def call(self, operation: str, params: dict[str, Any] | None, caller: Caller | str) -> dict[str, Any]:
-        """Answer one AWS operation; the HTTP service and the clients both come through here."""
+    def call(self, caller: Caller | str, operation: str, params: dict[str, Any] | None = None) -> dict[str, Any]:
+        """Answer one AWS operation for ``caller`` (a ``Caller``, or an account id); the HTTP
+        service and the clients both come through here."""
         if isinstance(caller, str):
             caller = Caller(caller)
         return dispatch(self, caller, operation, params)
@@ -123,31 +128,22 @@ class Ledger(LedgerReader):
     def moment(self) -> Moment:
         return Moment(None, self.clock.now())
 
-    def command(self, handler: Handler, caller: Caller, operation: str,
+    def command(self, command: Command, caller: Caller, operation: str,
                 params: dict[str, Any]) -> dict[str, Any]:
         """Validate and run one command call; audit it, accepted (with its events) or refused (alone)."""
-        moment = self.moment()
+        now = self.moment().instant
+        audit: AuditedCall[Any] = AuditedCall(operation, caller, params, now,
+                                              answer=lambda result: command.answer(self.app, caller, result, now))
         try:
             request = parse_request(operation, params)
         except errors.OrganizationsError as invalid:
-            self.app.record_refusal(api_call(operation, caller, params, moment.instant, error=invalid))
+            self.app.record_refusal(audit.refused(invalid))
             raise
-        with revealing() as revealed:  # what a refusal may name: what the command found its caller may see
-
-            def judge() -> dict[str, Any]:
-                revealed.clear()  # a command run again judges afresh
-                return handler(self, caller, request, moment)
-
-            answer = self.app.run_command(
-                judge,
-                audit=lambda answer: api_call(operation, caller, params, moment.instant, answer=answer),
-                refusal=lambda error: api_call(operation, caller, params, moment.instant, error=error,
-                                               revealed=list(revealed)),
-            )
+        command.run(self.app, caller, request, audit)
         self.catch_up(upto=self.app.answered_head)  # read-your-writes: the caller's next List sees this command
-        return answer
+        return audit.answer_given
 
-    def record_refusal(self, operation: str, caller: Caller, params: dict[str, Any] | None,
+    def record_refusal(self, caller: Caller, operation: str, params: dict[str, Any] | None,
                        error: errors.OrganizationsError) -> None:
         self.app.record_refusal(api_call(operation, caller, params, self.clock.now(), error=error))
 
@@ -217,11 +213,11 @@ class Ledger(LedgerReader):
             raise ValueError("give an instant or a position")
         if not self.views_followed:
             self.catch_up()
-        if position is None:
-            when = parse_instant(instant, self.clock.now())  # type: ignore[arg-type]
+        if instant is not None:
+            when = parse_instant(instant, self.clock.now())
             label = instant if isinstance(instant, str) and is_relative(instant) else None
             return LedgerAt(self, Moment(self.queries.position_at(when), when, label), asked=label or when.isoformat())
-        if position < 0 or position > self.view.position():
+        if position is None or position < 0 or position > self.view.position():
             raise ValueError(f"position {position} is not in the log yet")  # its length is no caller's business
         return LedgerAt(self, Moment(position, self.queries.instant_of(position) or EPOCH), asked=f"position {position}")
 
@@ -270,9 +266,9 @@ class LedgerAt(LedgerReader):
         refusal may repeat (neither the log's position at an instant nor the instant of a position)."""
         self.view, self.queries, self.reads, self.trail = ledger.view, ledger.queries, ledger.reads, ledger.trail
         self.clients_for = ledger.clients_for
+        self._live = ledger
         self._moment = moment
         self._asked = asked or moment.instant.isoformat()
-        self._live = ledger
 
     @property
     def position(self) -> int:
@@ -285,19 +281,23 @@ class LedgerAt(LedgerReader):
     def moment(self) -> Moment:
         return self._moment
 
-    def command(self, handler: Handler, caller: Caller, operation: str,
+    def command(self, command: Command, caller: Caller, operation: str,
                 params: dict[str, Any]) -> dict[str, Any]:
         """Refused, and audited as any refused command is (in the live ledger, now)."""
         refusal = errors.AccessDeniedException(
             f"The ledger as of {self._asked} is read-only: "
             "send commands to the live endpoint."
         )
-        self.record_refusal(operation, caller, params, refusal)
+        self.record_refusal(caller, operation, params, refusal)
         raise refusal
 
-    def record_refusal(self, operation: str, caller: Caller, params: dict[str, Any] | None,
+    def record_refusal(self, caller: Caller, operation: str, params: dict[str, Any] | None,
                        error: errors.OrganizationsError) -> None:
-        self._live.record_refusal(operation, caller, params, error)
+        self._live.record_refusal(caller, operation, params, error)
+
+    def at(self, instant: str | datetime | None = None, *, position: int | None = None) -> LedgerAt:
+        """Another moment of the same ledger (``Ledger.at``)."""
+        return self._live.at(instant, position=position)
 
     def close(self) -> None:
         """Nothing to release: a moment is two numbers over the live ledger's view."""

@@ -175,7 +175,9 @@ class AwsJsonProtocol(HttpToolsProtocol):
             if self.header_bytes > self.limits.max_header_bytes:
                 self.refuse(self._headers_too_large())
 
-    def eof_received(self) -> bool:
+    # asyncio.Protocol.eof_received may return True (the protocol closes the transport itself);
+    # uvicorn's protocol annotates its own as returning None.
+    def eof_received(self) -> bool:  # type: ignore[override]
         """The client sent all it will (a half-close): answer what it asked, then close."""
         if self.owed is None and self.cycle is not None and not self.cycle.response_complete:
             if self.cycle.more_body:

@@ -1,9 +1,9 @@
 """HandshakeLedger: the application behind every entry point, one method per AWS operation.
 
-The handshake operations live in ``handshake_commands.py``, the organization around them in
-``organization_commands.py``, its root, policy types and trusted access in ``root_commands.py``,
-and what they share (caller, quotas, loading, taking turns, retrying a version conflict) in
-``service.py``.
+The handshake operations live in ``handshakes.py``, the organization around them in
+``organizations.py``, its root, policy types and trusted access in ``roots.py``, and what they
+share (quotas, loading, the shared checks, ``execute``: the one way a command runs, through the
+group committer it holds) in ``service.py``.
 """
 
 from __future__ import annotations

@@ -24,7 +24,7 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Any, Iterable, Iterator
+from typing import Any, Callable, Generic, Iterable, Iterator, Protocol, Sequence, TypeVar, runtime_checkable
 
 from ledger.domain import errors
 from ledger.domain.organization import Organization
@@ -104,11 +104,37 @@ def bounded(value: dict[str, Any] | None) -> tuple[dict[str, Any] | None, bool]:
         return None, False
     if depth(value) > MAX_ELEMENTS_DEPTH:
         return None, True
-    size = len(json.dumps(value, default=plain, separators=(",", ":")))  # ASCII, as the audit table stores it
+    size = len(json.dumps(value, default=audit_text, separators=(",", ":")))  # ASCII, as the audit table stores it
     return (None, True) if size > MAX_ELEMENTS_BYTES else (value, False)
 
 
-def plain(value: Any) -> Any:
+T = TypeVar("T")
+T_contra = TypeVar("T_contra", contravariant=True)
+
+
+class CallAudit(Protocol[T_contra]):
+    """The audit record of a command call, made inside the command's unit of work: from what the
+    command returned (accepted) or the AWS error that refused it."""
+
+    def accepted(self, result: T_contra) -> ApiCall: ...
+
+    def refused(self, error: errors.OrganizationsError) -> ApiCall: ...
+
+
+@runtime_checkable
+class AuditLog(Protocol):
+    """Where audit records are kept: the store's audit table (``ledger.storage.audit_table``)."""
+
+    def append_calls(self, calls: Sequence[ApiCall]) -> None:
+        """Records alone, in a transaction of their own (a refused call's)."""
+
+    def select_calls(self, where: str = "TRUE", params: Sequence[Any] = (), *, order: str = "id",
+                     limit: int | None = None) -> list[ApiCall]:
+        """Records matching ``where`` (SQL over the audit table's columns, ``?`` for parameters)."""
+        ...
+
+
+def audit_text(value: Any) -> Any:
     """A value as an audit record keeps it in JSON: instants as CloudTrail writes them, anything else as text."""
     if isinstance(value, datetime):
         return value.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
@@ -134,11 +160,11 @@ def service_events(events: Iterable[Any], management_of: dict[str, str], request
         organization_id = event.originator_id
         if isinstance(event, (Organization.MemberJoined, Organization.Created)):
             name, details = "AccountJoinedOrganization", {
-                "joinedMethod": "INVITED", "joinedTime": plain(event.timestamp)}
+                "joinedMethod": "INVITED", "joinedTime": audit_text(event.timestamp)}
         elif isinstance(event, (Organization.MemberLeft, Organization.Deleted)):
             name, details = "AccountDepartedOrganization", {
                 "departureMethod": "REMOVED" if getattr(event, "removed", False) else "LEFT",
-                "departureTime": plain(event.timestamp)}
+                "departureTime": audit_text(event.timestamp)}
         else:
             continue
         account_id = event.account_id if hasattr(event, "account_id") else management_of[organization_id]
@@ -165,12 +191,12 @@ def transfer_service_events(event: Any, request_id: str | None) -> list[ApiCall]
         "id": event.originator_id, "type": summary["type"], "status": "ACCEPTED" if accepted else "WITHDRAWN",
         "source": {"managementAccountId": summary["source_account_id"]},
         "target": {"managementAccountId": summary["inviter_account_id"]},
-        "startTimestamp": plain(summary["start_at"]),
+        "startTimestamp": audit_text(summary["start_at"]),
     }
     if accepted:
         transfer["handshakeId"] = summary["handshake_id"]
     else:
-        transfer["endTimestamp"] = plain(event.end_at)
+        transfer["endTimestamp"] = audit_text(event.end_at)
     name = "ResponsibilityTransferAccepted" if accepted else "ResponsibilityTransferTerminated"
     return [ApiCall(
         event_time=event.timestamp, event_name=name, event_type=SERVICE_EVENT, recipient_account_id=account_id,
@@ -203,6 +229,11 @@ def reveal(kind: str, name: str) -> None:
         found.append((kind, name))
 
 
+def revealed_so_far() -> list[tuple[str, str]]:
+    """What the command being judged has revealed so far (``reveal``): empty outside ``revealing``."""
+    return list(_revealed.get() or ())
+
+
 def api_call(operation: str, caller: Caller, params: dict[str, Any] | None, now: datetime, *,
              answer: dict[str, Any] | None = None, error: errors.OrganizationsError | None = None,
              revealed: Iterable[tuple[str, str]] = ()) -> ApiCall:
@@ -223,6 +254,25 @@ def api_call(operation: str, caller: Caller, params: dict[str, Any] | None, now:
         resources=tuple(revealed) if error is not None else _resources(operation, params or {}, answer or {}),
         omitted=params_omitted or answer_omitted,
     )
+
+
+class AuditedCall(Generic[T]):
+    """One AWS call run as a command (``CallAudit``): ``answer`` shapes what the command returned
+    into the wire answer inside its unit of work, so the caller and the record get the same one
+    (``answer_given``, once accepted)."""
+
+    def __init__(self, operation: str, caller: Caller, params: dict[str, Any], now: datetime,
+                 answer: Callable[[T], dict[str, Any]]) -> None:
+        self.operation, self.caller, self.params, self.now = operation, caller, params, now
+        self._shape = answer
+        self.answer_given: dict[str, Any] = {}
+
+    def accepted(self, result: T) -> ApiCall:
+        self.answer_given = self._shape(result)
+        return api_call(self.operation, self.caller, self.params, self.now, answer=self.answer_given)
+
+    def refused(self, error: errors.OrganizationsError) -> ApiCall:
+        return api_call(self.operation, self.caller, self.params, self.now, error=error, revealed=revealed_so_far())
 
 
 def _resources(operation: str, params: dict[str, Any], answer: dict[str, Any]) -> tuple[tuple[str, str], ...]:

@@ -28,15 +28,13 @@ from __future__ import annotations
 
 import threading
 import time
-from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any, Callable, TypeVar
 
-from eventsourcing.application import Application
-from eventsourcing.persistence import IntegrityError
+from eventsourcing.persistence import ApplicationRecorder, EventStore, IntegrityError
 
 from ledger.domain import errors
-from ledger.service_layer.audit import ApiCall, service_events
+from ledger.service_layer.audit import ApiCall, AuditLog, CallAudit, service_events
 from ledger.domain.organization import Organization
 from ledger.service_layer.unit_of_work import CommandRepository, UnitOfWork
 
@@ -58,19 +56,26 @@ class Done:
     failed: bool = False
 
 
-class CommandRunner(Application[str]):
-    """The part of the application that runs commands (``run_command``) and commits them."""
+class CommandRunner:
+    """Runs the application's commands (``run``) and commits them: the application holds one.
 
-    repository: CommandRepository
+    ``events``: the application's event store (a group's events and audit records go in with one
+    ``put``); ``recorder``: its recorder (the log's head); ``repository``: the command repository
+    whose units of work it opens; ``audit_log``: where a refusal's record goes alone;
+    ``writers_lock``: the turn among processes (``__enter__``/``__exit__``; a thread lock when
+    this process is the only writer).
+    """
 
-    def _start_runner(self, writers_lock: Any) -> None:
+    def __init__(self, events: EventStore[str], recorder: ApplicationRecorder, repository: CommandRepository,
+                 audit_log: AuditLog, writers_lock: Any = None) -> None:
+        self.events = events
+        self.recorder = recorder
+        self.repository = repository
+        self.audit_log = audit_log
         # Acquired (``__enter__``) by a thread doing work, released (``__exit__``) by whichever thread
         # finds the process with nothing left to commit: not a reentrant lock.
         self._writers_lock = writers_lock or threading.Lock()
         self._work_turn = threading.Lock()  # one thread of this process works at a time
-        # The command this thread is running on this ledger (another ledger's is not ours).
-        self._unit: ContextVar[UnitOfWork | None] = ContextVar(f"unit-{id(self)}", default=None)
-        self.repository.attach(self._unit.get)
         guard = threading.Lock()  # of what follows
         self._group = threading.Condition(guard)  # notified when a group is durable
         self._admitted = threading.Condition(guard)  # notified when new work may start again
@@ -90,25 +95,25 @@ class CommandRunner(Application[str]):
         self.durable_head = 0  # written by the one committing thread
         self.judged_head = 0  # written by the one working thread
 
-    def run_command(self, work: Callable[[], T], audit: Callable[[T], ApiCall] | None = None,
-                    refusal: Callable[[errors.OrganizationsError], ApiCall] | None = None) -> T:
+    def run(self, work: Callable[[], T], audit: CallAudit[T] | None = None) -> T:
         """Run ``work`` (load, check, change; its ``save`` calls are collected) as one command and
-        answer once it is durable, with ``audit(result)`` (or ``refusal(error)``) and the membership
-        service events beside its events (issue 12). Raises the AWS error that refused it."""
-        if self._unit.get() is not None:  # an application command inside an audited call
-            return work()
+        answer once it is durable, with its audit record (``audit.accepted(result)``, or
+        ``audit.refused(error)``) and the membership service events beside its events (issue 12).
+        Raises the AWS error that refused it; RuntimeError for a command run inside another."""
+        if self.repository.unit() is not None:
+            raise RuntimeError("a command can't run inside another command (it would wait for its own turn)")
         for attempt in (1, 2):
-            done = self._work(work, audit, refusal, alone=attempt == 2)
+            done = self._work(work, audit, alone=attempt == 2)
             if done is None:
                 continue
             self._until_durable(done)
             if not done.failed:
                 if done.error is not None:
                     raise done.error
-                return done.result  # type: ignore[no-any-return]
+                return done.result
         error = errors.ConcurrentModificationException()
-        if refusal is not None:
-            self.recorder.append_calls([refusal(error)])
+        if audit is not None:
+            self.audit_log.append_calls([audit.refused(error)])
         raise error
 
     @property
@@ -116,25 +121,30 @@ class CommandRunner(Application[str]):
         """The log position that the answers this process has given so far rest on."""
         return max(self.durable_head, self.judged_head)
 
-    def save(self, *objs: Any, **kwargs: Any) -> Any:
-        """Inside a command: collected, saved when the command is done. Elsewhere: saved now."""
-        unit = self._unit.get()
+    def collect(self, *objs: Any) -> bool:
+        """Inside a command: ``objs`` join its unit of work, saved when it is done (True).
+        Elsewhere: False, and the caller saves them now (``log_moved`` once it has)."""
+        unit = self.repository.unit()
         if unit is None:
-            try:
-                return super().save(*objs, **kwargs)
-            finally:
-                self._turn_head = None  # the log moved outside the turns: works read its head again
+            return False
         unit.collect(*objs)
-        return []
+        return True
+
+    def log_moved(self) -> None:
+        """Something was saved outside the turns: the next work reads the log's head again."""
+        self._turn_head = None
+
+    def close(self) -> None:
+        getattr(self._writers_lock, "close", lambda: None)()
 
     # -- the work, in turns ------------------------------------------------------------------
 
-    def _work(self, work: Callable[[], Any], audit: Any, refusal: Any, *, alone: bool) -> Done | None:
+    def _work(self, work: Callable[[], Any], audit: CallAudit[Any] | None, *, alone: bool) -> Done | None:
         """Do the work in this process's and this thread's turn, and queue it; None when it must run again."""
         with self._work_turn:
             self._take_turn()
             try:
-                return self._do(work, audit, refusal, alone=alone)
+                return self._do(work, audit, alone=alone)
             finally:
                 with self._group:
                     self._working -= 1
@@ -167,7 +177,7 @@ class CommandRunner(Application[str]):
                 self._handing_over = False
                 self._admitted.notify_all()
 
-    def _do(self, work: Callable[[], Any], audit: Any, refusal: Any, *, alone: bool) -> Done | None:
+    def _do(self, work: Callable[[], Any], audit: CallAudit[Any] | None, *, alone: bool) -> Done | None:
         if self._turn_head is None:
             self._turn_head = head = self.recorder.max_notification_id() or 0
             self.repository.learn(head, self.recorder.select_notifications)
@@ -176,9 +186,10 @@ class CommandRunner(Application[str]):
         unit = UnitOfWork(head, self.repository.generation)
         self.judged_head = max(self.judged_head, unit.head)
         done = Done(unit, alone)
-        token = self._unit.set(unit)
+        token = self.repository.begin(unit)
         try:
             done.result = work()
+            record = [audit.accepted(done.result)] if audit else []  # its answer read in the unit too
         except errors.OrganizationsError as refused:
             done.error = refused
         except IntegrityError:  # read skew found by the work itself: run it again
@@ -189,17 +200,17 @@ class CommandRunner(Application[str]):
             self._forget_if_changed(unit)
             raise
         finally:
-            self._unit.reset(token)
+            self.repository.end(token)
         if done.error is not None:
             if self._forget_if_changed(unit):
                 return None  # refused after a change in memory (a guard too late): judged again
-            done.calls = [refusal(done.error)] if refusal else []
+            done.calls = [audit.refused(done.error)] if audit else []
         else:
             aggregates = list(unit.aggregates.values())
             done.events = [event for aggregate in aggregates for event in aggregate.collect_events()]
             management_of = {a.id: a.management_account_id for a in aggregates if isinstance(a, Organization)}
             request_id = next((e.request_id for e in done.events), None)
-            done.calls = ([audit(done.result)] if audit else []) + service_events(
+            done.calls = record + service_events(
                 done.events, management_of, request_id)
         with self._group:
             self._queue.append(done)

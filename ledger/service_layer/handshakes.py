@@ -124,6 +124,7 @@ class HandshakeCommands(TransferCommands):
         if joining is not None:
             self._join(handshake, *joining, caller, now)
         elif handshake.action == APPROVE_ALL_FEATURES:
+            assert handshake.parent_id is not None, "an approval is always created with its parent"
             parent: Handshake = self.repository.get(handshake.parent_id)
             parent.record_child_accepted(handshake.id, **self._by(caller, now))
             self.save(handshake, parent)

@@ -15,7 +15,7 @@ from typing import Any
 from eventsourcing.application import AggregateNotFoundError
 
 from ledger.domain.aggregate import payload
-from ledger.domain.instants import to_us
+from ledger.domain.instants import to_us, with_iso_instants
 from ledger.domain.errors import HandshakeNotFoundException
 from ledger.domain.handshake import EXPIRED, LIVE_STATES, Handshake, state_at
 
@@ -70,7 +70,7 @@ def history_page(app: Any, handshake_id: str, now: datetime, as_of: datetime | N
     handshake: Handshake | None = None
     for event in _events(app, handshake_id, as_of):
         handshake = event.mutate(handshake)
-        details = {k: _plain(v) for k, v in payload(event).items() if v not in (None, [], {})}
+        details = {k: with_iso_instants(v) for k, v in payload(event).items() if v not in (None, [], {})}
         entries.append(HistoryEntry(
             version=event.originator_version, timestamp=event.timestamp, what=_what(event),
             actor=event.actor, request_id=event.request_id, state=handshake.state, details=details,
@@ -103,8 +103,8 @@ def _refusals(app: Any, handshake_id: str, as_of: datetime | None, recorded: lis
     if before is not None:
         where += " AND (event_time_us < ? OR (event_time_us = ? AND id < ?))"
         params += [before[0], before[0], before[1]]
-    calls = app.recorder.select_calls(where, params, order="event_time_us DESC, id DESC",
-                                      limit=None if limit is None else limit + 1)
+    calls = app.audit_log.select_calls(where, params, order="event_time_us DESC, id DESC",
+                                       limit=None if limit is None else limit + 1)
     older = None
     if limit is not None and len(calls) > limit:
         calls = calls[:limit]
@@ -139,6 +139,3 @@ def _what(event: Any) -> str:
     """The audit word for an event: a handshake's creation is its request."""
     return "Requested" if isinstance(event, Handshake.Created) else type(event).__name__
 
-
-def _plain(value: Any) -> Any:
-    return value.isoformat() if isinstance(value, datetime) else value

@@ -112,7 +112,7 @@ def model_string(shape: Shape) -> Any:
     ), AfterValidator(_text)]
 
 
-def _epoch_seconds(value: Any) -> Any:
+def _instant_from_epoch_seconds(value: Any) -> Any:
     """A timestamp of the JSON protocol: epoch seconds (fractions allowed), as an aware UTC datetime."""
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         try:
@@ -122,7 +122,7 @@ def _epoch_seconds(value: Any) -> Any:
     raise PydanticCustomError("timestamp_type", "Timestamp should be epoch seconds (a number) in a usable range")
 
 
-Timestamp = Annotated[datetime, BeforeValidator(_epoch_seconds)]
+Timestamp = Annotated[datetime, BeforeValidator(_instant_from_epoch_seconds)]
 
 
 @cache

@@ -1,5 +1,6 @@
-"""What every command of the ledger stands on: the caller, the quotas, taking turns and
-retrying, loading aggregates, and the checks that several operations share."""
+"""What every command of the ledger stands on: the quotas, running as one command (``execute``,
+through the group committer the application holds), loading aggregates, and the checks that
+several operations share."""
 
 from __future__ import annotations
 
@@ -8,12 +9,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Callable, TypeVar
 
-from eventsourcing.application import AggregateNotFoundError, Repository
+from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.persistence import IntegrityError, Transcoder
 
 from ledger.domain import errors
 from ledger.domain.account import Account, EmailClaim, email_claim_id
-from ledger.service_layer.audit import HANDSHAKE, ApiCall, Caller, reveal
+from ledger.service_layer.audit import HANDSHAKE, ApiCall, AuditLog, CallAudit, Caller, reveal, revealing
 from ledger.domain.clock import Clock, system_clock
 from ledger.domain.directory import default_email, default_name, resolve_owner
 from ledger.domain.handshake import Handshake
@@ -47,39 +48,71 @@ class Limits:
 
 
 def command(method: Callable[..., T]) -> Callable[..., T]:
-    """A load-check-save method run as one command (``LedgerService.run_command``)."""
+    """A public load-check-save method of the application, run as one command through its one
+    entry, ``LedgerService.execute``. A caller may pass ``audit=`` (a ``CallAudit``): the call's
+    audit record is then written with the command's events, or alone if it is refused."""
 
     @functools.wraps(method)
-    def run(self: LedgerService, *args: Any, **kwargs: Any) -> T:
-        return self.run_command(lambda: method(self, *args, **kwargs))
+    def run(self: LedgerService, *args: Any, audit: CallAudit[T] | None = None, **kwargs: Any) -> T:
+        return self.execute(functools.partial(method, self, *args, **kwargs), audit)
 
     return run
 
 
-class LedgerService(CommandRunner):
-    """The eventsourcing application under the commands: settings, loading, shared checks."""
+class LedgerService(Application[str]):
+    """The eventsourcing application under the commands: settings, loading, shared checks; it
+    holds the group committer (``runner``) that runs its commands."""
 
     env = {"ORIGINATOR_ID_TYPE": "text"}  # the cache is the ledger's own (``ledger/service_layer/unit_of_work.py``)
+    repository: CommandRepository
 
     def __init__(self, env: dict[str, str] | None = None, *, clock: Clock = system_clock, limits: Limits = Limits(),
                  writers_lock: Any = None):
         super().__init__(env)
+        if not isinstance(self.recorder, AuditLog):
+            raise TypeError(f"{type(self.recorder).__name__} keeps no audit log: open the store with open_store")
+        self.audit_log: AuditLog = self.recorder
         self.clock = clock
         self.limits = limits
-        self._start_runner(writers_lock)
+        self.runner = CommandRunner(self.events, self.recorder, self.repository, self.audit_log, writers_lock)
+
+    def execute(self, work: Callable[[], T], audit: CallAudit[T] | None = None) -> T:
+        """The one way a command runs: ``work`` (load, check, change, ``save``) as one unit of work,
+        committed with others that arrive together; answered once durable (``CommandRunner.run``).
+        While it is judged, what it finds its caller may see is collected (``audit.revealing``): all
+        that the record of a refusal names."""
+        with revealing() as revealed:
+
+            def judge() -> T:
+                revealed.clear()  # a command run again judges afresh
+                return work()
+
+            return self.runner.run(judge, audit)
+
+    @property
+    def answered_head(self) -> int:
+        """The log position that the answers this process has given so far rest on."""
+        return self.runner.answered_head
+
+    def save(self, *objs: Any, **kwargs: Any) -> Any:
+        """Inside a command: collected, saved when the command is done. Elsewhere: saved now."""
+        if self.runner.collect(*objs):
+            return []
+        try:
+            return super().save(*objs, **kwargs)
+        finally:
+            self.runner.log_moved()
 
     def close(self) -> None:
-        getattr(self._writers_lock, "close", lambda: None)()
+        self.runner.close()
         super().close()
 
     def record_refusal(self, call: ApiCall) -> None:
         """A refused call's audit record, alone: no aggregate changed."""
-        self.recorder.append_calls([call])
+        self.audit_log.append_calls([call])
 
-    def construct_repository(self) -> Repository[str]:
-        repository = super().construct_repository()
-        repository.__class__ = CommandRepository  # same state; the identity map and cache of a command
-        return repository
+    def construct_repository(self) -> CommandRepository:
+        return CommandRepository(self.events, snapshot_store=self.snapshots)
 
     def construct_transcoder(self) -> Transcoder:
         transcoder = LenientDatetimeTranscoder()

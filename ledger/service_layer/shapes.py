@@ -1,5 +1,7 @@
-"""Domain -> AWS output shapes, in one place. Timestamps stay datetimes here (as boto3
-returns them); the HTTP adapter turns them into epoch seconds."""
+"""The AWS output shapes (Handshake, Organization, Root), each built in one place from plain
+values: by the write side from its aggregates (``describe_*``) and by the read model from its
+rows (``projections/aws_reads.py``). Timestamps stay datetimes here (as boto3 returns them); the
+HTTP adapter turns them into epoch seconds."""
 
 from __future__ import annotations
 
@@ -38,29 +40,45 @@ def describe_handshake(handshake: Handshake, now: datetime) -> dict[str, Any]:
     )
 
 
-def organization_shape(organization: Organization, management_email: str) -> dict[str, Any]:
-    """AvailablePolicyTypes (deprecated) says what all features make available, not what the root
-    enabled: "If you disable a policy type for a root, it still appears enabled for the
-    organization if all features are enabled" (DisablePolicyType)."""
-    mgmt = organization.management_account_id
-    policies = [{"Type": "SERVICE_CONTROL_POLICY", "Status": "ENABLED"}] if organization.feature_set == ALL else []
+def organization_shape(*, organization_id: str, feature_set: str, management_account_id: str,
+                       management_email: str) -> dict[str, Any]:
+    """An Organization shape. AvailablePolicyTypes (deprecated) says what all features make
+    available, not what the root enabled: "If you disable a policy type for a root, it still
+    appears enabled for the organization if all features are enabled" (DisablePolicyType)."""
+    mgmt = management_account_id
+    policies = [{"Type": "SERVICE_CONTROL_POLICY", "Status": "ENABLED"}] if feature_set == ALL else []
     return {
-        "Id": organization.id,
-        "Arn": organization_arn(mgmt, organization.id),
-        "FeatureSet": organization.feature_set,
-        "MasterAccountArn": account_arn(mgmt, organization.id, mgmt),
+        "Id": organization_id,
+        "Arn": organization_arn(mgmt, organization_id),
+        "FeatureSet": feature_set,
+        "MasterAccountArn": account_arn(mgmt, organization_id, mgmt),
         "MasterAccountId": mgmt,
         "MasterAccountEmail": management_email,
         "AvailablePolicyTypes": policies,
     }
 
 
-def root_shape(organization: Organization) -> dict[str, Any]:
-    """The organization's one root; PolicyTypes lists the types enabled in it, ENABLED at once (AWS
-    enables in the background and may show PENDING_ENABLE first); a disabled type is absent."""
+def root_shape(*, organization_id: str, management_account_id: str, root_id: str,
+               policy_types: list[str]) -> dict[str, Any]:
+    """The organization's one root (a Root shape); PolicyTypes lists the types enabled in it,
+    ENABLED at once (AWS enables in the background and may show PENDING_ENABLE first); a
+    disabled type is absent."""
     return {
-        "Id": organization.root_id,
-        "Arn": root_arn(organization.management_account_id, organization.id, organization.root_id),
+        "Id": root_id,
+        "Arn": root_arn(management_account_id, organization_id, root_id),
         "Name": "Root",
-        "PolicyTypes": [{"Type": policy_type, "Status": "ENABLED"} for policy_type in organization.policy_types],
+        "PolicyTypes": [{"Type": policy_type, "Status": "ENABLED"} for policy_type in policy_types],
     }
+
+
+def describe_organization(organization: Organization, management_email: str) -> dict[str, Any]:
+    """The Organization shape of the aggregate (a command's answer)."""
+    return organization_shape(organization_id=organization.id, feature_set=organization.feature_set,
+                              management_account_id=organization.management_account_id,
+                              management_email=management_email)
+
+
+def describe_root(organization: Organization) -> dict[str, Any]:
+    """The Root shape of the aggregate (a command's answer)."""
+    return root_shape(organization_id=organization.id, management_account_id=organization.management_account_id,
+                      root_id=organization.root_id, policy_types=list(organization.policy_types))

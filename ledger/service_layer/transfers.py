@@ -15,7 +15,7 @@ from typing import Any
 from ledger.domain import errors
 from ledger.domain.handshake import REQUESTED as HANDSHAKE_REQUESTED, Handshake
 from ledger.domain.ids import handshake_arn, new_handshake_id, new_transfer_id
-from ledger.domain.organization import ALL, Organization
+from ledger.domain.organization import Organization
 from ledger.domain.transfer import (ANSWER_WINDOW, INBOUND, OUTBOUND, TRANSFER_RESPONSIBILITY,
                                     ResponsibilityTransfer, check_end, check_start, default_end)
 from ledger.service_layer.billing import check_billing_conditions
@@ -33,7 +33,7 @@ class TransferCommands(LedgerService):
         now = self.clock.now()
         check_start(start_at, now)
         organization = self._managed_organization(caller)
-        self._check_all_features(organization)
+        organization.check_all_features()
         target_account = self.target_account(target_type, target_id)
         if target_account is not None and (target_account == caller.account_id
                                            or target_account in organization.members):
@@ -133,7 +133,7 @@ class TransferCommands(LedgerService):
         if answer == "DECLINED":
             transfer.decline(**self._by(caller, now))
             return [transfer]
-        self._check_all_features(organization)
+        organization.check_all_features()
         inviter: Organization | None = self._get(transfer.inviter_organization_id)
         if inviter is None or inviter.deleted or caller.account_id == transfer.inviter_account_id \
                 or organization.id == transfer.inviter_organization_id:
@@ -156,13 +156,6 @@ class TransferCommands(LedgerService):
         return [transfer, organization]
 
     # -- reading and shared checks ---------------------------------------------------------------------
-
-    def _check_all_features(self, organization: Organization) -> None:
-        if organization.feature_set != ALL:
-            raise errors.ConstraintViolationException(
-                "The request failed because the organization does not have all features enabled. "
-                "Please enable all features in your organization and then retry.",
-                "ORGANIZATION_NOT_IN_ALL_FEATURES_MODE")
 
     def _invitee_of(self, transfer: ResponsibilityTransfer) -> str:
         """Whom an unanswered invitation goes to now: an account, or the address itself (decision 19)."""

@@ -1,6 +1,6 @@
 """One command's unit of work, and the repository that loads its aggregates cheaply.
 
-A command loads aggregates, checks, changes them and saves once (``LedgerService.run_command``).
+A command loads aggregates, checks, changes them and saves once (``LedgerService.execute``).
 Measured on SQLite (issue 14), loading cost more than the fsync'd commit: eventsourcing's cache
 deep-copies every aggregate it hands out (so that a refused command can't corrupt it) and asks the
 store for newer events on every load, cache hit or not. Here instead:
@@ -24,9 +24,11 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from typing import Any, Callable
+from contextvars import ContextVar, Token
+from typing import Any, Callable, Sequence
 
 from eventsourcing.application import Repository
+from eventsourcing.persistence import EventStore, Notification
 
 
 def fold(aggregate: Any, events: Any) -> Any:
@@ -67,8 +69,10 @@ class CommandRepository(Repository[str]):
 
     maxsize = 20_000
 
-    def attach(self, current_unit: Callable[[], UnitOfWork | None]) -> None:
-        self._current_unit = current_unit
+    def __init__(self, event_store: EventStore[str], *, snapshot_store: EventStore[str] | None = None) -> None:
+        super().__init__(event_store, snapshot_store=snapshot_store)  # eventsourcing's own cache: off
+        # The command this thread is running on this repository (another ledger's is not ours).
+        self._unit: ContextVar[UnitOfWork | None] = ContextVar(f"unit-{id(self)}", default=None)
         self._cached: OrderedDict[str, tuple[Any, int, int]] = OrderedDict()
         self._cache_lock = threading.Lock()
         self.generation = 0
@@ -76,13 +80,24 @@ class CommandRepository(Repository[str]):
         # to the aggregates it holds as current at or after low.
         self._known = (0, 0)
 
+    def begin(self, unit: UnitOfWork) -> Token[UnitOfWork | None]:
+        """``unit`` is this thread's command until ``end``: ``get`` hands out what it loaded."""
+        return self._unit.set(unit)
+
+    def end(self, token: Token[UnitOfWork | None]) -> None:
+        self._unit.reset(token)
+
+    def unit(self) -> UnitOfWork | None:
+        """The unit of work of the command this thread is running, if any."""
+        return self._unit.get()
+
     def wrote(self, first: int, last: int) -> None:
         """This process's commit recorded positions ``first`` to ``last`` of the log."""
         with self._cache_lock:
             low, high = self._known
             self._known = (low, last) if first == high + 1 else (first - 1, last)
 
-    def learn(self, head: int, select_notifications: Callable[..., list[Any]]) -> None:
+    def learn(self, head: int, select_notifications: Callable[..., Sequence[Notification]]) -> None:
         """Whenever a process reads the log's head anew (its turn's first command, or after a write
         out of turn): the aggregates changed up to ``head`` by anyone but its recorded commits are
         marked to be fast-forwarded (one of its own still in flight is too: harmless); the rest of
@@ -95,7 +110,7 @@ class CommandRepository(Repository[str]):
             with self._cache_lock:
                 self._known = (head, head)
             return
-        changed = {n.originator_id for n in select_notifications(
+        changed = {str(n.originator_id) for n in select_notifications(
             start=high, limit=head - high, stop=head, inclusive_of_start=False)}
         with self._cache_lock:
             for aggregate_id in changed & self._cached.keys():
@@ -113,7 +128,7 @@ class CommandRepository(Repository[str]):
             **_: Any) -> Any:
         if version is not None:
             return super().get(aggregate_id, version=version, projector_func=projector_func)
-        unit = self._current_unit()
+        unit = self._unit.get()
         if unit is None:  # outside a command: from the store, never what a command is changing
             return self._reconstruct_aggregate(aggregate_id, None, fold)
         if aggregate_id in unit.loaded:

@@ -10,8 +10,7 @@ from datetime import datetime, timezone
 from typing import Any, Sequence
 
 from ledger.domain.instants import to_us
-from ledger.service_layer.audit import (API_CALL, MAX_ELEMENTS_BYTES, MAX_ELEMENTS_DEPTH, ApiCall, depth,
-                                        plain)
+from ledger.service_layer.audit import API_CALL, MAX_ELEMENTS_BYTES, MAX_ELEMENTS_DEPTH, ApiCall, audit_text, depth
 
 
 COLUMNS = ("event_id", "event_time_us", "event_name", "event_type", "recipient_account_id", "account_id",
@@ -54,14 +53,14 @@ def from_row(row: Any) -> ApiCall:
         source_ip=row["source_ip"], user_agent=row["user_agent"],
         request_parameters=params, response_elements=answer,
         error_code=row["error_code"], error_message=row["error_message"],
-        resources=tuple(tuple(r) for r in _unjson(row["resources"]) or ()),  # type: ignore[misc]
+        resources=tuple((r[0], r[1]) for r in _unjson(row["resources"]) or ()),
         details=None if is_call else details, event_id=row["event_id"], position=row["id"],
         omitted=is_call and (bool((details or {}).get("omitted")) or params_omitted or answer_omitted),
     )
 
 
 def _json(value: Any) -> str | None:
-    return None if value is None else json.dumps(value, default=plain, separators=(",", ":"))
+    return None if value is None else json.dumps(value, default=audit_text, separators=(",", ":"))
 
 
 def _unjson(text: str | None) -> Any:
@@ -151,12 +150,10 @@ class AuditLogRecorder:
                 return
             after = rows[-1]["id"]
 
-    def _insert_events(self, cursor: Any, stored_events: Sequence[Any], **kwargs: Any) -> Any:
-        result = super()._insert_events(cursor, stored_events, **kwargs)  # type: ignore[misc]
-        calls = kwargs.get("audit") or ()
+    def _insert_audit(self, cursor: Any, calls: Sequence[ApiCall] | None) -> None:
+        """The records a save passed (``save(..., audit=[...])``), in the events' transaction."""
         if calls:
             self._insert_calls(cursor, calls)
-        return result
 
     def append_calls(self, calls: Sequence[ApiCall]) -> None:
         """Records alone, in a transaction of their own (a refused call's)."""

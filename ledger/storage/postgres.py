@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import secrets
 import threading
-from typing import Any
+from typing import Any, Sequence
 
 import psycopg
-from eventsourcing.persistence import OperationalError
+from eventsourcing.persistence import OperationalError, StoredEvent
 from eventsourcing.postgres import PostgresApplicationRecorder, PostgresTrackingRecorder
+from psycopg import Cursor
+from psycopg.rows import DictRow
 
 from ledger.storage.audit_table import AuditLogRecorder
 
@@ -46,6 +48,10 @@ class PostgresLedgerRecorder(_TakingTurnsAtDDL, AuditLogRecorder, PostgresApplic
     @property
     def audit_table(self) -> str:
         return f"{self.events_table_name.removesuffix('_events')}_audit_log"
+
+    def _insert_events(self, curs: Cursor[DictRow], stored_events: Sequence[StoredEvent], **kwargs: Any) -> None:
+        super()._insert_events(curs, stored_events, **kwargs)
+        self._insert_audit(curs, kwargs.get("audit"))
 
 
 class PostgresViewRecorder(_TakingTurnsAtDDL, PostgresTrackingRecorder):

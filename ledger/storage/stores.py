@@ -14,11 +14,11 @@ import threading
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Sequence
 from urllib.parse import unquote, urlparse
 
-from eventsourcing.persistence import InfrastructureFactory, IntegrityError, PersistenceError
-from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteTrackingRecorder
+from eventsourcing.persistence import InfrastructureFactory, IntegrityError, PersistenceError, StoredEvent
+from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteCursor, SQLiteTrackingRecorder
 from eventsourcing.utils import Environment
 
 from ledger.storage.audit_table import AuditLogRecorder
@@ -165,6 +165,12 @@ def open_store(location: str, name: str) -> Store:
 
 class SQLiteLedgerRecorder(AuditLogRecorder, SQLiteApplicationRecorder):
     """The events, and the audit log beside them in the same transactions (``ledger.service_layer.audit``)."""
+
+    def _insert_events(self, c: SQLiteCursor, stored_events: Sequence[StoredEvent],
+                       **kwargs: Any) -> Sequence[int] | None:
+        returning = super()._insert_events(c, stored_events, **kwargs)
+        self._insert_audit(c, kwargs.get("audit"))
+        return returning
 
 
 class SQLiteViewRecorder(SQLiteTrackingRecorder):

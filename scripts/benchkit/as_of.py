@@ -59,6 +59,6 @@ def as_of_pages(s: Seeded, operation: str, samples: int, rng: random.Random) -> 
         i = rng.randrange(s.seed.count)
         caller = s.seed.sender(i) if operation == "ListHandshakesForOrganization" else s.seed.recipient(i)
         instant = s.seed.instant(rng.randrange(i, s.seed.count))  # after the caller's organization began
-        live += latencies([lambda: s.ledger.call(operation, {}, Caller(caller))])
-        past += latencies([lambda: s.ledger.at(instant).call(operation, {}, Caller(caller))])
+        live += latencies([lambda: s.ledger.call(Caller(caller), operation, {})])
+        past += latencies([lambda: s.ledger.at(instant).call(Caller(caller), operation, {})])
     return live, past

@@ -25,7 +25,7 @@ def bench_http_writes(store: Any, plan: Plan, scratch: Path) -> list[Figure]:
     orgs = 4 * WRITE_CLIENTS
     with open_ledger(location, limits=Limits(accounts_per_organization=10**6, invitations_per_day=10**6)) as ledger:
         for org in range(orgs):
-            ledger.call("CreateOrganization", {}, Caller(management(org)))
+            ledger.call(Caller(management(org)), "CreateOrganization", {})
     per_client = plan.http_declines // 2
     rates: dict[int, tuple[float, float]] = {}
     os.environ.update({"HANDSHAKE_LEDGER_ACCOUNT_LIMIT": "1000000", "HANDSHAKE_LEDGER_INVITE_RATE_LIMIT": "1000000"})

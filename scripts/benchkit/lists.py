@@ -30,7 +30,7 @@ def walk_pages(ledger: Any, operation: str, caller: str, owner: str) -> list[Pag
     probes: list[PageProbe] = []
     token = None
     while True:
-        answer = ledger.call(operation, {"NextToken": token} if token else {}, Caller(caller))
+        answer = ledger.call(Caller(caller), operation, {"NextToken": token} if token else {})
         token = answer.get("NextToken")
         if not token:
             return probes
@@ -99,7 +99,7 @@ def list_latency(store: Any, ledgers: list[Seeded], plan: Plan, rng: random.Rand
 
 def next_page(ledger: Any, probe: PageProbe) -> Any:
     """The page a probe's NextToken asks for, as its caller asks."""
-    return ledger.call(probe.operation, {"NextToken": probe.token}, Caller(probe.caller))
+    return ledger.call(Caller(probe.caller), probe.operation, {"NextToken": probe.token})
 
 
 def _page_stats(served: list[float], raw: list[float]) -> dict[str, Any]:

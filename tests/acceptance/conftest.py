@@ -103,5 +103,5 @@ def server_error(world: World, method: str, params: dict[str, Any]) -> Any:
 
     operation = next(op for op in service_model().operation_names if xform_name(op) == method)
     with pytest.raises(OrganizationsError) as caught:
-        world.ledger.call(operation, params, MANAGEMENT)
+        world.ledger.call(MANAGEMENT, operation, params)
     return caught.value

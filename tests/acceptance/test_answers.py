@@ -149,7 +149,7 @@ class TestOptimisticConcurrency:
         """A competing writer gets in between load and save once: the retry sees its result."""
         handshake_id = world.invite(ALICE)
         app = world.ledger.app
-        real_commit, interfered = app._commit, []
+        real_commit, interfered = app.runner._commit, []
 
         def competitor() -> None:  # another writer: its own thread, outside this command
             handshake = app.repository.get(handshake_id)
@@ -162,11 +162,11 @@ class TestOptimisticConcurrency:
                 elsewhere(competitor)
             return real_commit(batch)
 
-        app._commit = commit_after_competitor
+        app.runner._commit = commit_after_competitor
         try:
             error = error_of(world.alice.decline_handshake, HandshakeId=handshake_id)
         finally:
-            del app._commit
+            del app.runner._commit
         assert error.code == "InvalidHandshakeTransitionException"
         assert [(e.what, e.refused) for e in world.ledger.history(handshake_id)] == [
         ("Requested", False), ("Canceled", False), ("DeclineHandshake", True)]
@@ -174,7 +174,7 @@ class TestOptimisticConcurrency:
     def test_conflict_twice_is_concurrent_modification(self, world):
         handshake_id = world.invite(ALICE)
         app = world.ledger.app
-        real_commit = app._commit
+        real_commit = app.runner._commit
 
         def competitor() -> None:
             organization = app.repository.get(world.org_id)
@@ -186,11 +186,11 @@ class TestOptimisticConcurrency:
             elsewhere(competitor)
             return real_commit(batch)
 
-        app._commit = always_beaten
+        app.runner._commit = always_beaten
         try:
             error = error_of(world.alice.decline_handshake, HandshakeId=handshake_id)
         finally:
-            del app._commit
+            del app.runner._commit
         assert error.code == "ConcurrentModificationException"
         assert world.state(handshake_id) == "OPEN"
 

@@ -11,6 +11,7 @@ import threading
 from collections import Counter
 from typing import Any
 
+import pytest
 from botocore.exceptions import ClientError
 from eventsourcing.application import Application
 
@@ -57,13 +58,13 @@ class TestOneProcess:
             for manager in MANAGERS:
                 ledger.client(manager).create_organization()
             batches: list[int] = []
-            real_commit = ledger.app._commit
-            ledger.app._commit = lambda batch: (batches.append(len(batch)), real_commit(batch))[1]
+            real_commit = ledger.app.runner._commit
+            ledger.app.runner._commit = lambda batch: (batches.append(len(batch)), real_commit(batch))[1]
             calls = [lambda m=m, n=n: ledger.client(m).invite_account_to_organization(
                 Target={"Type": "ACCOUNT", "Id": f"2000000{MANAGERS.index(m):01d}{n:04d}"})
                 for m in MANAGERS for n in range(8)]
             outcomes = at_once(calls)
-            del ledger.app._commit
+            del ledger.app.runner._commit
             by_manager = [Counter(outcomes[i * 8:(i + 1) * 8]) for i in range(len(MANAGERS))]
             # 5 accounts per organization: the management account and 4 open invitations.
             assert by_manager == [Counter({"ok": 4, "HandshakeConstraintViolationException:"
@@ -108,13 +109,35 @@ class TestOneProcess:
             assert sum(e.refused for e in trail) == 11  # every loser's attempt is in the audit
             versions_have_no_gap(ledger)
 
+    def test_a_call_runs_its_command_once_with_its_audit_record(self, data_location):
+        """One entry into running a command: the call's audit goes with its one run."""
+        with open_ledger(data_location) as ledger:
+            runner, runs = ledger.app.runner, []
+            real_run = runner.run
+            runner.run = lambda work, audit=None: (runs.append(audit), real_run(work, audit))[1]
+            try:
+                organization = ledger.client(MANAGERS[0]).create_organization()["Organization"]
+            finally:
+                del runner.run
+            assert len(runs) == 1 and runs[0].answer_given == {"Organization": organization}
+            trail = ledger.client(MANAGERS[0], "cloudtrail").lookup_events()["Events"]
+            # the call once, and the management account's joining it caused (decision 29), newest first
+            assert [e["EventName"] for e in trail] == ["AccountJoinedOrganization", "CreateOrganization"]
+
+    def test_a_command_inside_a_command_is_refused_not_waited_for(self, data_location):
+        with open_ledger(data_location) as ledger:
+            app = ledger.app
+            with pytest.raises(RuntimeError, match="inside another command"):
+                app.execute(lambda: app.register_account("222222222222"))
+            assert ledger.client(MANAGERS[0]).create_organization()["Organization"]  # the turn was given back
+
     def test_a_failed_group_runs_each_command_again_on_its_own(self, data_location):
         with open_ledger(data_location, limits=LIMITS) as ledger:
             app = ledger.app
             mgmt = ledger.client(MANAGERS[0])
             organization_id = mgmt.create_organization()["Organization"]["Id"]
             interfered: list[bool] = []
-            real_commit = app._commit
+            real_commit = app.runner._commit
 
             def competitor() -> None:  # another writer changes the organization under the group
                 organization = app.repository.get(organization_id)
@@ -130,10 +153,10 @@ class TestOneProcess:
                     thread.join()
                 real_commit(batch)
 
-            app._commit = commit
+            app.runner._commit = commit
             outcomes = at_once([lambda n=n: mgmt.invite_account_to_organization(
                 Target={"Type": "ACCOUNT", "Id": f"30000000000{n}"}) for n in range(4)])
-            del app._commit
+            del app.runner._commit
             assert outcomes == ["ok"] * 4
             assert len(mgmt.list_handshakes_for_organization()["Handshakes"]) == 4
             versions_have_no_gap(ledger)

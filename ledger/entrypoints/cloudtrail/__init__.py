@@ -22,10 +22,10 @@ OPERATIONS = {"LookupEvents": lookup_events}
 __all__ = ["OPERATIONS", "SERVICE", "TARGET_PREFIX", "dispatch"]
 
 
-def dispatch(ledger: Any, operation: str, params: dict[str, Any], caller: Caller) -> dict[str, Any]:
+def dispatch(ledger: Any, caller: Caller, operation: str, params: dict[str, Any]) -> dict[str, Any]:
     """Answer one CloudTrail operation for ``caller`` from ``ledger`` (live, or as of a moment)."""
     handler = OPERATIONS.get(operation)
     if handler is None:
         raise UnknownOperationException(f"Unknown operation {operation}: this endpoint's CloudTrail "
                                         "answers LookupEvents.")
-    return handler(ledger, params, caller)
+    return handler(ledger, caller, params)

@@ -49,7 +49,7 @@ _FAULTS: dict[str, type[errors.OrganizationsError]] = {
 }
 
 
-def lookup_events(ledger: Any, params: dict[str, Any], caller: Caller) -> dict[str, Any]:
+def lookup_events(ledger: Any, caller: Caller, params: dict[str, Any]) -> dict[str, Any]:
     """``{"Events": [Event, ...], "NextToken"?}`` for ``caller``'s account at the ledger's moment."""
     request = parse_request("LookupEvents", params, SERVICE, as_error=_as_cloudtrail_error)
     attribute = _one_attribute(request.LookupAttributes or [])

@@ -18,7 +18,7 @@ TOP = 10  # organizations drawn one by one; the rest are "others"
 OTHERS = "others"
 SORTS = ("Total", "Accepted", "Declined", "Canceled", "Expired", "Open", "AcceptanceRate", "DecisionSecondsP50",
          "DecisionSecondsP90", "OrganizationId", "Action")
-PARAMETERS: dict[str, Rule] = {"sort": choice(SORTS)}  # the page's own (the moment's are everyone's)
+PARAMETERS: dict[str, Rule] = {"sort": choice(SORTS)}
 
 OUTCOME_COLORS = {"Accepted": "#2e7d32", "Declined": "#c62828", "Canceled": "#8d8d8d", "Expired": "#ef6c00"}
 ACTION_COLORS = {"INVITE": "#1565c0", "ENABLE_ALL_FEATURES": "#6a1b9a", "APPROVE_ALL_FEATURES": "#00838f"}

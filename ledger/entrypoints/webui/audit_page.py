@@ -39,7 +39,7 @@ def audit_page(request: PageRequest) -> Page:
     if before:
         where.append("(event_time_us < ? OR (event_time_us = ? AND event_id < ?))")
         params += [before[0], before[0], before[1]]
-    calls = request.ledger.app.recorder.select_calls(
+    calls = request.ledger.app.audit_log.select_calls(
         " AND ".join(where), params, order="event_time_us DESC, event_id DESC", limit=PAGE_SIZE + 1)
     shown, last = calls[:PAGE_SIZE], calls[PAGE_SIZE - 1] if len(calls) > PAGE_SIZE else None
     return Page("audit.html", {
