@@ -1,4 +1,4 @@
-"""What changed between two moments: every handshake whose visible answer differs (issue 15).
+"""What changed between two moments: every handshake whose visible answer differs.
 
 A handshake's DescribeHandshake answer changes in two ways: a new version (an event), or time
 alone (its derived expiry, its retention's end). Both are found from the view's indexes: the

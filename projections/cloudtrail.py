@@ -1,4 +1,4 @@
-"""CloudTrail's view of the audit log (issue 12): its records, and the queries of event history.
+"""CloudTrail's view of the audit log: its records, and the queries of event history.
 
 ``cloudtrail_record(call)`` is the JSON record CloudTrail writes of one ``ApiCall``
 (``ledger/service_layer/audit.py``), field for field as the CloudTrail User Guide ("CloudTrail record contents",

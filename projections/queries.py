@@ -3,7 +3,7 @@
 A ``Moment`` says which versions a query reads (``position``: the log up to it; None: the
 live view, every event applied) and when their expiry and retention are judged (``instant``).
 The live ledger is simply the moment (None, now); time travel is any other moment, answered
-from the same indexes (issue 15: no replay).
+from the same indexes (no replay).
 """
 
 from __future__ import annotations

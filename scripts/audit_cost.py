@@ -1,4 +1,4 @@
-"""The cost of recording every call (issue 12): write and refused-request throughput, audit on vs off.
+"""The cost of recording every call: write and refused-request throughput, audit on vs off.
 
     python scripts/audit_cost.py [--store sqlite|postgres] [--rounds 3] [--before PATH] [--http]
 

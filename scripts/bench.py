@@ -2,7 +2,7 @@
 
     python scripts/bench.py [--quick | --full] [--store sqlite|postgres] [--pg-url URL] [--out FILE]
 
-Figures (issue 7 and the bench items of issue 3), each with the limit it is compared to:
+Figures, each with the limit it is compared to:
 
 1. durable commands/s in-process (invite, then decline/accept/cancel), command only and through the
    client (incl. the read-your-writes view catch-up)  vs  raw one-row-per-transaction inserts;

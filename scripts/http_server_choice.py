@@ -4,7 +4,7 @@
 
 Every candidate serves the very same ``AwsJsonService.handle`` from its own copy of one prepared
 ledger (SQLite), in its own process, one worker: the standard library's ThreadingHTTPServer (the
-server before issue 11), ``handshake-ledger serve`` itself (uvicorn, httptools, uvloop, raw ASGI),
+server the ledger used first), ``handshake-ledger serve`` itself (uvicorn, httptools, uvloop, raw ASGI),
 granian (ASGI), hypercorn (ASGI, uvloop), gunicorn (WSGI, gthread) and waitress (WSGI). Keep-alive
 http.client connections (``benchkit.http_load``, as ``scripts/bench.py``) drive DescribeHandshake and DeclineHandshake at
 1 and 4 client threads; the turns are interleaved over ``--rounds`` rounds (the machine is shared)

@@ -1,4 +1,4 @@
-"""The web UI at scale (issue 13): page weight, time to first render, and time slider steps.
+"""The web UI at scale: page weight, time to first render, and time slider steps.
 
     python scripts/ui_bench.py [--size 100000] [--steps 40] [--store sqlite|postgres] [--pg-url URL]
                                [--data LOCATION] [--out FILE]

@@ -1,4 +1,4 @@
-"""One story of accepted and refused calls, told the same way in-process or to a real server (issue 12).
+"""One story of accepted and refused calls, told the same way in-process or to a real server.
 
 A minute a step (when a clock is given), from T0, with an organization of at most 3 accounts:
 

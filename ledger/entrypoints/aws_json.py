@@ -2,10 +2,10 @@
 
 ``POST /`` with ``X-Amz-Target: AWSOrganizationsV20161128.<Op>`` and a JSON object body answers
 the operation, and ``com.amazonaws.cloudtrail.v20131101.CloudTrail_20131101.LookupEvents`` the
-audit as CloudTrail's event history (``APIS``: one row per API on the endpoint, issue 12); a
+audit as CloudTrail's event history (``APIS``: one row per API on the endpoint); a
 form-encoded ``POST /`` (the AWS Query protocol) STS GetCallerIdentity, in XML (``sts.py``);
 ``POST /as-of/<instant>`` (or ``/as-of/position/<N>``) answers it as the ledger stood
-then: every read as it answered, every command refused (the past is read-only, issue 15);
+then: every read as it answered, every command refused (the past is read-only);
 ``GET /_ledger/health`` answers 200 and the answering process's pid when the server
 is ready; another path is 404, another method than GET, HEAD (as GET, no body) or POST 405. ``AwsJsonService.handle`` is a pure function
 from a ``SignedRequest`` to a ``Response``: it knows no server, so the in-process boto3 client and
@@ -178,7 +178,7 @@ class AwsJsonService:
 
     def _as_of(self, path: str) -> Answers:
         """``/as-of/<instant>`` (ISO 8601, ``now``, ``-3d``) or ``/as-of/position/<N>``: the ledger as it
-        stood then, read-only (issue 15); a 400 InvalidInputException for anything else. In strict
+        stood then, read-only; a 400 InvalidInputException for anything else. In strict
         mode a position is 403 AccessDeniedException: the log's positions count (and its instants
         date) other accounts' events, which a caller may not see; an instant reveals only what the
         caller's own answers hold, and no refusal names the log's length."""

@@ -156,7 +156,7 @@ def dispatch(ledger: Answering, caller: Caller, operation: str, params: dict[str
     """Answer one AWS operation for ``caller``; raise an ``OrganizationsError`` otherwise.
 
     A command is validated inside ``ledger.command`` so that a refused one, invalid input
-    included, is audited like any other call (issue 12).
+    included, is audited like any other call.
     """
     command = COMMANDS.get(operation)
     if command is not None:

@@ -1,4 +1,4 @@
-"""``handshake-ledger serve`` on uvicorn: a raw ASGI shell around ``AwsJsonService.handle`` (issue 11).
+"""``handshake-ledger serve`` on uvicorn: a raw ASGI shell around ``AwsJsonService.handle``.
 
 uvicorn with its httptools protocol and uvloop was the fastest of the servers measured by
 ``scripts/http_server_choice.py`` (stdlib, uvicorn, granian, gunicorn, waitress, hypercorn), and

@@ -1,4 +1,4 @@
-"""The audit log: every command call, accepted or refused, appended to a log of its own (issue 12).
+"""The audit log: every command call, accepted or refused, appended to a log of its own.
 
 An ``ApiCall`` is what CloudTrail records of a call: when, which operation, who (account and
 access key), from where (source address, user agent), what was asked (request parameters) and

@@ -3,7 +3,7 @@
 Commands take turns for their work (load, check, change: one thread of the process at a time),
 then wait for a transaction. Whoever finds no transaction under way leads: it commits every command
 done meanwhile in one transaction (one fsync on SQLite, one round trip on PostgreSQL) and wakes them
-all; each answers only once its events are durable (group commit, issue 14). A command's work sees
+all; each answers only once its events are durable (group commit). A command's work sees
 what the commands before it did even before they are durable (the cache holds their aggregates), so
 a group always commits in the order its work was done.
 
@@ -98,7 +98,7 @@ class CommandRunner:
     def run(self, work: Callable[[], T], audit: CallAudit[T] | None = None) -> T:
         """Run ``work`` (load, check, change; its ``save`` calls are collected) as one command and
         answer once it is durable, with its audit record (``audit.accepted(result)``, or
-        ``audit.refused(error)``) and the membership service events beside its events (issue 12).
+        ``audit.refused(error)``) and the membership service events beside its events.
         Raises the AWS error that refused it; RuntimeError for a command run inside another."""
         if self.repository.unit() is not None:
             raise RuntimeError("a command can't run inside another command (it would wait for its own turn)")

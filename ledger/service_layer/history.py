@@ -2,7 +2,7 @@
 
 eventsourcing gives "as of version" (``repository.get(id, version=N)``) but not "as of an
 instant": that is the last version whose event happened at or before the instant. The trail
-also shows the refused calls on the handshake (issue 12): they changed nothing, so they are no
+also shows the refused calls on the handshake: they changed nothing, so they are no
 event of it, but the audit log (``ledger/service_layer/audit.py``) has each, with its error.
 """
 

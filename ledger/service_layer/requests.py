@@ -1,7 +1,7 @@
 """Request models: frozen pydantic models named after the AWS operations (decision 2).
 
 Their fields, patterns, lengths, enums and ranges are read from botocore's model of the
-service (``organizations/2016-11-28/service-2.json``; ``cloudtrail`` for LookupEvents, issue 12)
+service (``organizations/2016-11-28/service-2.json``; ``cloudtrail`` for LookupEvents)
 rather than written by hand, so they follow AWS exactly. A bad Organizations request becomes
 ``InvalidInputException`` with the model's Reason and changes nothing; another service passes
 its own translation of the fault to ``parse_request`` (``ledger/entrypoints/cloudtrail``).

@@ -1,7 +1,7 @@
 """One command's unit of work, and the repository that loads its aggregates cheaply.
 
 A command loads aggregates, checks, changes them and saves once (``LedgerService.execute``).
-Measured on SQLite (issue 14), loading cost more than the fsync'd commit: eventsourcing's cache
+Measured on SQLite, loading cost more than the fsync'd commit: eventsourcing's cache
 deep-copies every aggregate it hands out (so that a refused command can't corrupt it) and asks the
 store for newer events on every load, cache hit or not. Here instead:
 

@@ -20,7 +20,7 @@ WRITE_CLIENTS = 8
 
 def bench_http_writes(store: Any, plan: Plan, scratch: Path) -> list[Figure]:
     """Durable writes over HTTP: 8 keep-alive clients inviting into organizations of their own, on one
-    server process and on ``--workers 2`` (group commit, issue 14), beside raw one-row commits."""
+    server process and on ``--workers 2`` (group commit), beside raw one-row commits."""
     location = store.location("http-writes")
     orgs = 4 * WRITE_CLIENTS
     with open_ledger(location, limits=Limits(accounts_per_organization=10**6, invitations_per_day=10**6)) as ledger:

@@ -1,4 +1,4 @@
-"""CloudTrail records of audit records, and LookupEvents on the endpoint (issue 12)."""
+"""CloudTrail records of audit records, and LookupEvents on the endpoint."""
 
 from __future__ import annotations
 

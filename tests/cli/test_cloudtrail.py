@@ -1,4 +1,4 @@
-"""``cloudtrail export`` and ``history`` with refused calls, on the store under test (issue 12)."""
+"""``cloudtrail export`` and ``history`` with refused calls, on the store under test."""
 
 from __future__ import annotations
 

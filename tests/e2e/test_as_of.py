@@ -1,4 +1,4 @@
-"""The AWS API as of an instant, with unchanged clients (issue 15): boto3 and the AWS CLI through
+"""The AWS API as of an instant, with unchanged clients: boto3 and the AWS CLI through
 ``--endpoint-url .../as-of/<instant>``, the AWS SDK for JavaScript v3 likewise, and the command line.
 
 A random story is played in-process under freezegun, recording every caller's live answers; then the

@@ -1,5 +1,5 @@
 """CloudTrail's LookupEvents on the real server: boto3's client and paginator, the AWS CLI, the as-of
-prefix and strict mode (issue 12). The story of ``tests/audit_story.py``, told over HTTP."""
+prefix and strict mode. The story of ``tests/audit_story.py``, told over HTTP."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Tools nobody here wrote read ``handshake-ledger cloudtrail export``: trailscraper and DuckDB (issue 12).
+"""Tools nobody here wrote read ``handshake-ledger cloudtrail export``: trailscraper and DuckDB.
 
 The story of ``tests/audit_story.py`` on the store under test, exported by the command line as a
 user runs it. trailscraper (PyPI) pins boto3 six minor versions behind ours, so it lives in a venv

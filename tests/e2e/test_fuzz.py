@@ -1,5 +1,5 @@
 """Model-derived fuzzing of the real server (decision 2): whatever a client sends, no 5xx, a complete
-AWS answer, and a refused request records no event. CloudTrail's LookupEvents too (issue 12), from
+AWS answer, and a refused request records no event. CloudTrail's LookupEvents too, from
 botocore's ``cloudtrail`` model.
 
 Requests are drawn by hypothesis from botocore's Organizations model, for every operation the

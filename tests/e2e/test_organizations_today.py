@@ -1,4 +1,4 @@
-"""AWS Organizations as it is today (issue 10), each example as written, through boto3 over HTTP and
+"""AWS Organizations as it is today, each example as written, through boto3 over HTTP and
 in-process, on the store under test."""
 
 from __future__ import annotations

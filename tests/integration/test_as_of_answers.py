@@ -1,5 +1,5 @@
 """Property: whatever happened, every answer a caller got live is what the ledger as of that
-instant answers now (issue 15), in-process. The e2e tests check the same through the HTTP
+instant answers now, in-process. The e2e tests check the same through the HTTP
 ``/as-of/`` prefix and the command line."""
 
 from __future__ import annotations

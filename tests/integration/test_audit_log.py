@@ -1,4 +1,4 @@
-"""The audit log: every command call, accepted or refused, beside the events (issue 12); the export,
+"""The audit log: every command call, accepted or refused, beside the events; the export,
 LookupEvents and ``history`` agree on it call for call."""
 
 from __future__ import annotations

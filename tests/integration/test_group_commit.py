@@ -1,4 +1,4 @@
-"""Group commit (issue 14): commands that arrive together share a transaction, and every rule holds.
+"""Group commit: commands that arrive together share a transaction, and every rule holds.
 
 Threads of one process and several processes send commands at once; afterwards the log has every
 acknowledged command, no aggregate has a gap in its versions, and the quotas and membership rules

@@ -1,4 +1,4 @@
-"""The whole ledger as of an instant or a position, from the view's versions (issue 15)."""
+"""The whole ledger as of an instant or a position, from the view's versions."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""CloudTrail on the ledger's endpoint (issue 12): the second AWS API it speaks.
+"""CloudTrail on the ledger's endpoint: the second AWS API it speaks.
 
 ``X-Amz-Target: com.amazonaws.cloudtrail.v20131101.CloudTrail_20131101.<Op>`` (AWS JSON 1.1, the
 same caller identity and strict mode as Organizations, SigV4 scoped to ``cloudtrail``) reaches

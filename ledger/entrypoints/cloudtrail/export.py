@@ -1,4 +1,4 @@
-"""The audit log as CloudTrail log files, laid out as CloudTrail delivers them to S3 (issue 12).
+"""The audit log as CloudTrail log files, laid out as CloudTrail delivers them to S3.
 
 ``DIR/AWSLogs/<account>/CloudTrail/us-east-1/YYYY/MM/DD/<account>_CloudTrail_us-east-1_<YYYYMMDDTHHmmZ>_<unique>.json.gz``
 (CloudTrail User Guide, "Finding your CloudTrail log files"), each file a gzipped

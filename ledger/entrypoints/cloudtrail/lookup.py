@@ -1,4 +1,4 @@
-"""LookupEvents: an account's event history, as CloudTrail answers it (issue 12).
+"""LookupEvents: an account's event history, as CloudTrail answers it.
 
 Validated by botocore's ``cloudtrail`` model through ``ledger.service_layer.requests.parse_request`` (the same
 machinery as the Organizations requests), each fault answered with the error shape the model

@@ -1,4 +1,4 @@
-"""The read-only web UI that ``serve`` answers under ``/ui/`` (issue 13), beside the AWS API.
+"""The read-only web UI that ``serve`` answers under ``/ui/``, beside the AWS API.
 
 - ``app.py``: routing, the viewer, the moment, the answer (``WebUI.handle``, shaped as ``AwsJsonService``);
 - ``access.py``: who may see what (the whole ledger, or one account's share with ``--strict``);

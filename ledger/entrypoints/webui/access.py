@@ -1,4 +1,4 @@
-"""Who may see what (issue 13): the whole ledger, or one account's share of it.
+"""Who may see what: the whole ledger, or one account's share of it.
 
 Without ``--strict`` the UI is a local tool and shows the whole ledger. With ``--strict`` a browser
 signs in with HTTP Basic: the user name is an access key id of the accounts file, the password its
