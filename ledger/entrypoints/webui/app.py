@@ -39,7 +39,7 @@ Handler = Callable[[PageRequest], "Page | Redirect"]
 PAGES: dict[str, tuple[Handler, Mapping[str, Rule]]] = {
     "/ui/": (ledger_pages.handshakes_page, ledger_pages.HANDSHAKES_PARAMETERS),
     "/ui/organizations": (ledger_pages.organizations_page, ledger_pages.ORGANIZATIONS_PARAMETERS),
-    "/ui/analytics": (analytics_page.analytics_page, getattr(analytics_page, "PARAMETERS", {})),
+    "/ui/analytics": (analytics_page.analytics_page, analytics_page.PARAMETERS),
     "/ui/audit": (audit_page.audit_page, audit_page.PARAMETERS),
     "/ui/search": (ledger_pages.search, ledger_pages.SEARCH_PARAMETERS),
 }
