@@ -10,8 +10,11 @@ same counters for every organization together (what ``analytics --by action`` re
   ``closed_expiring``: those of them closed (counted when closed, bucketed by their expiry day). A
   close always precedes the expiry, so the handshakes EXPIRED at T are
   #{expiring, expiry <= T} - #{closed_expiring, expiry <= T};
-- ``h<k>``: ACCEPTED or DECLINED decisions (by the decision's day) whose time to decision, in
-  milliseconds, lies in [GROWTH**k, GROWTH**(k+1)); ``h-`` those under 1 ms.
+- ``h<k>``: ACCEPTED or DECLINED decisions whose time to decision, in milliseconds, lies in
+  [GROWTH**k, GROWTH**(k+1)); ``h-`` those under 1 ms. Organization ``*`` counts them by the
+  decision's day; each organization counts them for all days together (day ``WHENEVER``): a
+  thousand organizations' histograms by day would hold a row per decision or so, all days together
+  they hold one per populated bucket (about a hundred per organization and action).
 
 The counters are not versioned: every event after a moment's position is later than the moment's
 day boundary (``projections/rollup_reads.py`` picks it so), so the whole days before it are
@@ -36,6 +39,7 @@ ALL = "*"  # the organization of the counters summed over every organization
 GROWTH = 1.05  # the histogram's bucket ratio
 ERROR = math.sqrt(GROWTH) - 1  # the largest relative error of a time to decision (and of p50/p90)
 SUB_MS = "h-"
+WHENEVER = -1_000_000  # the day of an organization's histogram counters: all days together
 
 ROLLUP_TABLE = """
 CREATE TABLE IF NOT EXISTS {p}rollup (
@@ -102,7 +106,9 @@ class RollupChanges:
         self._add(organization_id, action, closed_us, state)
         self._add(organization_id, action, row["expires_us"], "closed_expiring")
         if state in (ACCEPTED, DECLINED):
-            self._add(organization_id, action, closed_us, bucket_of(closed_us - row["requested_us"]))
+            kind = bucket_of(closed_us - row["requested_us"])
+            self.counts[(organization_id, action, WHENEVER, kind)] += 1
+            self.counts[(ALL, action, day_of(closed_us), kind)] += 1
 
     def write(self, cursor: Any, sql: Any) -> None:
         if self.counts:

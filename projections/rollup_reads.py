@@ -11,6 +11,11 @@ requests (``requested_us >= B``), ends (versions made after the last position re
 closed at or after B) and the expired (live, expiry in [B, T]). One statement reads both parts,
 so the live answer is one snapshot of rows and counters.
 
+Per organization, the histograms of time to decision count every day together: the decisions
+recorded from B on (the current rows closed at or after B: today's when live, every one since B's
+day as of an earlier instant) are taken out of them, and those up to P counted exactly instead. So
+per organization as of a past instant the cost also follows the decisions made since that day.
+
 The same answers as ``projections/analytics.analytics`` and ``outcomes_per_day`` (a full
 recomputation), except p50/p90 of the time to decision: the days before B come from a log-spaced
 histogram, so they are within ``projections.rollup.ERROR`` (2.47%) of the exact nearest rank
@@ -27,7 +32,7 @@ from typing import Any
 
 from ledger.domain.handshake import ACCEPTED, CANCELED, DECLINED
 from projections.queries import Moment
-from projections.rollup import ALL, DAY_US, day_of, seconds_of
+from projections.rollup import ALL, DAY_US, bucket_of, day_of, seconds_of
 from projections.versions import valid_at
 
 ENDINGS = (ACCEPTED, DECLINED, CANCELED)
@@ -75,16 +80,23 @@ def _read(view: Any, moment: Moment, *, by_action: bool) -> dict[tuple[str, ...]
         "AND closed_us >= ? "
         "UNION ALL SELECT 'x', organization_id, action, expires_us / " + str(DAY_US) + ", 'expired', COUNT(*), 0 "
         f"FROM {{p}}handshakes WHERE expires_us >= ? AND expires_us <= ? AND {valid} "
-        "AND state IN ('REQUESTED', 'OPEN') GROUP BY 2, 3, 4"
+        "AND state IN ('REQUESTED', 'OPEN') GROUP BY 2, 3, 4 "
     )
     params = [ALL, day_of(boundary), now_us, boundary, *valid_params, before, *valid_params, boundary,
               boundary, now_us, *valid_params]
+    if not by_action:  # the organizations' histograms hold every day's decisions: take B's and later out
+        statement += ("UNION ALL SELECT 'c', organization_id, action, 0, state, closed_us - requested_us, closed_us "
+                      "FROM {p}handshakes WHERE valid_from > ? AND valid_to IS NULL "
+                      "AND state IN ('ACCEPTED', 'DECLINED') AND closed_us >= ?")
+        params += [before, boundary]
     groups: dict[tuple[str, ...], _Group] = defaultdict(_Group)
     for row in view.query(statement, params):
         key = (row["action"],) if by_action else (row["organization_id"], row["action"])
         group, kind, n, day = groups[key], str(row["kind"]), int(row["n"]), int(row["day"])
         source = row["src"]
-        if source == "e":  # one closed handshake of the exact part: day holds requested_us
+        if source == "c":  # a decision from B on, in an organization's histogram: not counted there
+            group.decisions[seconds_of(bucket_of(n))] -= 1
+        elif source == "e":  # one closed handshake of the exact part: day holds requested_us
             closed_us = int(row["at_us"])
             group.outcomes[kind] += 1
             if closed_us <= now_us:
