@@ -68,13 +68,21 @@ def _read(view: Any, moment: Moment, *, by_action: bool) -> dict[tuple[str, ...]
     boundary, before = _boundary(view, moment)
     now_us = moment.instant_us
     valid, valid_params = valid_at(moment.position)
-    organizations = "organization_id = ?" if by_action else "organization_id <> ?"
+    # the requests' range is read through their time's index: unary + keeps the planner off valid_from's
+    by_request = valid.replace("valid_from", "+valid_from").replace("valid_to", "+valid_to")
+    if by_action:  # every counter of the actions' days (outcomes per day need them)
+        counters = ("SELECT 'b' AS src, organization_id, action, day, kind, n, 0 AS at_us FROM {p}rollup "
+                    "WHERE organization_id = ? AND day < ? ")
+    else:  # requests by day (the answer holds them), every other counter summed by the store
+        counters = ("SELECT 'b' AS src, organization_id, action, day, kind, n, 0 AS at_us FROM {p}rollup "
+                    "WHERE organization_id <> ? AND day < ? AND kind = 'requested' "
+                    "UNION ALL SELECT 'b', organization_id, action, 0, kind, SUM(n), 0 FROM {p}rollup "
+                    "WHERE organization_id <> ? AND day < ? AND kind <> 'requested' GROUP BY 2, 3, 5 ")
     statement = (
-        "SELECT 'b' AS src, organization_id, action, day, kind, n, 0 AS at_us FROM {p}rollup "
-        f"WHERE {organizations} AND day < ? "
+        counters +
         "UNION ALL SELECT 'q', organization_id, action, requested_us / " + str(DAY_US) + ", "
         "CASE WHEN requested_us <= ? THEN 'requested' ELSE 'later' END, COUNT(*), 0 FROM {p}handshakes "
-        f"WHERE requested_us >= ? AND {valid} GROUP BY 2, 3, 4, 5 "
+        f"WHERE requested_us >= ? AND {by_request} GROUP BY 2, 3, 4, 5 "
         "UNION ALL SELECT 'e', organization_id, action, requested_us, state, closed_us - requested_us, closed_us "
         f"FROM {{p}}handshakes WHERE valid_from > ? AND {valid} AND state IN ('ACCEPTED', 'DECLINED', 'CANCELED') "
         "AND closed_us >= ? "
@@ -82,7 +90,7 @@ def _read(view: Any, moment: Moment, *, by_action: bool) -> dict[tuple[str, ...]
         f"FROM {{p}}handshakes WHERE expires_us >= ? AND expires_us <= ? AND {valid} "
         "AND state IN ('REQUESTED', 'OPEN') GROUP BY 2, 3, 4 "
     )
-    params = [ALL, day_of(boundary), now_us, boundary, *valid_params, before, *valid_params, boundary,
+    params = [ALL, day_of(boundary), *([] if by_action else [ALL, day_of(boundary)]), now_us, boundary, *valid_params, before, *valid_params, boundary,
               boundary, now_us, *valid_params]
     if not by_action:  # the organizations' histograms hold every day's decisions: take B's and later out
         statement += ("UNION ALL SELECT 'c', organization_id, action, 0, state, closed_us - requested_us, closed_us "
