@@ -28,6 +28,7 @@ the values do).
 
 from __future__ import annotations
 
+import functools
 import math
 from collections import Counter
 from typing import Any
@@ -75,6 +76,7 @@ def bucket_of(decision_us: int) -> str:
     return f"h{k}"
 
 
+@functools.lru_cache(maxsize=4096)
 def seconds_of(kind: str) -> float:
     """The value (seconds) a histogram kind stands for: its bucket's geometric middle, to the ms."""
     if kind == SUB_MS:

@@ -64,7 +64,7 @@ def _boundary(view: Any, moment: Moment) -> tuple[int, int]:
     return boundary, int(rows[0]["notification_id"]) if rows else 0
 
 
-def _read(view: Any, moment: Moment, *, by_action: bool) -> dict[tuple[str, ...], _Group]:
+def _read(view: Any, moment: Moment, *, by_action: bool, per_day: bool = True) -> dict[tuple[str, ...], _Group]:
     boundary, before = _boundary(view, moment)
     now_us = moment.instant_us
     valid, valid_params = valid_at(moment.position)
@@ -73,11 +73,12 @@ def _read(view: Any, moment: Moment, *, by_action: bool) -> dict[tuple[str, ...]
     if by_action:  # every counter of the actions' days (outcomes per day need them)
         counters = ("SELECT 'b' AS src, organization_id, action, day, kind, n, 0 AS at_us FROM {p}rollup "
                     "WHERE organization_id = ? AND day < ? ")
-    else:  # requests by day (the answer holds them), every other counter summed by the store
+    else:  # requests by day (if the answer holds them), every other counter summed by the store
+        by_day = "kind = 'requested'" if per_day else "1 = 0"
         counters = ("SELECT 'b' AS src, organization_id, action, day, kind, n, 0 AS at_us FROM {p}rollup "
-                    "WHERE organization_id <> ? AND day < ? AND kind = 'requested' "
+                    f"WHERE organization_id <> ? AND day < ? AND {by_day} "
                     "UNION ALL SELECT 'b', organization_id, action, 0, kind, SUM(n), 0 FROM {p}rollup "
-                    "WHERE organization_id <> ? AND day < ? AND kind <> 'requested' GROUP BY 2, 3, 5 ")
+                    f"WHERE organization_id <> ? AND day < ? AND NOT ({by_day}) GROUP BY 2, 3, 5 ")
     statement = (
         counters +
         "UNION ALL SELECT 'q', organization_id, action, requested_us / " + str(DAY_US) + ", "
@@ -142,11 +143,13 @@ def _nearest_rank(counts: dict[float, int], fraction: int) -> float | None:
     return None  # unreachable
 
 
-def rollup_analytics(view: Any, moment: Moment, *, by: str = "organization") -> list[dict[str, Any]]:
+def rollup_analytics(view: Any, moment: Moment, *, by: str = "organization",
+                     per_day: bool = True) -> list[dict[str, Any]]:
     """What ``projections.analytics.analytics`` answers over the whole ledger at ``moment``:
-    one summary per (organization, action), or per action with ``by="action"``, sorted by key."""
+    one summary per (organization, action), or per action with ``by="action"``, sorted by key.
+    ``per_day=False``: without ``RequestsPerDay`` (a day's counters fewer to read per group)."""
     summaries = []
-    for key, group in sorted(_read(view, moment, by_action=by == "action").items()):
+    for key, group in sorted(_read(view, moment, by_action=by == "action", per_day=per_day).items()):
         total = sum(group.requested.values())
         if not total:
             continue
@@ -159,8 +162,9 @@ def rollup_analytics(view: Any, moment: Moment, *, by: str = "organization") -> 
             "AcceptanceRate": round(counts[ACCEPTED] / ended, 4) if ended else None,
             "DecisionSecondsP50": _nearest_rank(group.decisions, 50),
             "DecisionSecondsP90": _nearest_rank(group.decisions, 90),
-            "RequestsPerDay": {_day(day): n for day, n in sorted(group.requested.items()) if n},
         })
+        if per_day:
+            summary["RequestsPerDay"] = {_day(day): n for day, n in sorted(group.requested.items()) if n}
         summaries.append(summary)
     return summaries
 

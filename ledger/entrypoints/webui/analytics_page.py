@@ -32,7 +32,7 @@ def analytics_page(request: PageRequest) -> Page:
     sort = request.value("sort") or "Total"
     view = request.ledger.view
     if request.scope.account_id is None:  # the whole ledger: the rollup's counters and one day's rows
-        by_organization = rollup_analytics(view, moment, by="organization")
+        by_organization = rollup_analytics(view, moment, by="organization", per_day=False)
         by_action = rollup_analytics(view, moment, by="action")
         per_day = rollup_outcomes_per_day(view, moment)
     else:  # what one account may see: its handshakes, grouped by the store
