@@ -2,8 +2,9 @@
 before a boundary day, and an exact count over the view's rows from that day on.
 
 At a moment (position P, instant T; the live view: every event, now) the boundary B is the start
-of T's UTC day, or earlier if an event after P was recorded out of order (its timestamp below the
-running maximum ``event_times.high_us``) before it. So every event after P is at or after B: the
+of T's UTC day, or of an earlier day if an event after P bears an earlier instant (recorded out of
+order, its timestamp below the running maximum ``event_times.high_us``; or a moment ahead of the
+log, or held while it grew). So every event after P is at or after B: the
 counters of the days before B hold exactly the events up to P there (requests, ends and decisions
 by their day; handshakes and closes by the expiry day, a close coming before its expiry). The rest
 is read from the rows current at P, each query an index range bounded by the days since B:
@@ -54,10 +55,15 @@ def _boundary(view: Any, moment: Moment) -> tuple[int, int]:
     """B (µs, a day's start) and the last position recorded before B."""
     low = moment.instant_us
     if moment.position is not None:
-        late = view.query("SELECT MIN(timestamp_us) AS low FROM {p}event_times "
-                          "WHERE notification_id > ? AND timestamp_us < high_us", [moment.position])
-        if late and late[0]["low"] is not None:
-            low = min(low, int(late[0]["low"]))
+        # the events after P: those recorded out of order, and the first of the others (any later
+        # one in order is no earlier): a moment held while the log grows, or an instant ahead
+        for text in ("SELECT MIN(timestamp_us) AS low FROM {p}event_times "
+                     "WHERE notification_id > ? AND timestamp_us < high_us",
+                     "SELECT timestamp_us AS low FROM {p}event_times WHERE notification_id > ? "
+                     "ORDER BY notification_id LIMIT 1"):
+            after = view.query(text, [moment.position])
+            if after and after[0]["low"] is not None:
+                low = min(low, int(after[0]["low"]))
     boundary = day_of(low) * DAY_US
     rows = view.query("SELECT notification_id FROM {p}event_times WHERE high_us < ? "
                       "ORDER BY high_us DESC, notification_id DESC LIMIT 1", [boundary])

@@ -164,3 +164,25 @@ def test_changes_of_one_organization_read_only_its_window(tmp_path: Path) -> Non
                      if (c["After"] or c["Before"])["Parties"][0]["Id"] == organization]
             assert found == whole and found
             assert counting.rows <= 4 * len(found) + 50 and counting.rows < versions / 2, (counting.rows, versions)
+
+
+def test_a_moment_ahead_of_the_log_counts_no_event_recorded_after_it(tmp_path: Path) -> None:
+    """As of an instant ahead, read before more events arrive: those events (earlier than that
+    instant's day, later than its position) are in the counters but not in the answer."""
+    from ledger.entrypoints.demo import StepClock
+
+    with new_location(tmp_path) as location:
+        start = demo_start(system_clock.now())
+        clock = StepClock(start)
+        with open_ledger(location, clock=clock) as ledger:
+            seed(ledger, clock, handshakes=12, seed=7, location=location)
+            held = ledger.at(clock.now() + timedelta(days=3))
+            moment = held.moment()
+            expected = analytics(ledger.queries.facts(moment), now=moment.instant, by="action")
+            management = ledger.view.query("SELECT management_account_id FROM {p}organizations "
+                                           "WHERE valid_to IS NULL AND deleted = 0")[0]["management_account_id"]
+            for account in ("999999999991", "999999999992"):  # more, before that instant
+                ledger.client(management).invite_account_to_organization(Target={"Type": "ACCOUNT", "Id": account})
+            assert any(row["requested_us"] < moment.instant_us and row["valid_from"] > (moment.position or 0)
+                       for row in ledger.view.query("SELECT * FROM {p}handshakes"))
+            _within_bound(held.analytics(by="action"), expected)
