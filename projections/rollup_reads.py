@@ -51,10 +51,13 @@ class _Group:
     decisions: dict[float, int] = field(default_factory=lambda: defaultdict(int))  # seconds -> how many
 
 
-def _boundary(view: Any, moment: Moment) -> tuple[int, int]:
-    """B (µs, a day's start) and the last position recorded before B."""
-    low = moment.instant_us
+def _boundary(view: Any, moment: Moment) -> tuple[int, int, int]:
+    """B (µs, a day's start), the last position recorded before B, and the latest instant of the
+    events up to P (nothing current at P was requested later; the live view: no bound)."""
+    low, latest = moment.instant_us, 2 ** 62
     if moment.position is not None:
+        recorded = view.query("SELECT high_us FROM {p}event_times WHERE notification_id = ?", [moment.position])
+        latest = int(recorded[0]["high_us"]) if recorded else 0
         # the events after P: those recorded out of order, and the first of the others (any later
         # one in order is no earlier): a moment held while the log grows, or an instant ahead
         for text in ("SELECT MIN(timestamp_us) AS low FROM {p}event_times "
@@ -67,11 +70,11 @@ def _boundary(view: Any, moment: Moment) -> tuple[int, int]:
     boundary = day_of(low) * DAY_US
     rows = view.query("SELECT notification_id FROM {p}event_times WHERE high_us < ? "
                       "ORDER BY high_us DESC, notification_id DESC LIMIT 1", [boundary])
-    return boundary, int(rows[0]["notification_id"]) if rows else 0
+    return boundary, int(rows[0]["notification_id"]) if rows else 0, latest
 
 
 def _read(view: Any, moment: Moment, *, by_action: bool, per_day: bool = True) -> dict[tuple[str, ...], _Group]:
-    boundary, before = _boundary(view, moment)
+    boundary, before, latest = _boundary(view, moment)
     now_us = moment.instant_us
     valid, valid_params = valid_at(moment.position)
     # the requests' range is read through their time's index: unary + keeps the planner off valid_from's
@@ -89,7 +92,7 @@ def _read(view: Any, moment: Moment, *, by_action: bool, per_day: bool = True) -
         counters +
         "UNION ALL SELECT 'q', organization_id, action, requested_us / " + str(DAY_US) + ", "
         "CASE WHEN requested_us <= ? THEN 'requested' ELSE 'later' END, COUNT(*), 0 FROM {p}handshakes "
-        f"WHERE requested_us >= ? AND {by_request} GROUP BY 2, 3, 4, 5 "
+        f"WHERE requested_us >= ? AND requested_us <= ? AND {by_request} GROUP BY 2, 3, 4, 5 "
         "UNION ALL SELECT 'e', organization_id, action, requested_us, state, closed_us - requested_us, closed_us "
         f"FROM {{p}}handshakes WHERE valid_from > ? AND {valid} AND state IN ('ACCEPTED', 'DECLINED', 'CANCELED') "
         "AND closed_us >= ? "
@@ -97,7 +100,7 @@ def _read(view: Any, moment: Moment, *, by_action: bool, per_day: bool = True) -
         f"FROM {{p}}handshakes WHERE expires_us >= ? AND expires_us <= ? AND {valid} "
         "AND state IN ('REQUESTED', 'OPEN') GROUP BY 2, 3, 4 "
     )
-    params = [ALL, day_of(boundary), *([] if by_action else [ALL, day_of(boundary)]), now_us, boundary, *valid_params, before, *valid_params, boundary,
+    params = [ALL, day_of(boundary), *([] if by_action else [ALL, day_of(boundary)]), now_us, boundary, latest, *valid_params, before, *valid_params, boundary,
               boundary, now_us, *valid_params]
     if not by_action:  # the organizations' histograms hold every day's decisions: take B's and later out
         statement += ("UNION ALL SELECT 'c', organization_id, action, 0, state, closed_us - requested_us, closed_us "
