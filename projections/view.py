@@ -23,6 +23,7 @@ from eventsourcing import persistence
 from eventsourcing.persistence import IntegrityError, Notification, ProgrammingError, Tracking
 from eventsourcing.sqlite import SQLiteDatastore
 
+from projections.rollup import backfill
 from projections.view_tables import TABLE_NAMES, TABLES, RowChanges, add_event
 
 
@@ -64,8 +65,19 @@ class HandshakeView:
         self.prefix = prefix
         self.placeholder = placeholder
         self._lock = threading.Lock()
+        counted = self._has_rollup()
         for statement in self._statements(TABLES, prefix):
             self._create(statement)
+        if not counted:  # a view made before the analytics' rollup: count its rows once
+            with self._transaction() as cursor:
+                backfill(cursor, self._sql)
+
+    def _has_rollup(self) -> bool:
+        try:
+            self._query("SELECT 1 FROM {p}rollup LIMIT 1")
+            return True
+        except persistence.PersistenceError:
+            return False
 
     # -- plumbing -----------------------------------------------------------------------------
 

@@ -27,6 +27,7 @@ from ledger.domain.directory import email_key
 from ledger.domain.handshake import ACCEPTED, CANCELED, DECLINED, LIVE_STATES, OPEN, REQUESTED, RETENTION, Handshake
 from ledger.domain.instants import EPOCH, from_us, to_us
 from ledger.domain.organization import ALL, Organization
+from projections.rollup import ROLLUP_TABLE, RollupChanges
 from projections.transfer_tables import TRANSFER_TABLE_NAMES, TRANSFER_TABLES, TRANSFERS, add_transfer_event
 from projections.versions import Row, VersionedBatch, VersionedTable
 
@@ -96,10 +97,12 @@ CREATE TABLE IF NOT EXISTS {{p}}event_times (
     high_us BIGINT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS {{p}}event_times_by_time ON {{p}}event_times (high_us, notification_id);
-""" + TRANSFER_TABLES
+CREATE INDEX IF NOT EXISTS {{p}}event_times_late ON {{p}}event_times (notification_id) WHERE timestamp_us < high_us;
+""" + ROLLUP_TABLE + TRANSFER_TABLES
 # handshakes_by_time: the whole ledger newest first (the web UI's list), and its counts by state
 # read from that index alone (projections/browse.py).
-TABLE_NAMES = ("handshake_documents", "handshakes", "accounts", "organizations", "event_times", *TRANSFER_TABLE_NAMES)
+TABLE_NAMES = ("handshake_documents", "handshakes", "accounts", "organizations", "event_times", "rollup",
+               *TRANSFER_TABLE_NAMES)
 
 HANDSHAKES = VersionedTable("handshakes", "id", (
     "id", "valid_from", "valid_to", "organization_id", "action", "state",
@@ -126,11 +129,13 @@ class RowChanges(VersionedBatch):
         self.times: list[tuple[int, int]] = []
         self.documents: list[tuple[str, str, str, str]] = []
         self.deletions: list[tuple[int, str, int]] = []  # (position, organization id, instant in µs)
+        self.rollup = RollupChanges()  # the analytics' counters (projections/rollup.py)
 
     def write(self, cursor: Any, sql: Any) -> None:
         for position, organization_id, deleted_us in self.deletions:
             self._retire_invitations(cursor, sql, position, organization_id, deleted_us)
         super().write(cursor, sql)
+        self.rollup.write(cursor, sql)
         if self.documents:
             cursor.executemany(sql("INSERT INTO {p}handshake_documents VALUES (?, ?, ?, ?)"), self.documents)
         if self.times:
@@ -170,11 +175,13 @@ def add_event(batch: RowChanges, position: int, event: Any) -> None:
     if add_transfer_event(batch, position, event, timestamp_us):
         return
     if isinstance(event, Handshake.Created):
-        batch.insert("handshakes", position, _handshake_row(event, timestamp_us))
+        row = _handshake_row(event, timestamp_us)
+        batch.insert("handshakes", position, row)
+        batch.rollup.requested(row)
         documents = orjson.dumps(event.parties).decode(), orjson.dumps(event.resources).decode()  # json.dumps: 4x slower
         batch.documents.append((key, event.arn, *documents))
     elif type(event) in CLOSED:
-        batch.change("handshakes", position, key, _closing(CLOSED[type(event)], event.actor, timestamp_us))
+        batch.change("handshakes", position, key, _closing(CLOSED[type(event)], event.actor, timestamp_us, batch.rollup))
     elif isinstance(event, (Handshake.ChildAccepted, Handshake.ChildWithdrawn)):
         batch.change("handshakes", position, key, _child_answered)
     elif isinstance(event, Account.Created):
@@ -223,10 +230,13 @@ def _handshake_row(event: Any, timestamp_us: int) -> Row:
     }
 
 
-def _closing(state: str, actor: str, closed_us: int) -> Any:
-    """Accepted, Declined or Canceled: the state, when, and who answered (decision 19)."""
+def _closing(state: str, actor: str, closed_us: int, rollup: RollupChanges) -> Any:
+    """Accepted, Declined or Canceled: the state, when, and who answered (decision 19); the
+    analytics' counters learn it from the version it closes."""
 
     def change(row: Row) -> tuple[Row, bool]:
+        if row["state"] in LIVE_STATES:
+            rollup.closed(row, state, closed_us)
         # never visible longer than it already is: a deleted organization's end (decision 30) stays
         columns: Row = {"state": state, "closed_us": closed_us,
                         "visible_until_us": min(closed_us + RETENTION_US, row["visible_until_us"])}

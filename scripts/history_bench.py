@@ -6,8 +6,10 @@ reference measured in the same run, with the ratio.
 Each size is seeded with ``handshake-ledger demo --handshakes N`` (reused when DIR/N already holds
 it); every figure runs in a fresh process (its time and peak RSS are that process's own):
 
-- analytics --by action, live and as of -3d: the store's GROUP BY (``analytics_of``) beside the
-  full recomputation in Python over every handshake row of the moment (the previous way);
+- analytics --by action, live and as of -3d: the rollup (``projections/rollup_reads.py``) beside the
+  full recomputation in Python over every handshake row of the moment (the first way);
+- the UI's analytics page (rendered in-process, HTML size too) beside the SQL groupings it made
+  before the rollup (``analytics_of`` per organization and per action, ``outcomes_per_day_of``);
 - one organization's diff over two days, beside the whole ledger's diff over the same days narrowed
   afterwards (the previous way's candidates); and the whole ledger's diff time per reported change;
 - rebuild, beside the raw decoded log read (every notification read and decoded, nothing written).
@@ -52,6 +54,22 @@ elif figure.startswith("diff"):
                     if (c["After"] or c["Before"])["Parties"][0]["Id"] == "o-0000000000")
     else:
         count = sum(1 for _ in ledger.iter_changes(since, until))
+elif figure == "ui-analytics":
+    from ledger.entrypoints.accounts import Accounts
+    from ledger.entrypoints.identity import SignedRequest
+    from ledger.entrypoints.webui.app import WebUI
+    ui = WebUI(ledger, Accounts())
+    began = time.perf_counter()  # the page, not the templates' compilation
+    answer = ui.handle(SignedRequest("GET", "/ui/analytics", {}, b""))
+    assert answer.status == 200, answer.status
+    count = len(answer.body)
+elif figure == "ui-analytics-sql":
+    from projections.analytics import analytics_of, outcomes_per_day_of
+    moment = ledger.moment()
+    where = valid_at(moment.position)
+    answer = (analytics_of(ledger.view, where, now=moment.instant, by="organization"),
+              analytics_of(ledger.view, where, now=moment.instant, by="action"),
+              outcomes_per_day_of(ledger.view, where, now=moment.instant))
 elif figure == "rebuild":
     ledger.rebuild()
 elif figure == "raw-log":
@@ -73,6 +91,7 @@ PAIRS = (  # (row, figure, reference)
     ("analytics --by action (live)", "analytics", "analytics-python"),
     ("analytics --by action --as-of -3d", "analytics-as-of", "analytics-python-as-of"),
     ("diff --organization, two days", "diff-organization", "diff-organization-after"),
+    ("UI analytics page (ref: its SQL groupings)", "ui-analytics", "ui-analytics-sql"),
     ("rebuild (reference: raw decoded log read)", "rebuild", "raw-log"),
 )
 
@@ -111,6 +130,7 @@ def main() -> int:
             mine, theirs = figures[figure], figures[reference]
             print(f"{row:45} {mine['seconds']:10.3f} {theirs['seconds']:10.3f} "
                   f"{mine['seconds'] / theirs['seconds']:7.2f} {mine['peak_mb']:8.0f} {theirs['peak_mb']:8.0f}")
+        print(f"{'UI analytics page size':45} {int(figures['ui-analytics']['count'] or 0) / 1024:.0f} KB")
         whole = figures["diff-whole"]
         per = whole["seconds"] / max(1, int(whole["count"] or 0))
         print(f"{'whole-ledger diff, two days':45} {whole['seconds']:10.3f} s, {int(whole['count'] or 0)} changes, "
@@ -118,7 +138,7 @@ def main() -> int:
     if len(results) > 1:
         small, large = min(results), max(results)
         print(f"\n== {large:,} against {small:,} (targets: time <= 3x, peak <= 2x; diff per change <= 2x)")
-        for name in ("analytics", "analytics-as-of", "diff-organization", "diff-whole"):
+        for name in ("analytics", "analytics-as-of", "ui-analytics", "diff-organization", "diff-whole"):
             a, b = results[small][name], results[large][name]
             extra = ""
             if name == "diff-whole":

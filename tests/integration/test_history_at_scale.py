@@ -17,6 +17,8 @@ from ledger.domain.clock import system_clock
 from projections.analytics import analytics, analytics_of, outcomes_per_day, outcomes_per_day_of
 from projections.aws_reads import handshake_answer
 from projections.changes import changes
+from projections.rollup import ERROR
+from projections.rollup_reads import rollup_analytics, rollup_outcomes_per_day
 from projections.versions import valid_at
 from tests.conftest import new_location
 
@@ -52,11 +54,15 @@ def test_analytics_equal_a_full_recomputation(tmp_path: Path, story: dict[str, A
                 rows = ledger.queries.facts(moment)
                 where = valid_at(moment.position)
                 for by in ("organization", "action"):
-                    assert reader.analytics(by=by) == analytics(rows, now=moment.instant, by=by)
-                    assert analytics_of(ledger.view, where, now=moment.instant, by=by) == \
-                        analytics(rows, now=moment.instant, by=by)
+                    expected = analytics(rows, now=moment.instant, by=by)
+                    _within_bound(reader.analytics(by=by), expected)
+                    _within_bound(rollup_analytics(ledger.view, moment, by=by), expected)
+                    _within_bound(rollup_analytics(ledger.view, moment, by=by, per_day=False),
+                                  [{k: v for k, v in r.items() if k != "RequestsPerDay"} for r in expected])
+                    assert analytics_of(ledger.view, where, now=moment.instant, by=by) == expected
                 assert outcomes_per_day_of(ledger.view, where, now=moment.instant) == \
                     outcomes_per_day(rows, now=moment.instant)
+                assert rollup_outcomes_per_day(ledger.view, moment) == outcomes_per_day(rows, now=moment.instant)
             moments = [reader.moment() for reader in readers]
             for before, after in zip(moments, moments[1:]):
                 everything = _recomputed(ledger, before, after)
@@ -65,6 +71,44 @@ def test_analytics_equal_a_full_recomputation(tmp_path: Path, story: dict[str, A
                     if everything else "o-0000000000"
                 assert list(changes(ledger.reads, before, after, organization_id=organization)) == \
                     [c for c in everything if (c["After"] or c["Before"])["Parties"][0]["Id"] == organization]
+
+
+def _within_bound(found: list[dict[str, Any]], expected: list[dict[str, Any]]) -> None:
+    """Equal, but for p50/p90 of the time to decision: within the rollup histogram's stated bound."""
+    percentiles = ("DecisionSecondsP50", "DecisionSecondsP90")
+    assert [{k: v for k, v in r.items() if k not in percentiles} for r in found] == \
+        [{k: v for k, v in r.items() if k not in percentiles} for r in expected]
+    for mine, exact in zip(found, expected):
+        for column in percentiles:
+            if exact[column] is None:
+                assert mine[column] is None
+            else:
+                assert abs(mine[column] - exact[column]) <= ERROR * exact[column] + 0.0005 + 1e-9, \
+                    (column, mine, exact)
+
+
+def test_rebuild_counts_the_rollup_as_the_catch_up_did(tmp_path: Path) -> None:
+    """The counters kept batch by batch equal those a rebuild replays, and those counted from the
+    rows of a view made before the rollup existed."""
+    from projections.rollup import backfill
+
+    with new_location(tmp_path) as location:
+        end = demo_start(system_clock.now()) + SPAN
+        with open_ledger(location) as ledger:
+            seed_bulk(ledger.app, handshakes=1_500, seed=5, end=end, location=location)
+            ledger.catch_up()
+            listing = "SELECT organization_id, action, day, kind, n FROM {p}rollup ORDER BY 1, 2, 3, 4"
+            caught_up = [tuple(row.values()) if isinstance(row, dict) else tuple(row)
+                         for row in ledger.view.query(listing)]
+            assert caught_up and any(row[3].startswith("h") for row in caught_up)
+            ledger.rebuild()
+            assert [tuple(row.values()) if isinstance(row, dict) else tuple(row)
+                    for row in ledger.view.query(listing)] == caught_up
+            with ledger.view._transaction() as cursor:
+                cursor.execute(ledger.view._sql("DELETE FROM {p}rollup"))
+                backfill(cursor, ledger.view._sql)
+            assert [tuple(row.values()) if isinstance(row, dict) else tuple(row)
+                    for row in ledger.view.query(listing)] == caught_up
 
 
 def _recomputed(ledger: Any, before: Any, after: Any) -> list[dict[str, Any]]:
@@ -120,3 +164,25 @@ def test_changes_of_one_organization_read_only_its_window(tmp_path: Path) -> Non
                      if (c["After"] or c["Before"])["Parties"][0]["Id"] == organization]
             assert found == whole and found
             assert counting.rows <= 4 * len(found) + 50 and counting.rows < versions / 2, (counting.rows, versions)
+
+
+def test_a_moment_ahead_of_the_log_counts_no_event_recorded_after_it(tmp_path: Path) -> None:
+    """As of an instant ahead, read before more events arrive: those events (earlier than that
+    instant's day, later than its position) are in the counters but not in the answer."""
+    from ledger.entrypoints.demo import StepClock
+
+    with new_location(tmp_path) as location:
+        start = demo_start(system_clock.now())
+        clock = StepClock(start)
+        with open_ledger(location, clock=clock) as ledger:
+            seed(ledger, clock, handshakes=12, seed=7, location=location)
+            held = ledger.at(clock.now() + timedelta(days=3))
+            moment = held.moment()
+            expected = analytics(ledger.queries.facts(moment), now=moment.instant, by="action")
+            management = ledger.view.query("SELECT management_account_id FROM {p}organizations "
+                                           "WHERE valid_to IS NULL AND deleted = 0")[0]["management_account_id"]
+            for account in ("999999999991", "999999999992"):  # more, before that instant
+                ledger.client(management).invite_account_to_organization(Target={"Type": "ACCOUNT", "Id": account})
+            assert any(row["requested_us"] < moment.instant_us and row["valid_from"] > (moment.position or 0)
+                       for row in ledger.view.query("SELECT * FROM {p}handshakes"))
+            _within_bound(held.analytics(by="action"), expected)

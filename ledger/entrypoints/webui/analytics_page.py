@@ -1,5 +1,6 @@
 """Analytics as charts: outcomes per day, acceptance rate and time to decision per organization and
-per action, as of the slider's moment (``projections/analytics.py`` computes them in the store;
+per action, as of the slider's moment (the whole ledger's from the rollup, ``projections/rollup_reads.py``;
+a scoped account's computed in the store by ``projections/analytics.py``;
 this page only shapes the figures into chart specs that ``static/app.js`` hands to Chart.js, and
 tables). The charts per organization show the ``TOP`` organizations by handshakes and "others"
 (their counts summed; percentiles can't be summed, so none), so a thousand organizations stay
@@ -13,25 +14,32 @@ from ledger.entrypoints.webui.context import Page, PageRequest
 from ledger.entrypoints.webui.params import Rule, choice
 from projections.analytics import analytics_of, outcomes_per_day_of
 from projections.aws_reads import ViewDirectory
+from projections.rollup_reads import rollup_analytics, rollup_outcomes_per_day
 
 TOP = 10  # organizations drawn one by one; the rest are "others"
 OTHERS = "others"
 SORTS = ("Total", "Accepted", "Declined", "Canceled", "Expired", "Open", "AcceptanceRate", "DecisionSecondsP50",
          "DecisionSecondsP90", "OrganizationId", "Action")
-PARAMETERS: dict[str, Rule] = {"sort": choice(SORTS)}
 
 OUTCOME_COLORS = {"Accepted": "#2e7d32", "Declined": "#c62828", "Canceled": "#8d8d8d", "Expired": "#ef6c00"}
 ACTION_COLORS = {"INVITE": "#1565c0", "ENABLE_ALL_FEATURES": "#6a1b9a", "APPROVE_ALL_FEATURES": "#00838f"}
 HOUR = 3600.0
+PARAMETERS: dict[str, Rule] = {"sort": choice(SORTS)}
 
 
 def analytics_page(request: PageRequest) -> Page:
     moment = request.moment
     sort = request.value("sort") or "Total"
-    where = request.browser.facts_where(moment, request.scope)
     view = request.ledger.view
-    by_organization = analytics_of(view, where, now=moment.instant, by="organization")
-    by_action = analytics_of(view, where, now=moment.instant, by="action")
+    if request.scope.account_id is None:  # the whole ledger: the rollup's counters and one day's rows
+        by_organization = rollup_analytics(view, moment, by="organization", per_day=False)
+        by_action = rollup_analytics(view, moment, by="action")
+        per_day = rollup_outcomes_per_day(view, moment)
+    else:  # what one account may see: its handshakes, grouped by the store
+        where = request.browser.facts_where(moment, request.scope)
+        by_organization = analytics_of(view, where, now=moment.instant, by="organization")
+        by_action = analytics_of(view, where, now=moment.instant, by="action")
+        per_day = outcomes_per_day_of(view, where, now=moment.instant)
     directory = ViewDirectory(request.ledger.queries, moment)
     top, others = _top(by_organization)
     names = {org: _organization_name(request, directory, org) for org in sorted({r["OrganizationId"] for r in top})}
@@ -39,7 +47,7 @@ def analytics_page(request: PageRequest) -> Page:
         names[OTHERS] = f"{len({r['OrganizationId'] for r in by_organization}) - len(names)} other organizations"
     shown = top + others
     charts = [
-        _per_day(outcomes_per_day_of(view, where, now=moment.instant)),
+        _per_day(per_day),
         _per_organization("acceptance-by-organization", "Acceptance rate per organization (% of ended)", names,
                           shown, lambda r: _percent(r["AcceptanceRate"]), "% accepted"),
         _per_organization("decision-by-organization", "Time to decision per organization (median, hours)", names,
