@@ -28,7 +28,7 @@ from ledger.domain.handshake import ACCEPTED, CANCELED, DECLINED, LIVE_STATES, O
 from ledger.domain.instants import EPOCH, from_us, to_us
 from ledger.domain.organization import ALL, Organization
 from projections.transfer_tables import TRANSFER_TABLE_NAMES, TRANSFER_TABLES, TRANSFERS, add_transfer_event
-from projections.versions import Row, VersionedBatch, VersionedTable
+from projections.versions import HeldRows, Row, VersionedBatch, VersionedTable
 
 MICROS = 1_000_000
 RETENTION_US = int(RETENTION.total_seconds()) * MICROS
@@ -121,13 +121,15 @@ CLOSED = {Handshake.Accepted: ACCEPTED, Handshake.Declined: DECLINED, Handshake.
 class RowChanges(VersionedBatch):
     """The row changes of a batch of events, and their positions' instants."""
 
-    def __init__(self) -> None:
-        super().__init__(VERSIONED)
+    def __init__(self, held: HeldRows | None = None) -> None:
+        super().__init__(VERSIONED, held)
         self.times: list[tuple[int, int]] = []
         self.documents: list[tuple[str, str, str, str]] = []
         self.deletions: list[tuple[int, str, int]] = []  # (position, organization id, instant in µs)
 
     def write(self, cursor: Any, sql: Any) -> None:
+        if self.deletions:
+            self.release_held(cursor, sql)  # the retirement below looks for the organization's rows in the table
         for position, organization_id, deleted_us in self.deletions:
             self._retire_invitations(cursor, sql, position, organization_id, deleted_us)
         super().write(cursor, sql)
