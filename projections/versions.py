@@ -186,7 +186,7 @@ def _write_held(cursor: Any, sql: Sql, table: VersionedTable,
         cursor.executemany(sql(f"UPDATE {{p}}{table.name} SET valid_to = ? "
                                f"WHERE {table.key} = ? AND valid_to IS NULL"), closed)
     if finished:
-        cursor.executemany(sql(table.insert_sql()), [[version[c] for c in table.columns] for version in finished])
+        insert_rows(cursor, sql, table.name, table.columns, [[version[c] for c in table.columns] for version in finished])
 
 
 def _release(cursor: Any, sql: Sql, tables: Sequence[VersionedTable], held: HeldRows) -> None:
@@ -198,10 +198,25 @@ def _release(cursor: Any, sql: Sql, tables: Sequence[VersionedTable], held: Held
         if excess <= 0 or not current:
             continue
         keys = list(itertools.islice(current, min(excess, len(current))))
-        cursor.executemany(sql(table.insert_sql()), [[current[k][c] for c in table.columns] for k in keys])
+        insert_rows(cursor, sql, table.name, table.columns, [[current[k][c] for c in table.columns] for k in keys])
         for key in keys:
             del current[key]
         excess -= len(keys)
+
+
+def insert_rows(cursor: Any, sql: Sql, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]],
+                bulk: bool = True) -> None:
+    """Insert many rows into ``{p}table``: in ``bulk``, PostgreSQL's COPY (one stream, no statement
+    per row) where the cursor has it (psycopg); else one prepared ``executemany``."""
+    if not rows:
+        return
+    names = ", ".join(columns)
+    if bulk and hasattr(cursor, "copy"):
+        with cursor.copy(sql(f"COPY {{p}}{table} ({names}) FROM STDIN")) as copy:
+            for row in rows:
+                copy.write_row(row)
+    else:
+        cursor.executemany(sql(f"INSERT INTO {{p}}{table} ({names}) VALUES ({', '.join('?' * len(columns))})"), rows)
 
 
 def _load_current(cursor: Any, sql: Sql, table: VersionedTable, keys: set[str]) -> dict[str, Row]:

@@ -28,7 +28,7 @@ from ledger.domain.handshake import ACCEPTED, CANCELED, DECLINED, LIVE_STATES, O
 from ledger.domain.instants import EPOCH, from_us, to_us
 from ledger.domain.organization import ALL, Organization
 from projections.transfer_tables import TRANSFER_TABLE_NAMES, TRANSFER_TABLES, TRANSFERS, add_transfer_event
-from projections.versions import HeldRows, Row, VersionedBatch, VersionedTable
+from projections.versions import HeldRows, Row, VersionedBatch, VersionedTable, insert_rows
 
 MICROS = 1_000_000
 RETENTION_US = int(RETENTION.total_seconds()) * MICROS
@@ -134,7 +134,8 @@ class RowChanges(VersionedBatch):
             self._retire_invitations(cursor, sql, position, organization_id, deleted_us)
         super().write(cursor, sql)
         if self.documents:
-            cursor.executemany(sql("INSERT INTO {p}handshake_documents VALUES (?, ?, ?, ?)"), self.documents)
+            insert_rows(cursor, sql, "handshake_documents", ("id", "arn", "parties", "resources"), self.documents,
+                        bulk=self.held is not None)
         if self.times:
             cursor.execute(sql("SELECT MAX(high_us) AS high FROM {p}event_times"))
             found = cursor.fetchone()
@@ -143,7 +144,8 @@ class RowChanges(VersionedBatch):
             for notification_id, timestamp_us in self.times:
                 high = max(high, timestamp_us)
                 rows.append((notification_id, timestamp_us, high))
-            cursor.executemany(sql("INSERT INTO {p}event_times VALUES (?, ?, ?)"), rows)
+            insert_rows(cursor, sql, "event_times", ("notification_id", "timestamp_us", "high_us"), rows,
+                        bulk=self.held is not None)
 
 
     def _retire_invitations(self, cursor: Any, sql: Any, position: int, organization_id: str, deleted_us: int) -> None:
