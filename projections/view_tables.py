@@ -29,7 +29,7 @@ from ledger.domain.instants import EPOCH, from_us, to_us
 from ledger.domain.organization import ALL, Organization
 from projections.rollup import ROLLUP_TABLE, RollupChanges
 from projections.transfer_tables import TRANSFER_TABLE_NAMES, TRANSFER_TABLES, TRANSFERS, add_transfer_event
-from projections.versions import Row, VersionedBatch, VersionedTable
+from projections.versions import HeldRows, Row, VersionedBatch, VersionedTable, insert_rows
 
 MICROS = 1_000_000
 RETENTION_US = int(RETENTION.total_seconds()) * MICROS
@@ -124,20 +124,23 @@ CLOSED = {Handshake.Accepted: ACCEPTED, Handshake.Declined: DECLINED, Handshake.
 class RowChanges(VersionedBatch):
     """The row changes of a batch of events, and their positions' instants."""
 
-    def __init__(self) -> None:
-        super().__init__(VERSIONED)
+    def __init__(self, held: HeldRows | None = None) -> None:
+        super().__init__(VERSIONED, held)
         self.times: list[tuple[int, int]] = []
         self.documents: list[tuple[str, str, str, str]] = []
         self.deletions: list[tuple[int, str, int]] = []  # (position, organization id, instant in µs)
         self.rollup = RollupChanges()  # the analytics' counters (projections/rollup.py)
 
     def write(self, cursor: Any, sql: Any) -> None:
+        if self.deletions:
+            self.release_held(cursor, sql)  # the retirement below looks for the organization's rows in the table
         for position, organization_id, deleted_us in self.deletions:
             self._retire_invitations(cursor, sql, position, organization_id, deleted_us)
         super().write(cursor, sql)
         self.rollup.write(cursor, sql)
         if self.documents:
-            cursor.executemany(sql("INSERT INTO {p}handshake_documents VALUES (?, ?, ?, ?)"), self.documents)
+            insert_rows(cursor, sql, "handshake_documents", ("id", "arn", "parties", "resources"), self.documents,
+                        bulk=self.held is not None)
         if self.times:
             cursor.execute(sql("SELECT MAX(high_us) AS high FROM {p}event_times"))
             found = cursor.fetchone()
@@ -146,7 +149,8 @@ class RowChanges(VersionedBatch):
             for notification_id, timestamp_us in self.times:
                 high = max(high, timestamp_us)
                 rows.append((notification_id, timestamp_us, high))
-            cursor.executemany(sql("INSERT INTO {p}event_times VALUES (?, ?, ?)"), rows)
+            insert_rows(cursor, sql, "event_times", ("notification_id", "timestamp_us", "high_us"), rows,
+                        bulk=self.held is not None)
 
 
     def _retire_invitations(self, cursor: Any, sql: Any, position: int, organization_id: str, deleted_us: int) -> None:
@@ -172,9 +176,7 @@ def add_event(batch: RowChanges, position: int, event: Any) -> None:
     timestamp_us = to_us(event.timestamp)
     batch.times.append((position, timestamp_us))
     key = event.originator_id
-    if add_transfer_event(batch, position, event, timestamp_us):
-        return
-    if isinstance(event, Handshake.Created):
+    if isinstance(event, Handshake.Created):  # the commonest events first: a rebuild asks this of each
         row = _handshake_row(event, timestamp_us)
         batch.insert("handshakes", position, row)
         batch.rollup.requested(row)
@@ -215,6 +217,8 @@ def add_event(batch: RowChanges, position: int, event: Any) -> None:
     elif isinstance(event, (Organization.ServiceAccessEnabled, Organization.ServiceAccessDisabled)):
         enabled_us = timestamp_us if isinstance(event, Organization.ServiceAccessEnabled) else None
         batch.change("organizations", position, key, _service_access(event.service_principal, enabled_us))
+    else:
+        add_transfer_event(batch, position, event, timestamp_us)
 
 
 def _handshake_row(event: Any, timestamp_us: int) -> Row:
