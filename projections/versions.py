@@ -132,13 +132,7 @@ def _write_table(cursor: Any, sql: Sql, table: VersionedTable,
             version = {**old, **columns, "valid_from": position, "valid_to": None}
         current[key] = version
         new.append(version)
-    for names, group in itertools.groupby(in_place, key=lambda update: update[0]):
-        assignments = ", ".join(f"{name} = ?" for name in names)
-        cursor.executemany(sql(f"UPDATE {{p}}{table.name} SET {assignments} "
-                               f"WHERE {table.key} = ? AND valid_to IS NULL"), [params for _, params in group])
-    if closed:
-        cursor.executemany(sql(f"UPDATE {{p}}{table.name} SET valid_to = ? "
-                               f"WHERE {table.key} = ? AND valid_to IS NULL"), closed)
+    _update_current(cursor, sql, table, in_place, closed)
     if new:
         cursor.executemany(sql(table.insert_sql()), [[version[c] for c in table.columns] for version in new])
 
@@ -178,13 +172,7 @@ def _write_held(cursor: Any, sql: Sql, table: VersionedTable,
                 del current[key]  # re-added last: the held rows stay in order of their last change
             version = {**old, **columns, "valid_from": position, "valid_to": None}
         current[key] = version
-    for names, group in itertools.groupby(in_place, key=lambda update: update[0]):
-        assignments = ", ".join(f"{name} = ?" for name in names)
-        cursor.executemany(sql(f"UPDATE {{p}}{table.name} SET {assignments} "
-                               f"WHERE {table.key} = ? AND valid_to IS NULL"), [params for _, params in group])
-    if closed:
-        cursor.executemany(sql(f"UPDATE {{p}}{table.name} SET valid_to = ? "
-                               f"WHERE {table.key} = ? AND valid_to IS NULL"), closed)
+    _update_current(cursor, sql, table, in_place, closed)
     if finished:
         insert_rows(cursor, sql, table.name, table.columns, [[version[c] for c in table.columns] for version in finished])
 
@@ -237,3 +225,15 @@ def valid_at(position: int | None, alias: str = "") -> tuple[str, list[Any]]:
     if position is None:
         return f"{alias}valid_to IS NULL", []
     return f"{alias}valid_from <= ? AND ({alias}valid_to IS NULL OR {alias}valid_to > ?)", [position, position]
+
+
+def _update_current(cursor: Any, sql: Sql, table: VersionedTable, in_place: list[Any], closed: list[Any]) -> None:
+    """Change current versions where they stand: columns updated in place (grouped by the columns
+    they set, one ``executemany`` each), and versions closed at a position (``valid_to``)."""
+    for names, group in itertools.groupby(in_place, key=lambda update: update[0]):
+        assignments = ", ".join(f"{name} = ?" for name in names)
+        cursor.executemany(sql(f"UPDATE {{p}}{table.name} SET {assignments} "
+                               f"WHERE {table.key} = ? AND valid_to IS NULL"), [params for _, params in group])
+    if closed:
+        cursor.executemany(sql(f"UPDATE {{p}}{table.name} SET valid_to = ? "
+                               f"WHERE {table.key} = ? AND valid_to IS NULL"), closed)

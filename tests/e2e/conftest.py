@@ -202,3 +202,15 @@ def organization(management: Any) -> Iterator[dict[str, Any]]:
     created = management.create_organization(FeatureSet="CONSOLIDATED_BILLING")["Organization"]
     yield created
     dissolve(management)
+
+
+def fetch(server: Server, path: str, method: str = "GET", headers: dict[str, str] | None = None,
+          ) -> tuple[int, dict[str, str], bytes]:
+    """One plain HTTP request to ``server``: (status, headers in lower case, body)."""
+    connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=10)
+    try:
+        connection.request(method, path, headers=headers or {})
+        response = connection.getresponse()
+        return response.status, {k.lower(): v for k, v in response.getheaders()}, response.read()
+    finally:
+        connection.close()

@@ -3,7 +3,6 @@ GET without a body; ``serve --access-log`` writes one line per request (and noth
 
 from __future__ import annotations
 
-import http.client
 import json
 import re
 from pathlib import Path
@@ -13,20 +12,14 @@ import boto3
 import pytest
 
 from tests.conftest import MANAGEMENT
-from tests.e2e.conftest import NO_RETRIES, Server
+from tests.e2e.conftest import NO_RETRIES, Server, fetch
 
 BROWSER = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"  # what Chromium sends
 LINE = re.compile(r"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z) (\S+) (.+) (\d{3}) (\d+\.\d)ms")
 
 
 def ask(server: Server, method: str, path: str, headers: dict[str, str] | None = None) -> tuple[int, dict[str, str], bytes]:
-    connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=10)
-    try:
-        connection.request(method, path, headers=headers or {})
-        response = connection.getresponse()
-        return response.status, {k.lower(): v for k, v in response.getheaders()}, response.read()
-    finally:
-        connection.close()
+    return fetch(server, path, method, headers)
 
 
 def test_a_browser_at_the_root_is_sent_to_the_ui(server: Server) -> None:

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import base64
 import gzip
-import http.client
 import json
 import tomllib
 from importlib import resources
@@ -16,21 +15,12 @@ from typing import Iterator
 import pytest
 
 from tests.conftest import ALICE, BOB, MANAGEMENT
-from tests.e2e.conftest import ALICE_KEY, Server, write_accounts
+from tests.e2e.conftest import ALICE_KEY, Server, fetch, write_accounts
 
 MANAGEMENT_KEY = ("AKIAMANAGEMENT000001", "management-secret")
 ODD_EMAIL = "<b>o'neil&co\"</b>@ex.am"  # valid for AWS's Email pattern: the page must show it as text
 
 
-def fetch(server: Server, path: str, method: str = "GET", headers: dict[str, str] | None = None,
-          ) -> tuple[int, dict[str, str], bytes]:
-    connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=10)
-    try:
-        connection.request(method, path, headers=headers or {})
-        response = connection.getresponse()
-        return response.status, {k.lower(): v for k, v in response.getheaders()}, response.read()
-    finally:
-        connection.close()
 
 
 @pytest.fixture(scope="module")
