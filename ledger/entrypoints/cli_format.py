@@ -225,6 +225,13 @@ def demo(summary: dict[str, Any], data: str) -> str:
                   f"  handshake-ledger show {expiry['Id']} --as-of {when(after)}{data}    # EXPIRED"]
     lines += [f"  handshake-ledger list --organization --account {pending['ManagementAccountId']} --as-of -3w{data}",
               f"  handshake-ledger analytics --by action{data}"]
+    transfers = summary.get("Transfers") or {}
+    if transfers:
+        width = max(map(len, transfers))
+        sample = transfers.get("transfer withdrawn") or next(iter(transfers.values()))
+        lines += ["", "Billing transfers to try:",
+                  *(f"  {label:<{width}}  {transfer_id}" for label, transfer_id in transfers.items()),
+                  f"  handshake-ledger show {sample}{data}", f"  handshake-ledger transfers{data}"]
     return "\n".join(lines)
 
 

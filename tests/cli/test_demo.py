@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from tests.cli.conftest import Demo
@@ -32,3 +33,22 @@ def test_text_summary_names_organizations_and_next_commands(tmp_path: Path) -> N
     assert result.out.startswith(f"Seeded {tmp_path / 'small'}: ")
     assert "ORGANIZATION  MANAGEMENT" in result.out and "Handshakes to try:" in result.out
     assert f"handshake-ledger analytics --by action --data {tmp_path / 'small'}" in result.out
+
+
+def test_story_includes_billing_transfers_of_every_ending(demo: Demo) -> None:
+    transfers = demo.summary["Transfers"]
+    assert set(transfers) == {"transfer in effect", "transfer withdrawn", "transfer declined",
+                              "transfer awaiting an answer"}
+    listed = {row["Id"]: row for row in demo.run("transfers", "--json").json()["ResponsibilityTransfers"]}
+    assert {listed[t]["Status"] for t in transfers.values()} == {"ACCEPTED", "WITHDRAWN", "DECLINED", "REQUESTED"}
+    assert listed[transfers["transfer in effect"]]["InEffect"] is True
+    shown = demo.run("show", transfers["transfer withdrawn"])
+    assert shown.code == 0, shown.err
+    assert "Withdrawn" in shown.out and "EffectStarted*" in shown.out
+
+
+def test_text_summary_names_a_transfer_to_show(tmp_path: Path) -> None:
+    result = cli("demo", "--data", str(tmp_path / "small"), "--handshakes", "40")
+    assert result.code == 0, result.err
+    assert "Billing transfers to try:" in result.out
+    assert re.search(rf"handshake-ledger show rt-[0-9a-z]+ --data {re.escape(str(tmp_path / 'small'))}", result.out)
