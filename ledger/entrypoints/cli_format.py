@@ -152,6 +152,14 @@ def analytics(rows: list[dict[str, Any]]) -> str:
     return table(headers, lines, right=range(first, len(headers))) if rows else "(no handshakes)"
 
 
+def transfer_analytics(summary: dict[str, Any]) -> str:
+    """Billing transfers by status, in effect, and time to answer (``Ledger.transfer_analytics``)."""
+    headers = ("TOTAL", *summary["ByStatus"], "IN EFFECT", "ANSWER P50", "ANSWER P90")
+    line = (summary["Total"], *summary["ByStatus"].values(), summary["InEffect"],
+            duration(summary["AnswerSecondsP50"]), duration(summary["AnswerSecondsP90"]))
+    return table(headers, [line], right=range(len(headers))) if summary["Total"] else "(no transfers)"
+
+
 def analytics_csv(rows: list[dict[str, Any]]) -> str:
     """One line per summary; RequestsPerDay as a compact JSON object in its cell."""
     columns = [c for c in ANALYTICS_COLUMNS if not rows or c in rows[0]]

@@ -22,6 +22,7 @@ from ledger.service_layer.requests import parse_request
 from ledger.service_layer.shapes import describe_handshake
 from ledger.storage.stores import Occupancy, Store
 from projections.analytics import analytics_of
+from projections.transfer_analytics import transfer_analytics
 from projections.aws_reads import LedgerReads
 from projections.changes import changes
 from projections.cloudtrail import EventHistory
@@ -101,6 +102,12 @@ class LedgerReader:
         day, per organization and action (or per action): computed by the store, at the moment."""
         moment = self.moment()
         return analytics_of(self.view, valid_at(moment.position), now=moment.instant, by=by)
+
+    def transfer_analytics(self) -> dict[str, Any]:
+        """Billing transfers by status (as read at the moment), in effect, and time to answer (seconds,
+        exact nearest-rank p50/p90): ``projections.transfer_analytics``, at the moment."""
+        moment = self.moment()
+        return transfer_analytics(self.reads.transfer_queries.facts(moment), now=moment.instant)
 
 
 class Ledger(LedgerReader):

@@ -52,3 +52,15 @@ def test_text_summary_names_a_transfer_to_show(tmp_path: Path) -> None:
     assert result.code == 0, result.err
     assert "Billing transfers to try:" in result.out
     assert re.search(rf"handshake-ledger show rt-[0-9a-z]+ --data {re.escape(str(tmp_path / 'small'))}", result.out)
+
+
+def test_analytics_of_transfers_count_the_story_s_transfers(demo: Demo) -> None:
+    answer = demo.run("analytics", "--transfers", "--json").json()["Transfers"]
+    assert answer["Total"] == len(demo.summary["Transfers"]) == 4
+    assert {s: n for s, n in answer["ByStatus"].items() if n} == {"REQUESTED": 1, "ACCEPTED": 1, "DECLINED": 1,
+                                                                   "WITHDRAWN": 1}
+    assert answer["Answered"] == 3 and answer["AnswerSecondsP50"] == 20 * 3600  # the story answers after 20 hours
+    table = demo.run("analytics", "--transfers")
+    assert table.out.splitlines()[0].split()[:3] == ["TOTAL", "REQUESTED", "ACCEPTED"]
+    refused = demo.run("analytics", "--transfers", "--csv")
+    assert refused.code == 2 and "--transfers" in refused.err
