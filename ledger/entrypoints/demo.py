@@ -73,7 +73,8 @@ class Seeded:
         self.stories.append((kind, handshake_id))
 
     def count(self) -> int:
-        return sum(1 for kind, _ in self.stories if not kind.startswith("via "))
+        """Invitations and EnableAllFeatures handshakes: what the story paces (its transfers are extra)."""
+        return sum(1 for kind, _ in self.stories if not kind.startswith(("via ", "TRANSFER_RESPONSIBILITY ")))
 
 
 class Seeder:
@@ -323,8 +324,8 @@ def summary(ledger: Ledger, seeded: Seeded) -> dict[str, Any]:
         expiry = {k: shape[k] for k in ("Id", "RequestedTimestamp", "ExpirationTimestamp")}
     return {
         "Location": seeded.location, "From": seeded.start, "To": seeded.end, "Events": seeded.events,
-        "Handshakes": seeded.count(), "Accounts": seeded.accounts, "Organizations": organizations,
-        "Outcomes": ledger.analytics(by="action"), "Try": tries, "Expiry": expiry,
+        "Handshakes": seeded.count() + len(seeded.transfers), "Accounts": seeded.accounts,
+        "Organizations": organizations, "Outcomes": ledger.analytics(by="action"), "Try": tries, "Expiry": expiry,
         "Transfers": _transfers_to_try(ledger, seeded),
     }
 
