@@ -126,6 +126,8 @@ def build_parser() -> Parser:
     analytics_.add_argument("--as-of", type=instant, metavar="INSTANT", help="the figures as they stood then")
     analytics_.add_argument("--by", choices=("organization", "action"), default="organization")
     analytics_.add_argument("--csv", action="store_true", help="print CSV")
+    analytics_.add_argument("--transfers", action="store_true",
+                            help="billing transfers instead: by status, in effect, time to answer")
 
     diff_ = command("diff", diff, "what changed between two instants: every handshake whose answer differs",
                     data, as_json)

@@ -228,8 +228,13 @@ def list_(args: argparse.Namespace) -> int:
 
 
 def analytics(args: argparse.Namespace) -> int:
+    if args.transfers and (args.csv or args.by != "organization"):
+        raise UsageError("--transfers gives one summary: no --by or --csv with it")
     with opened(args) as ledger:
         reader = ledger.at(args.as_of) if args.as_of else ledger
+        if args.transfers:
+            summary, now = reader.transfer_analytics(), reader.now()
+            return emit(args, {"AsOf": now, "Transfers": summary}, lambda: fmt.transfer_analytics(summary))
         rows, now = reader.analytics(by=args.by), reader.now()
     if args.csv:
         print(fmt.analytics_csv(rows))

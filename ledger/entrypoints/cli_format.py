@@ -152,6 +152,14 @@ def analytics(rows: list[dict[str, Any]]) -> str:
     return table(headers, lines, right=range(first, len(headers))) if rows else "(no handshakes)"
 
 
+def transfer_analytics(summary: dict[str, Any]) -> str:
+    """Billing transfers by status, in effect, and time to answer (``Ledger.transfer_analytics``)."""
+    headers = ("TOTAL", *summary["ByStatus"], "IN EFFECT", "ANSWER P50", "ANSWER P90")
+    line = (summary["Total"], *summary["ByStatus"].values(), summary["InEffect"],
+            duration(summary["AnswerSecondsP50"]), duration(summary["AnswerSecondsP90"]))
+    return table(headers, [line], right=range(len(headers))) if summary["Total"] else "(no transfers)"
+
+
 def analytics_csv(rows: list[dict[str, Any]]) -> str:
     """One line per summary; RequestsPerDay as a compact JSON object in its cell."""
     columns = [c for c in ANALYTICS_COLUMNS if not rows or c in rows[0]]
@@ -225,6 +233,13 @@ def demo(summary: dict[str, Any], data: str) -> str:
                   f"  handshake-ledger show {expiry['Id']} --as-of {when(after)}{data}    # EXPIRED"]
     lines += [f"  handshake-ledger list --organization --account {pending['ManagementAccountId']} --as-of -3w{data}",
               f"  handshake-ledger analytics --by action{data}"]
+    transfers = summary.get("Transfers") or {}
+    if transfers:
+        width = max(map(len, transfers))
+        sample = transfers.get("transfer withdrawn") or next(iter(transfers.values()))
+        lines += ["", "Billing transfers to try:",
+                  *(f"  {label:<{width}}  {transfer_id}" for label, transfer_id in transfers.items()),
+                  f"  handshake-ledger show {sample}{data}", f"  handshake-ledger transfers{data}"]
     return "\n".join(lines)
 
 

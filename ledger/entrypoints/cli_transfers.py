@@ -13,11 +13,11 @@ import re
 from datetime import datetime
 from typing import Any
 
-from ledger.domain.aggregate import payload
 from ledger.domain.instants import from_us
-from ledger.domain.transfer import REQUESTED, WITHDRAWN, ResponsibilityTransfer, in_effect_at, status_at
+from ledger.domain.transfer import in_effect_at, status_at
 from ledger.entrypoints import cli_format as fmt
 from ledger.entrypoints.cli_commands import Failure, UsageError, emit, opened
+from ledger.service_layer.transfer_history import transfer_history as history
 
 TRANSFER_ID = re.compile(r"rt-[0-9a-z]{8,32}")
 
@@ -44,36 +44,6 @@ def show_transfer(args: argparse.Namespace) -> int:
             "ResponsibilityTransfer"])
         entries = history(ledger.app, args.handshake_id, moment.instant)
     return emit(args, {"ResponsibilityTransfer": shape, "History": entries}, lambda: render(shape, entries))
-
-
-def history(app: Any, transfer_id: str, instant: datetime) -> list[dict[str, Any]]:
-    """``[{"Version", "Timestamp", "What", "Actor", "RequestId", "Derived", "Details"}]`` up to ``instant``."""
-    events = [e for e in app.events.get(transfer_id) if isinstance(e, ResponsibilityTransfer.Event)
-              and e.timestamp <= instant]
-    if not events:
-        return []
-    entries = [{"Version": e.originator_version, "Timestamp": e.timestamp, "What": type(e).__name__,
-                "Actor": e.actor, "RequestId": e.request_id, "Derived": False,
-                "Details": {k: v for k, v in payload(e).items() if k not in ("notified", "transfer")}}
-               for e in events]
-    invited: Any = events[0]
-    stored = REQUESTED
-    end: datetime | None = None
-    for event in events[1:]:
-        stored = {"Accepted": "ACCEPTED", "Declined": "DECLINED", "Canceled": "CANCELED",
-                  "Withdrawn": WITHDRAWN}.get(type(event).__name__, stored)
-        end = getattr(event, "end_at", end)
-    start = invited.start_at
-    derived = []
-    if status_at(stored, invited.expires_at, instant) == "EXPIRED":
-        derived.append((invited.expires_at, "Expired"))
-    if in_effect_at(stored, start, end, start) and start <= instant:
-        derived.append((start, "EffectStarted"))
-        if end is not None and end <= instant:
-            derived.append((end, "EffectEnded"))
-    entries += [{"Version": None, "Timestamp": at, "What": what, "Actor": None, "RequestId": None, "Derived": True,
-                 "Details": {}} for at, what in derived]
-    return sorted(entries, key=lambda e: e["Timestamp"])
 
 
 def render(shape: dict[str, Any], entries: list[dict[str, Any]]) -> str:

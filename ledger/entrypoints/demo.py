@@ -20,6 +20,7 @@ from ledger.domain.clock import Clock
 from ledger.entrypoints.facade import Ledger
 from ledger.domain.handshake import INVITE_LIFETIME
 from ledger.domain.organization import RATE_WINDOW
+from ledger.domain.transfer import ANSWER_WINDOW, month_start
 
 SPAN = timedelta(weeks=6)
 COMPANIES = ("Acme Corp", "Globex", "Initech", "Umbrella Labs", "Hooli", "Stark Industries", "Wayne Enterprises",
@@ -66,12 +67,14 @@ class Seeded:
     organizations: list[Org] = field(default_factory=list)
     accounts: int = 0
     stories: list[tuple[str, str]] = field(default_factory=list)  # ("INVITE accept", id), in time order
+    transfers: list[tuple[str, str, str]] = field(default_factory=list)  # (fate, rt- id, inviter account)
 
     def record(self, kind: str, handshake_id: str) -> None:
         self.stories.append((kind, handshake_id))
 
     def count(self) -> int:
-        return sum(1 for kind, _ in self.stories if not kind.startswith("via "))
+        """Invitations and EnableAllFeatures handshakes: what the story paces (its transfers are extra)."""
+        return sum(1 for kind, _ in self.stories if not kind.startswith(("via ", "TRANSFER_RESPONSIBILITY ")))
 
 
 class Seeder:
@@ -126,6 +129,9 @@ class Seeder:
         self.at(self.later(timedelta(hours=1), timedelta(hours=3)), self.invite)
         for index, fraction, fate in ALL_FEATURES_PLAN:
             self.at(self.result.start + SPAN * fraction, self.enable_all_features, self.result.organizations[index], fate)
+        for inviter, invitee, fraction, fate in TRANSFER_PLAN:
+            orgs = self.result.organizations
+            self.at(self.result.start + SPAN * fraction, self.invite_transfer, orgs[inviter], orgs[invitee], fate)
 
     def client(self, account: str) -> Any:
         return self.ledger.client(account)
@@ -235,6 +241,47 @@ class Seeder:
         self.client(org.management).accept_handshake(HandshakeId=parent)
         org.feature_set = "ALL"
 
+    # -- billing transfers (docs/decisions.md decisions 20-28) -------------------------------
+
+    def invite_transfer(self, inviter: Org, invitee: Org, fate: str) -> None:
+        """``inviter`` offers to pay ``invitee``'s bill from a month's 1st; the invitee answers per ``fate``:
+        "accepted" (in effect by the story's end), "withdrawn" (by the invitee, after it started, when the
+        story lasts that long), "declined", or "requested" (left unanswered, starting as late as allowed)."""
+        start = transfer_start(self.clock.now(), latest=fate == "requested")
+        answer = self.client(inviter.management).invite_organization_to_transfer_responsibility(
+            Type="BILLING", Target={"Type": "ACCOUNT", "Id": invitee.management}, StartTimestamp=start,
+            SourceName=f"{invitee.name} billed to {inviter.name}")
+        handshake = answer["Handshake"]
+        transfer_id = handshake["Resources"][0]["Value"]
+        self.result.record(f"TRANSFER_RESPONSIBILITY {fate}", handshake["Id"])
+        self.result.transfers.append((fate, transfer_id, inviter.management))
+        if fate == "requested":
+            return
+        answer_at = self.clock.now() + timedelta(hours=20)
+        self.at(answer_at, self.answer, invitee.management,
+                "decline_handshake" if fate == "declined" else "accept_handshake", handshake["Id"], None)
+        if fate == "withdrawn":
+            withdraw_at = min(max(start + timedelta(days=3), answer_at + timedelta(days=1)),
+                              self.end - timedelta(hours=12))
+            self.at(withdraw_at, self.withdraw, invitee.management, transfer_id)
+
+    def withdraw(self, account: str, transfer_id: str) -> None:
+        self.client(account).terminate_responsibility_transfer(Id=transfer_id)
+
+
+# inviter, invitee (indexes of organizations, all features from the start), when (fraction of the span), fate.
+# One organization pays for two others (the chain stays one level deep: decision 24's default).
+TRANSFER_PLAN = ((0, 4, 0.002, "accepted"), (0, 5, 0.004, "withdrawn"), (4, 5, 0.70, "declined"),
+                 (5, 4, 0.95, "requested"))
+
+
+def transfer_start(now: datetime, *, latest: bool = False) -> datetime:
+    """The earliest (or latest) start InviteOrganizationToTransferResponsibility takes at ``now``: the 1st of
+    next month or of the month after, its invitation answerable for a while (decision 23)."""
+    options = [month_start(now.year, now.month + n) for n in (1, 2)]
+    valid = [start for start in options if start - ANSWER_WINDOW - timedelta(hours=20) > now]
+    return valid[-1] if latest else valid[0]
+
 
 def seed(ledger: Ledger, clock: StepClock, *, handshakes: int = 200, seed: int = 7, location: str = "") -> Seeded:
     """Write the demo's story into an empty ledger whose clock is ``clock``."""
@@ -277,9 +324,30 @@ def summary(ledger: Ledger, seeded: Seeded) -> dict[str, Any]:
         expiry = {k: shape[k] for k in ("Id", "RequestedTimestamp", "ExpirationTimestamp")}
     return {
         "Location": seeded.location, "From": seeded.start, "To": seeded.end, "Events": seeded.events,
-        "Handshakes": seeded.count(), "Accounts": seeded.accounts, "Organizations": organizations,
-        "Outcomes": ledger.analytics(by="action"), "Try": tries, "Expiry": expiry,
+        "Handshakes": seeded.count() + len(seeded.transfers), "Accounts": seeded.accounts,
+        "Organizations": organizations, "Outcomes": ledger.analytics(by="action"), "Try": tries, "Expiry": expiry,
+        "Transfers": _transfers_to_try(ledger, seeded),
     }
+
+
+TRANSFER_TRY = {"accepted": ("transfer in effect", ("ACCEPTED",)), "withdrawn": ("transfer withdrawn", ("WITHDRAWN",)),
+                "declined": ("transfer declined", ("DECLINED",)),
+                "requested": ("transfer awaiting an answer", ("REQUESTED",))}
+
+
+def _transfers_to_try(ledger: Ledger, seeded: Seeded) -> dict[str, str]:
+    """The billing transfers that really ended as planned, as the payer's Describe reads them now
+    (an accepted one only while in effect)."""
+    found: dict[str, str] = {}
+    for fate, transfer_id, inviter in seeded.transfers:
+        label, states = TRANSFER_TRY[fate]
+        try:
+            shape = ledger.client(inviter).describe_responsibility_transfer(Id=transfer_id)["ResponsibilityTransfer"]
+        except ClientError:
+            continue  # no longer shown (retention, decision 26)
+        if shape["Status"] in states and (fate != "accepted" or shape["StartTimestamp"] <= ledger.now()):
+            found[label] = transfer_id
+    return found
 
 
 def _to_try(ledger: Ledger, seeded: Seeded) -> dict[str, str]:

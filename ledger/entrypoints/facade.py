@@ -21,6 +21,7 @@ from ledger.service_layer.history import HistoryEntry, handshake_as_of, history,
 from ledger.service_layer.requests import parse_request
 from ledger.service_layer.shapes import describe_handshake
 from ledger.storage.stores import Occupancy, Store
+from projections.transfer_analytics import transfer_analytics
 from projections.aws_reads import LedgerReads
 from projections.changes import changes
 from projections.cloudtrail import EventHistory
@@ -100,6 +101,12 @@ class LedgerReader:
         per day, per organization and action (or per action), at the moment: read from the rollup's
         counters and one day's rows (``projections/rollup_reads.py``), not from every handshake."""
         return rollup_analytics(self.view, self.moment(), by=by)
+
+    def transfer_analytics(self) -> dict[str, Any]:
+        """Billing transfers by status (as read at the moment), in effect, and time to answer (seconds,
+        exact nearest-rank p50/p90): ``projections.transfer_analytics``, at the moment."""
+        moment = self.moment()
+        return transfer_analytics(self.reads.transfer_queries.facts(moment), now=moment.instant)
 
 
 class Ledger(LedgerReader):

@@ -42,7 +42,7 @@ def test_an_error_page_keeps_the_navigation_and_the_moment(page: Any, server: Se
     moment = json.loads(page.locator("#view").get_attribute("data-moment"))
     assert not moment["live"]
     hrefs = [a.get_attribute("href") for a in page.locator("header nav a").all()]
-    assert len(hrefs) == 4 and all(f"at={moment['label'][:10]}" in href for href in hrefs)
+    assert len(hrefs) == 5 and all(f"at={moment['label'][:10]}" in href for href in hrefs)
     assert page.locator("#step-back").get_attribute("aria-disabled") != "true"
     response = page.goto(server.url + "/ui/?at=garbage")  # the moment itself was the fault: the page is live
     assert response.status == 400 and json.loads(page.locator("#view").get_attribute("data-moment"))["live"]

@@ -15,11 +15,14 @@ pytestmark = pytest.mark.browser
 
 WIDTHS = (420, 1024, 1400, 1920)
 PICTURED = (420, 1024, 1400)
-PAGES = {  # name: address (``{id}``: a handshake of the demo with children; ``{org}``: its organization)
+PAGES = {  # name: address (``{id}``: a handshake of the demo with children; ``{org}``: its organization;
+    # ``{transfer}``: the demo's withdrawn billing transfer)
     "handshakes": "/ui/",
     "handshakes-selected": "/ui/?selected={id}",
     "handshake": "/ui/handshakes/{id}",
     "organizations": "/ui/organizations",
+    "transfers": "/ui/transfers",
+    "transfer": "/ui/transfers/{transfer}",
     "analytics": "/ui/analytics",
     "audit": "/ui/audit",
     "audit-refused": "/ui/audit?outcome=refused",
@@ -35,7 +38,11 @@ def sample(browser: Any, server: Server) -> Iterator[dict[str, str]]:
     page = context.new_page()
     page.goto(server.url + "/ui/?action=ENABLE_ALL_FEATURES")
     row = page.locator("#handshakes tbody tr[data-id]").last
-    yield {"id": row.get_attribute("data-id") or "", "org": row.locator("td").nth(3).inner_text()}
+    found = {"id": row.get_attribute("data-id") or "", "org": row.locator("td").nth(3).inner_text()}
+    page.goto(server.url + "/ui/transfers?status=WITHDRAWN")
+    found["transfer"] = page.locator("#transfers tbody tr[data-id]").first.get_attribute("data-id") or ""
+    assert found["transfer"].startswith("rt-")
+    yield found
     context.close()
 
 

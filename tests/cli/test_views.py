@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from datetime import timedelta
 from typing import Any
 
@@ -111,7 +112,7 @@ class TestAnalytics:
         answer = demo.run("analytics", "--by", "action", "--json").json()
         assert answer["By"] == "action"
         rows = {row["Action"]: row for row in answer["Analytics"]}
-        assert set(rows) == {"INVITE", "ENABLE_ALL_FEATURES", "APPROVE_ALL_FEATURES"}
+        assert set(rows) == {"INVITE", "ENABLE_ALL_FEATURES", "APPROVE_ALL_FEATURES", "TRANSFER_RESPONSIBILITY"}
         invite = rows["INVITE"]
         assert all(invite[outcome] > 0 for outcome in ("Accepted", "Declined", "Canceled", "Expired", "Open"))
         assert invite["Total"] == sum(invite[o] for o in ("Accepted", "Declined", "Canceled", "Expired", "Open"))
@@ -166,12 +167,15 @@ class TestDiff:
         result = demo.run("diff", "--from", "-3w")
         assert result.code == 0, result.err
         assert result.out.splitlines()[0].split() == ["ID", "ACTION", "ORGANIZATION", "TARGET", "BEFORE", "AFTER"]
-        assert "handshakes changed between" in result.out.splitlines()[-1]
+        assert re.fullmatch(r"\d+ handshakes changed(, \d+ transfers?)? between \S+ and \S+", result.out.splitlines()[-1])
 
     def test_one_organization_only(self, demo: Demo) -> None:
         organization = demo.summary["Organizations"][0]["Id"]
         changes = demo.run("diff", "--from", "-6w", "--organization", organization, "--json").json()["Changes"]
-        assert changes and {c["After"]["Parties"][0]["Id"] for c in changes if c["After"]} == {organization}
+        handshakes = [c for c in changes if "HandshakeId" in c]
+        assert handshakes and {c["After"]["Parties"][0]["Id"] for c in handshakes if c["After"]} == {organization}
+        transfers = [c for c in changes if "ResponsibilityTransferId" in c]  # the demo's first organization pays
+        assert transfers and all(f"/{organization}/" in (c["After"] or c["Before"])["Arn"] for c in transfers)
 
 
 class TestHandshakeIds:
@@ -199,4 +203,4 @@ class TestRetentionWords:
     def test_diff_explains_its_dash(self, demo: Demo) -> None:
         result = demo.run("diff", "--from", "-5w")
         assert result.code == 0, result.err
-        assert "\n-: not shown by the API then" in result.out and "changed between" in result.out.splitlines()[-1]
+        assert "\n-: not shown by the API then" in result.out and " between " in result.out.splitlines()[-1]

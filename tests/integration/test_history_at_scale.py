@@ -66,10 +66,10 @@ def test_analytics_equal_a_full_recomputation(tmp_path: Path, story: dict[str, A
             moments = [reader.moment() for reader in readers]
             for before, after in zip(moments, moments[1:]):
                 everything = _recomputed(ledger, before, after)
-                assert list(changes(ledger.reads, before, after)) == everything
+                assert handshakes_of(changes(ledger.reads, before, after)) == everything
                 organization = (everything[0]["After"] or everything[0]["Before"])["Parties"][0]["Id"] \
                     if everything else "o-0000000000"
-                assert list(changes(ledger.reads, before, after, organization_id=organization)) == \
+                assert handshakes_of(changes(ledger.reads, before, after, organization_id=organization)) == \
                     [c for c in everything if (c["After"] or c["Before"])["Parties"][0]["Id"] == organization]
 
 
@@ -109,6 +109,12 @@ def test_rebuild_counts_the_rollup_as_the_catch_up_did(tmp_path: Path) -> None:
                 backfill(cursor, ledger.view._sql)
             assert [tuple(row.values()) if isinstance(row, dict) else tuple(row)
                     for row in ledger.view.query(listing)] == caught_up
+
+
+def handshakes_of(found: Any) -> list[dict[str, Any]]:
+    """The handshake changes of a diff (the played story's billing transfers follow them; their
+    changes are recomputed in the transfer tests)."""
+    return [change for change in found if "HandshakeId" in change]
 
 
 def _recomputed(ledger: Any, before: Any, after: Any) -> list[dict[str, Any]]:

@@ -21,7 +21,7 @@ from ledger.entrypoints.accounts import Accounts
 from ledger.entrypoints.aws_json import Response
 from ledger.entrypoints.facade import Ledger
 from ledger.entrypoints.identity import SignedRequest
-from ledger.entrypoints.webui import analytics_page, audit_page, handshake_page, ledger_pages
+from ledger.entrypoints.webui import analytics_page, audit_page, handshake_page, ledger_pages, transfers_page
 from ledger.entrypoints.webui.access import REALM, scope_of
 from ledger.entrypoints.webui.context import Page, PageRequest, Redirect, url_of
 from ledger.entrypoints.webui.errors import (BadRequest, MethodNotAllowed, Misdirected, NotFound, PageError,
@@ -34,11 +34,13 @@ from projections.browse import LedgerBrowser
 
 PREFIX = "/ui"
 HANDSHAKE_PREFIX = "/ui/handshakes/"
+TRANSFER_PREFIX = "/ui/transfers/"
 Handler = Callable[[PageRequest], "Page | Redirect"]
 # Each page and the query parameters it reads (params.py: any other is dropped, the moment is read for all)
 PAGES: dict[str, tuple[Handler, Mapping[str, Rule]]] = {
     "/ui/": (ledger_pages.handshakes_page, ledger_pages.HANDSHAKES_PARAMETERS),
     "/ui/organizations": (ledger_pages.organizations_page, ledger_pages.ORGANIZATIONS_PARAMETERS),
+    "/ui/transfers": (transfers_page.transfers_page, transfers_page.PARAMETERS),
     "/ui/analytics": (analytics_page.analytics_page, analytics_page.PARAMETERS),
     "/ui/audit": (audit_page.audit_page, audit_page.PARAMETERS),
     "/ui/search": (ledger_pages.search, ledger_pages.SEARCH_PARAMETERS),
@@ -123,6 +125,10 @@ class WebUI:
         if path.startswith(HANDSHAKE_PREFIX) and "/" not in path[len(HANDSHAKE_PREFIX):]:
             handshake_id = path[len(HANDSHAKE_PREFIX):]
             return (lambda page_request: handshake_page.handshake_page(page_request, handshake_id)), handshake_page.PARAMETERS
+        if path.startswith(TRANSFER_PREFIX) and "/" not in path[len(TRANSFER_PREFIX):]:
+            transfer_id = path[len(TRANSFER_PREFIX):]
+            return (lambda page_request: transfers_page.transfer_page(page_request, transfer_id)), \
+                transfers_page.TRANSFER_PARAMETERS
         if path not in PAGES:
             raise NotFound(f"No page {shown(path)}: see the links at the top of {PREFIX}/.")
         return PAGES[path]
