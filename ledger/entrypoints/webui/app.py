@@ -2,8 +2,8 @@
 
 It has the shape of ``AwsJsonService`` (``handle``, ``answers_at_once``), so ``http_server.py``
 routes ``/ui/`` here and everything else to the AWS API as before. Pages are GET only and read
-only: the moment comes from ``?at=`` or ``?position=`` (``moments.py``), the viewer from
-``access.py``. A request with ``X-Fragment: view`` gets only the page's ``view`` block: the slider
+only: the moment comes from ``?at=`` or ``?position=`` (``moments.py``; in strict mode ``?at=``
+only), the viewer from ``access.py``. A request with ``X-Fragment: view`` gets only the page's ``view`` block: the slider
 swaps it in without reloading the page. Whatever a client sends, the answer is a page: 4xx for
 its faults (a bad parameter, an unknown path, a method other than GET), 5xx only for ours.
 """
@@ -112,8 +112,8 @@ class WebUI:
         if path == PREFIX:
             return Response(308, {"Location": url_of(PREFIX + "/", params)}, b"")
         scope = scope_of(request.headers, self.accounts, strict=self.strict)
-        page_request = PageRequest(self.ledger, self.browser, read_slider(self.ledger, self.browser, params), scope,
-                                   path, params)
+        slider = read_slider(self.ledger, self.browser, params, strict=self.strict)
+        page_request = PageRequest(self.ledger, self.browser, slider, scope, path, params)
         result = handler(page_request)
         if isinstance(result, Redirect):
             return Response(303, {"Location": result.location, "Cache-Control": "no-store"}, b"")
@@ -160,9 +160,9 @@ class WebUI:
             scope = scope_of(request.headers, self.accounts, strict=self.strict)
             params = read_query(request.path.partition("?")[2], {})
             try:
-                slider = read_slider(self.ledger, self.browser, params)
+                slider = read_slider(self.ledger, self.browser, params, strict=self.strict)
             except PageError:
-                params, slider = {}, read_slider(self.ledger, self.browser, {})
+                params, slider = {}, read_slider(self.ledger, self.browser, {}, strict=self.strict)
         except PageError:
             return None
         return PageRequest(self.ledger, self.browser, slider, scope, PREFIX + "/", params)

@@ -69,20 +69,26 @@ class PageRequest:
         """The page's parameters but the moment (a relative one is pinned by ``slider.params``)."""
         return {k: v for k, v in self.params.items() if k not in MOMENT_PARAMS}
 
-    def at_position(self, position: int) -> str:
-        """This page (from its first page) as of a log position: the slider's steps."""
+    def at_step(self, moment: Mapping[str, str] | None) -> str:
+        """This page (from its first page) at a slider step's moment parameters; "" for no step."""
+        if moment is None:
+            return ""
         kept = {k: v for k, v in self.kept().items() if k not in ("after", "before")}
-        return url_of(self.path, {**kept, "position": position})
+        return url_of(self.path, {**kept, **moment})
 
     def moment_summary(self) -> dict[str, Any]:
-        """Where the slider stands, for ``static/app.js`` (after a swap it comes as ``X-Moment``)."""
+        """Where the slider stands, for ``static/app.js`` (after a swap it comes as ``X-Moment``).
+        In strict mode it names no log position (``moments.py``)."""
         slider = self.slider
-        return {
-            "label": f"{when(slider.instant)} · position {slider.position}" + (" · live" if slider.live else ""),
-            "epoch": int(slider.instant.timestamp()), "position": slider.position, "live": slider.live,
-            "back": self.at_position(slider.previous) if slider.previous is not None else "",
-            "on": self.at_position(slider.next) if slider.next is not None else "",
+        label = when(slider.instant) + ("" if slider.position is None else f" · position {slider.position}")
+        summary: dict[str, Any] = {
+            "label": label + (" · live" if slider.live else ""), "epoch": int(slider.instant.timestamp()),
+            "live": slider.live, "unit": slider.unit,
+            "back": self.at_step(slider.back), "on": self.at_step(slider.on),
         }
+        if slider.position is not None:
+            summary["position"] = slider.position
+        return summary
 
     # -- one handshake as of the moment ---------------------------------------------------------------
 

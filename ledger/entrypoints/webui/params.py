@@ -105,11 +105,16 @@ def shown(value: str) -> str:
     return repr(value) if len(value) <= SHOWN else repr(value[:SHOWN]) + f"... ({len(value)} characters)"
 
 
-def read_moment(params: Mapping[str, str], now: datetime) -> tuple[datetime | None, int | None]:
+def read_moment(params: Mapping[str, str], now: datetime, *,
+                positions: bool = True) -> tuple[datetime | None, int | None]:
     """(instant, position) the page is asked at, at most one of them; (None, None) is live.
     BadRequest for both at once, a position that is not a whole number of at most 19 digits, or an
-    instant that can't be read or lies outside ``[EPOCH, now + FUTURE]``."""
+    instant that can't be read or lies outside ``[EPOCH, now + FUTURE]``; for any position when
+    ``positions`` is False (strict mode: a position counts every account's events)."""
     at, position = params.get("at", "").strip(), params.get("position", "").strip()
+    if position and not positions:
+        raise BadRequest("Log positions are not served in strict mode: they count every account's events. "
+                         "Ask as of an instant with ?at=<instant> (ISO 8601, now, -3d).")
     if at and position:
         raise BadRequest("Give at=<instant> or position=<N>, not both.")
     if position:
