@@ -6,6 +6,7 @@ refused calls a page at a time; every authenticated call but a read is recorded.
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -112,6 +113,8 @@ class TestTheHandshakePageIsBounded:
             send(ledger, "DeclineHandshake", body, ALICE)
         newest = page(ledger, ledger.invited)
         link = newest.split('id="older-refusals" href="')[1].split('"')[0].replace("&amp;", "&")
+        # sealed like a NextToken: no audit position (it counts every account's calls) in the clear
+        assert "refused_before=" in link and not re.search(r"refused_before=[0-9]+(\.|%2E)[0-9]+", link)
         older = page(ledger, ledger.invited, link[link.index("?"):])
         assert older.count('data-label="What">DeclineHandshake') == 3 and 'id="older-refusals"' not in older
         assert "Declined" in older and "Requested" in older  # the events are on every page

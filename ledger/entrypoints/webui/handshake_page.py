@@ -11,7 +11,7 @@ from typing import Any
 from ledger.domain import errors
 from ledger.service_layer.requests import is_valid
 from ledger.entrypoints.webui.context import Page, PageRequest
-from ledger.entrypoints.webui.errors import NotFound
+from ledger.entrypoints.webui.errors import BadRequest, NotFound
 from ledger.entrypoints.webui.params import Rule, pattern, shown
 from ledger.domain.handshake import LIVE_STATES, RETENTION
 from ledger.service_layer.history import HistoryEntry
@@ -57,7 +57,7 @@ def handshake_page(request: PageRequest, handshake_id: str) -> Page:
         raise not_found  # a scope is not told whether it exists (decision 9)
     try:
         entries, older = request.ledger.history_page(handshake_id, refusals=REFUSALS_SHOWN,
-                                                     before=_key(request.params.get("refused_before")))
+                                                     before=_key(request, handshake_id))
     except errors.HandshakeNotFoundException:
         raise not_found from None
     created = entries[0].details
@@ -69,23 +69,35 @@ def handshake_page(request: PageRequest, handshake_id: str) -> Page:
         "versions": [(e.version, request.ledger.handshake_as_of(handshake_id, version=e.version))
                      for e in entries if e.version is not None],
         "parent": created.get("parent_id"),
-        "older_refusals": request.link(f"/ui/handshakes/{handshake_id}", refused_before=f"{older[0]}.{older[1]}")
-        if older else None,
+        "older_refusals": request.link(f"/ui/handshakes/{handshake_id}", refused_before=request.ledger.reads.tokens.issue(
+            _refusals_scope(handshake_id), list(older))) if older else None,
         "children": _children(request, handshake_id),
     })
 
 
 # The page's own parameters (the moment's are everyone's): where the older refused calls begin.
-PARAMETERS: dict[str, Rule] = {"refused_before": pattern(r"[0-9]{1,18}\.[0-9]{1,18}", "a link from the page itself")}
+# Its value is sealed and signed like the API's NextTokens: the audit position it carries counts
+# every account's calls, which a strict viewer must not learn.
+PARAMETERS: dict[str, Rule] = {"refused_before": pattern(r"[A-Za-z0-9_=.-]{1,512}", "a link from the page itself")}
 
 
-def _key(text: str | None) -> tuple[int, int] | None:
-    """``<event time in µs>.<audit position>``: where the older refused calls begin (else the newest)."""
-    time_us, _, position = (text or "").partition(".")
-    if not (time_us.isascii() and time_us.isdigit() and position.isascii() and position.isdigit()
-            and len(time_us) <= 18 and len(position) <= 18):
+def _refusals_scope(handshake_id: str) -> dict[str, str]:
+    return {"page": "refused calls", "handshake": handshake_id}
+
+
+def _key(request: PageRequest, handshake_id: str) -> tuple[int, int] | None:
+    """Where the older refused calls begin (event time in µs, audit position), from the page's own
+    sealed link; None for the newest. BadRequest for any other value."""
+    text = request.params.get("refused_before")
+    if not text:
         return None
-    return int(time_us), int(position)
+    try:
+        time_us, position = request.ledger.reads.tokens.read(text, _refusals_scope(handshake_id))
+    except (errors.InvalidInputException, ValueError):
+        raise BadRequest(f"Invalid refused_before {shown(text)}: a link from the page itself.") from None
+    if not (isinstance(time_us, int) and isinstance(position, int)):
+        raise BadRequest(f"Invalid refused_before {shown(text)}: a link from the page itself.")
+    return time_us, position
 
 
 def _entry(entry: HistoryEntry, request: PageRequest, moment: datetime) -> dict[str, Any]:
