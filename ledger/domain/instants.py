@@ -14,6 +14,7 @@ RELATIVE = re.compile(r"([+-])((?:[0-9]+[wdhms])+)", re.ASCII)
 UNITS = {"w": "weeks", "d": "days", "h": "hours", "m": "minutes", "s": "seconds"}
 EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 ONE_US = timedelta(microseconds=1)
+AHEAD = timedelta(days=366)  # how far past now an instant may be asked for: the ledger's range is EPOCH to now + AHEAD
 SPELLINGS = "ISO 8601 (2026-03-01, 2026-03-01T12:00:00Z) or now, -3d, -12h, +2d"
 
 
@@ -37,9 +38,18 @@ def parse_instant(value: str | datetime, now: datetime) -> datetime:
     """An aware UTC datetime; ValueError (naming the accepted spellings) for anything else.
 
     A date is its midnight UTC; a time without an offset is UTC; ``-1w2d`` is nine days ago.
+    Written instants must fall between 1970-01-01 and a year after ``now`` (ValueError saying so).
     """
     if isinstance(value, datetime):
         return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
+    instant = _parsed(value, now)
+    if not EPOCH <= instant <= now + AHEAD:
+        raise ValueError(f"instant {value!r} is out of range: from {EPOCH:%Y-%m-%d} to {now + AHEAD:%Y-%m-%d} "
+                         "(a year after now)")
+    return instant
+
+
+def _parsed(value: str, now: datetime) -> datetime:
     try:
         if value == "now":
             return now

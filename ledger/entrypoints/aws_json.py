@@ -197,7 +197,7 @@ class AwsJsonService:
         except ValueError as problem:
             raise errors.InvalidInputException(
                 f"{problem}. Ask as of an instant with {AS_OF_PREFIX}<ISO 8601 instant> or of a log position "
-                f"with {AS_OF_PREFIX}position/<N>."
+                f"with {AS_OF_PREFIX}position/<N>.", reason="INVALID_PATTERN"
             ) from None
 
     def _answer(self, request: SignedRequest, request_id: str, path: str, noted: dict[str, str]) -> dict[str, Any]:

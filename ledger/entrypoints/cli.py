@@ -80,9 +80,9 @@ def build_parser() -> Parser:
                              "(default: none; the peer's address is the caller's)")
     serve_.add_argument("--access-log", action="store_true",
                         help="one line per request on stderr: time, caller, operation, status, duration (ms)")
-    serve_.add_argument("--max-connections", type=count(1), metavar="N",
+    serve_.add_argument("--max-connections", type=count(1, 1_000_000), metavar="N",
                         help="open connections per server process; past them, 503 (default: 256)")
-    serve_.add_argument("--max-body-memory", type=count(1 << 20), metavar="BYTES",
+    serve_.add_argument("--max-body-memory", type=count(1 << 20, 1 << 40), metavar="BYTES",
                         help="bytes of request bodies a server process holds at once; past them, 503 with "
                              "Retry-After (default: 33554432, 32 MiB; at least 1 MiB, the largest body)")
     serve_.add_argument("--header-timeout", type=seconds, metavar="S",

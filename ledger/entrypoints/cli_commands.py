@@ -82,10 +82,14 @@ def seconds(text: str) -> float:
     return value
 
 
-def count(minimum: int, most: int | None = None) -> Callable[[str], int]:
+LARGEST = 2**63 - 1  # what a store's BIGINT holds: no count or position of the ledger is larger
+
+
+def count(minimum: int, most: int = LARGEST) -> Callable[[str], int]:
+    """A whole number from ``minimum`` to ``most`` (argparse type); anything else one clear line."""
     def parse(text: str) -> int:
-        if not text.isdigit() or int(text) < minimum or (most is not None and int(text) > most):
-            upto = f" and <= {most:,}" if most is not None else ""
+        if not (text.isascii() and text.isdigit()) or len(text) > 40 or not minimum <= int(text) <= most:
+            upto = f" and <= {most:,}" if most != LARGEST else ""
             raise argparse.ArgumentTypeError(f"invalid number {text[:40]!r}: a whole number >= {minimum}{upto} expected")
         return int(text)
     return parse
@@ -244,8 +248,13 @@ def analytics(args: argparse.Namespace) -> int:
 
 def diff(args: argparse.Namespace) -> int:
     """Every handshake whose answer differs between --from and --to, with both answers."""
+    if args.to is not None and args.since > args.to:
+        raise UsageError(f"--from {args.since:%Y-%m-%dT%H:%M:%SZ} is after --to {args.to:%Y-%m-%dT%H:%M:%SZ}: "
+                         "give the earlier instant first")
     with opened(args) as ledger:
         until = args.to or ledger.now()
+        if args.since > until:
+            raise UsageError(f"--from {args.since:%Y-%m-%dT%H:%M:%SZ} is after now: give an instant before --to")
         found = ledger.changes(args.since, until, organization_id=args.organization, account_id=args.account)
     return emit(args, {"From": args.since, "To": until, "Changes": found}, lambda: fmt.diff(found, args.since, until))
 

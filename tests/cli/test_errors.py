@@ -33,6 +33,23 @@ class TestBadArguments:
     def test_unknown_option(self, demo: Demo) -> None:
         assert one_line(demo.run("analytics", "--colour"), 2) == "unrecognized arguments: --colour"
 
+    @pytest.mark.parametrize("after", ["99999999999999999999999", "9223372036854775808", "-1", "1e3", "٣"])
+    def test_a_position_a_store_cannot_hold_is_a_bad_argument(self, demo: Demo, after: str) -> None:
+        assert "invalid number" in one_line(demo.run("events", "--after", after), 2)
+
+    @pytest.mark.parametrize("moment", ["0001-01-01", "1969-12-31T23:59:59Z", "+99999d", "9999-12-31"])
+    def test_an_instant_out_of_range_is_a_bad_argument(self, demo: Demo, moment: str) -> None:
+        assert "out of range" in one_line(demo.run("list", "--account", "100000000001", "--as-of", moment), 2)
+
+    def test_a_reversed_window_is_a_bad_argument(self, demo: Demo) -> None:
+        message = one_line(demo.run("diff", "--from", "-1d", "--to", "-3d"), 2)
+        assert "is after --to" in message
+        assert "is after now" in one_line(demo.run("diff", "--from", "+1d"), 2)
+
+    @pytest.mark.parametrize("option", ["--max-connections", "--max-body-memory"])
+    def test_server_limits_are_bounded(self, option: str) -> None:
+        assert "invalid number" in one_line(cli("serve", option, "99999999999999999999999"), 2)
+
     def test_unknown_command(self) -> None:
         assert "invalid choice: 'frobnicate'" in one_line(cli("frobnicate"), 2)
 

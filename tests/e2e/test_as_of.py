@@ -148,3 +148,15 @@ def test_pages_through_a_relative_instant_read_one_moment(tmp_path: Path) -> Non
                     MaxResults=2, NextToken=token)
         finally:
             assert server.stop() == 0
+
+
+@pytest.mark.parametrize("path", ["garbage", "position/-1", "-1d/extra", "-1d%00", "0001-01-01", "+99999d"])
+def test_a_moment_that_cannot_be_read_is_invalid_input_with_its_reason(server: Server, path: str) -> None:
+    """Whatever the words after /as-of/, a moment that can't be read is InvalidInputException with the
+    model's Reason (INVALID_PATTERN), never without one and never a 5xx."""
+    past = server.client("111111111111", endpoint=f"{server.url}/as-of/{path}")
+    with pytest.raises(ClientError) as refused:
+        past.list_handshakes_for_account()
+    answer = refused.value.response
+    assert answer["ResponseMetadata"]["HTTPStatusCode"] == 400
+    assert (answer["Error"]["Code"], answer.get("Reason")) == ("InvalidInputException", "INVALID_PATTERN")

@@ -22,12 +22,12 @@ from datetime import datetime, timedelta, timezone
 from typing import Callable, Iterable, Mapping
 from urllib.parse import parse_qsl
 
-from ledger.domain.instants import EPOCH, SPELLINGS, parse_instant, to_us
+from ledger.domain.instants import AHEAD, EPOCH, SPELLINGS, parse_instant, to_us
 from ledger.entrypoints.webui.errors import BadRequest
 from ledger.service_layer.requests import is_valid
 
 MOMENT_PARAMS = ("at", "position")
-FUTURE = timedelta(days=366)  # how far past the ledger's clock a moment may lie (derived expiry, retention)
+FUTURE = AHEAD  # how far past the ledger's clock a moment may lie (derived expiry, retention)
 LAST_US = to_us(datetime(9999, 12, 31, 23, 59, 59, 999999, tzinfo=timezone.utc))
 MAX_FIELDS = 64  # query parameters in one address, junk included
 SHOWN = 64  # characters of a refused value quoted back
