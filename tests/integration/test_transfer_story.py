@@ -31,64 +31,72 @@ def strip(answer: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in answer.items() if k != "ResponseMetadata"}
 
 
+OPERATIONS = {"ListInboundResponsibilityTransfers": "list_inbound_responsibility_transfers",
+              "ListOutboundResponsibilityTransfers": "list_outbound_responsibility_transfers",
+              "DescribeResponsibilityTransfer": "describe_responsibility_transfer"}
+Recorded = tuple[datetime, str, str, dict[str, Any], dict[str, Any]]  # instant, caller, operation, params, answer
+
+
+def ask(client: Any, operation: str, params: dict[str, Any]) -> dict[str, Any]:
+    """One recorded request again, its answer or its error's code."""
+    try:
+        return strip(getattr(client, OPERATIONS[operation])(**params))
+    except ClientError as gone:
+        return {"error": gone.response["Error"]["Code"]}
+
+
+def play(ledger: Any, clock: Any, steps: list[tuple[str, int, int, int, int]]) -> list[Recorded]:
+    """Tell the story under freezegun; after each step record every Describe and List answer."""
+    clients = {a: ledger.client(a) for a in ACCOUNTS}
+    for client in clients.values():
+        client.create_organization()
+    transfers: list[tuple[str, str, str, str]] = []  # rt, handshake, inviter, invitee
+    recorded: list[Recorded] = []
+    for kind, a, b, ahead, days in steps:
+        now = datetime.now(timezone.utc)
+        try:
+            if kind == "invite" and a != b:
+                handshake = clients[ACCOUNTS[a]].invite_organization_to_transfer_responsibility(
+                    Type="BILLING", Target={"Type": "ACCOUNT", "Id": ACCOUNTS[b]},
+                    StartTimestamp=first_of_month(now, 1 + ahead), SourceName=f"t{len(transfers)}")["Handshake"]
+                transfers.append((handshake["Resources"][0]["Value"], handshake["Id"], ACCOUNTS[a], ACCOUNTS[b]))
+            elif transfers and kind in ("accept", "decline", "cancel", "terminate", "rename"):
+                rt, handshake_id, inviter, invitee = transfers[(a * 7 + b) % len(transfers)]
+                if kind == "accept":
+                    clients[invitee].accept_handshake(HandshakeId=handshake_id)
+                elif kind == "decline":
+                    clients[invitee].decline_handshake(HandshakeId=handshake_id)
+                elif kind == "cancel":
+                    clients[inviter].cancel_handshake(HandshakeId=handshake_id)
+                elif kind == "terminate":
+                    clients[(inviter, invitee)[ahead]].terminate_responsibility_transfer(Id=rt)
+                else:
+                    clients[(inviter, invitee)[ahead]].update_responsibility_transfer(Id=rt, Name=f"r{days}")
+        except ClientError:
+            pass  # refusals are part of the story
+        clock.tick(timedelta(days=days, seconds=17))
+        now = datetime.now(timezone.utc)
+        for account, client in clients.items():
+            for operation in ("ListInboundResponsibilityTransfers", "ListOutboundResponsibilityTransfers"):
+                recorded.append((now, account, operation, {"Type": "BILLING"}, ask(client, operation, {"Type": "BILLING"})))
+            for rt, _, inviter, invitee in transfers:
+                if account in (inviter, invitee):
+                    recorded.append((now, account, "DescribeResponsibilityTransfer", {"Id": rt},
+                                     ask(client, "DescribeResponsibilityTransfer", {"Id": rt})))
+        clock.tick(1)  # the next command comes after the instant recorded (as of T includes what T recorded)
+    return recorded
+
+
+LIMITS = Limits(inbound_transfers=3, transfer_chain_length=2)
+
+
 @settings(max_examples=8, deadline=None, suppress_health_check=list(HealthCheck),
           phases=[Phase.explicit, Phase.reuse, Phase.generate])
 @given(st.lists(STEP, min_size=5, max_size=25))
 def test_every_answer_recorded_live_is_the_answer_as_of_then(steps):
     with tempfile.TemporaryDirectory() as folder, new_location(Path(folder)) as location, \
-            freeze_time("2026-01-05T10:00:00Z") as clock, \
-            open_ledger(location, limits=Limits(inbound_transfers=3, transfer_chain_length=2)) as ledger:
-        clients = {a: ledger.client(a) for a in ACCOUNTS}
-        for client in clients.values():
-            client.create_organization()
-        transfers: list[tuple[str, str, str, str]] = []  # rt, handshake, inviter, invitee
-        recorded: list[tuple[datetime, str, str, dict[str, Any], dict[str, Any]]] = []
-        for kind, a, b, ahead, days in steps:
-            now = datetime.now(timezone.utc)
-            try:
-                if kind == "invite" and a != b:
-                    handshake = clients[ACCOUNTS[a]].invite_organization_to_transfer_responsibility(
-                        Type="BILLING", Target={"Type": "ACCOUNT", "Id": ACCOUNTS[b]},
-                        StartTimestamp=first_of_month(now, 1 + ahead), SourceName=f"t{len(transfers)}")["Handshake"]
-                    transfers.append((handshake["Resources"][0]["Value"], handshake["Id"], ACCOUNTS[a], ACCOUNTS[b]))
-                elif transfers and kind in ("accept", "decline", "cancel", "terminate", "rename"):
-                    rt, handshake_id, inviter, invitee = transfers[(a * 7 + b) % len(transfers)]
-                    if kind == "accept":
-                        clients[invitee].accept_handshake(HandshakeId=handshake_id)
-                    elif kind == "decline":
-                        clients[invitee].decline_handshake(HandshakeId=handshake_id)
-                    elif kind == "cancel":
-                        clients[inviter].cancel_handshake(HandshakeId=handshake_id)
-                    elif kind == "terminate":
-                        clients[(inviter, invitee)[ahead]].terminate_responsibility_transfer(Id=rt)
-                    else:
-                        clients[(inviter, invitee)[ahead]].update_responsibility_transfer(Id=rt, Name=f"r{days}")
-            except ClientError:
-                pass  # refusals are part of the story
-            clock.tick(timedelta(days=days, seconds=17))
-            now = datetime.now(timezone.utc)
-            for account, client in clients.items():
-                for operation, call, params in (
-                        ("ListInboundResponsibilityTransfers", client.list_inbound_responsibility_transfers,
-                         {"Type": "BILLING"}),
-                        ("ListOutboundResponsibilityTransfers", client.list_outbound_responsibility_transfers,
-                         {"Type": "BILLING"})):
-                    recorded.append((now, account, operation, params, strip(call(**params))))
-                for rt, _, inviter, invitee in transfers:
-                    if account in (inviter, invitee):
-                        try:
-                            answer = strip(client.describe_responsibility_transfer(Id=rt))
-                        except ClientError as gone:
-                            answer = {"error": gone.response["Error"]["Code"]}
-                        recorded.append((now, account, "DescribeResponsibilityTransfer", {"Id": rt}, answer))
-            clock.tick(1)  # the next command comes after the instant recorded (as of T includes what T recorded)
+            freeze_time("2026-01-05T10:00:00Z") as clock, open_ledger(location, limits=LIMITS) as ledger:
+        recorded = play(ledger, clock, steps)
         clock.tick(timedelta(days=120))
         for instant, account, operation, params, answer in recorded:
-            try:
-                again = strip(ledger.at(instant).client(account).__getattribute__(
-                    {"ListInboundResponsibilityTransfers": "list_inbound_responsibility_transfers",
-                     "ListOutboundResponsibilityTransfers": "list_outbound_responsibility_transfers",
-                     "DescribeResponsibilityTransfer": "describe_responsibility_transfer"}[operation])(**params))
-            except ClientError as gone:
-                again = {"error": gone.response["Error"]["Code"]}
-            assert again == answer, (instant, account, operation, params)
+            assert ask(ledger.at(instant).client(account), operation, params) == answer, (instant, account, operation)
