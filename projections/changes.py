@@ -16,7 +16,7 @@ from typing import Any, Iterator
 from ledger.domain.directory import default_email
 from ledger.domain.errors import HandshakeNotFoundException
 from projections.aws_reads import LedgerReads, handshake_answer
-from projections.queries import WITH_DOCUMENT, Moment
+from projections.queries import WITH_DOCUMENT, Moment, email_changes
 from projections.transfer_changes import transfer_changes
 from projections.versions import valid_at
 
@@ -65,9 +65,9 @@ def _candidates(view: Any, before: Moment, after: Moment, narrow: str, params: l
         f"SELECT DISTINCT requested_us, id FROM {{p}}handshakes WHERE valid_from > ? AND valid_from <= ?{narrow}",
         [low, high, *params])}
     # Unanswered EMAIL invitations to an address whose owner the directory changed meanwhile (decision 19).
-    changed = view.query("SELECT account_id, email_key FROM {p}accounts WHERE (valid_from > ? AND valid_from <= ?) "
-                         "OR (valid_to > ? AND valid_to <= ?)", [low, high, low, high])
-    keys = sorted({row["email_key"] for row in changed} | {default_email(row["account_id"]) for row in changed})
+    changed = email_changes(view, low, high)
+    keys = sorted({row["email_key"] for row in changed} | {row["was"] for row in changed if row["was"]}
+                  | {default_email(row["account_id"]) for row in changed})
     for start in range(0, len(keys), CHUNK):
         chunk = keys[start:start + CHUNK]
         found |= {(row["requested_us"], row["id"]) for row in view.query(

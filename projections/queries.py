@@ -168,3 +168,15 @@ class ViewQueries:
             rows += self.view.query(f"SELECT DISTINCT id FROM {{p}}handshakes WHERE recipient_account_id IS NULL "
                                     f"AND target_email IN ({', '.join('?' * len(chunk))})", chunk)
         return [row["id"] for row in rows]
+
+
+def email_changes(view: Any, low: int, high: int) -> list[Any]:
+    """The account versions made between two log positions that changed an email (or made an
+    account): ``account_id``, ``email_key`` and ``was`` (the email before, None for a new account).
+    Only these move an address to another owner (decision 19); an account joining or leaving an
+    organization makes a version too, and is left out."""
+    return list(view.query(
+        "SELECT a.account_id, a.email_key, p.email_key AS was FROM {p}accounts a LEFT JOIN {p}accounts p "
+        "ON p.account_id = a.account_id AND p.valid_to = a.valid_from "
+        "WHERE a.valid_from > ? AND a.valid_from <= ? AND (p.account_id IS NULL OR p.email_key <> a.email_key)",
+        [low, high]))

@@ -20,7 +20,7 @@ from ledger.domain.instants import from_us
 from ledger.domain.transfer import in_effect_at
 from ledger.service_layer.transfer_shapes import transfer_shape
 from projections.aws_reads import LedgerReads
-from projections.queries import Moment
+from projections.queries import Moment, email_changes
 from projections.transfer_reads import row_fields
 from projections.versions import valid_at
 
@@ -71,11 +71,11 @@ def _candidates(view: Any, before: Moment, after: Moment) -> set[str]:
         ids |= {row["id"] for row in view.query(
             f"SELECT id FROM {{p}}transfers WHERE {column} > ? AND {column} <= ? AND ({first} OR {second})",
             [early, late, *first_params, *second_params])}
-    accounts = view.query("SELECT account_id, email_key FROM {p}accounts WHERE (valid_from > ? AND valid_from <= ?) "
-                          "OR (valid_to > ? AND valid_to <= ?)", [low, high, low, high])
+    accounts = email_changes(view, low, high)  # a party's email is in a transfer's Describe answer
     if accounts:
         names = sorted({row["account_id"] for row in accounts})
-        keys = sorted({row["email_key"] for row in accounts} | {default_email(name) for name in names})
+        keys = sorted({row["email_key"] for row in accounts} | {row["was"] for row in accounts if row["was"]}
+                      | {default_email(name) for name in names})
         for start in range(0, max(len(names), len(keys)), 300):
             some, emails = names[start:start + 300] or [""], keys[start:start + 300] or [""]
             marks, email_marks = ", ".join("?" * len(some)), ", ".join("?" * len(emails))

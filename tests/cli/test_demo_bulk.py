@@ -4,8 +4,10 @@ location that is not the demo's own refused in one line (exit 2), nothing writte
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
+from botocore.exceptions import ClientError
 
 from ledger.entrypoints.bootstrap import open_ledger
 from tests.cli.runner import cli
@@ -54,3 +56,48 @@ def test_a_location_a_server_is_serving_is_refused(data_location: str) -> None:
             assert result.code == 2 and len(result.error_lines) == 1 and "in use" in result.err, result.err
         assert (served.app.recorder.max_notification_id() or 0) == 0
     assert cli("demo", "--data", data_location, "--handshakes", "40").code == 0  # free once the server is gone
+
+
+def _story_as_told(ledger: Any, organizations: list[dict[str, Any]]) -> dict[str, Any]:
+    """What the API answers about each organization's members and each recipient's invitations;
+    membership is checked against the write side's own Account aggregates (replayed from the log)."""
+    told: dict[str, Any] = {}
+    for organization in organizations:
+        organization_id, management = organization["Id"], organization["ManagementAccountId"]
+        boss = ledger.client(management)
+        members = {a["Id"] for page in boss.get_paginator("list_accounts").paginate() for a in page["Accounts"]}
+        recipients = {p["Id"] for page in boss.get_paginator("list_handshakes_for_organization").paginate()
+                      for h in page["Handshakes"] for p in h["Parties"] if p["Type"] == "ACCOUNT"}
+        joined = {r for r in recipients if ledger.app.repository.get(r).organization_id == organization_id}
+        assert len(members) > 1 and members == joined | {management}, (organization_id, len(members))
+        left = 0  # accepted an invitation once, no member now: LeaveOrganization
+        for recipient in sorted(recipients):
+            client = ledger.client(recipient)
+            handshakes = [h for page in client.get_paginator("list_handshakes_for_account").paginate()
+                          for h in page["Handshakes"]]
+            open_ones = [h["Id"] for h in handshakes if h["State"] == "OPEN"]
+            assert len(open_ones) <= 1, (recipient, open_ones)  # one organization invites each recipient
+            if recipient in members:
+                assert any(h["State"] == "ACCEPTED" for h in handshakes)
+                assert client.describe_organization()["Organization"]["Id"] == organization_id
+                assert not open_ones  # a member is not invited again
+            else:
+                left += any(h["State"] == "ACCEPTED" for h in handshakes)
+                with pytest.raises(ClientError) as refused:
+                    client.describe_organization()
+                assert refused.value.response["Error"]["Code"] == "AWSOrganizationsNotInUseException"
+            told[recipient] = (recipient in members, sorted((h["Id"], h["State"]) for h in handshakes))
+        assert left, organization_id
+        told[organization_id] = sorted(members)
+    return told
+
+
+def test_bulk_story_is_one_the_api_would_allow(data_location: str) -> None:
+    """Accepted invitees are members (and leave again), nobody holds two open invitations from one
+    organization, and the replay tells the same story."""
+    seeded = cli("demo", "--data", data_location, "--handshakes", "3000", "--json").json()
+    assert all(o["Members"] > 1 for o in seeded["Organizations"])
+    with open_ledger(data_location) as ledger:
+        told = _story_as_told(ledger, seeded["Organizations"])
+        ledger.rebuild()
+        assert _story_as_told(ledger, seeded["Organizations"]) == told
