@@ -19,7 +19,7 @@ from ledger.domain.instants import from_us
 from ledger.domain.transfer import in_effect_at, status_at
 from ledger.entrypoints.webui.context import Page, PageRequest
 from ledger.entrypoints.webui.errors import NotFound
-from ledger.entrypoints.webui.handshake_page import LEFT, RIGHT, WIDTH, Mark, _rows, _ticks
+from ledger.entrypoints.webui.timeline import LEFT, RIGHT, WIDTH, Mark, place_labels, ticks_between
 from ledger.entrypoints.webui.params import Rule, choice, shape, shown
 from ledger.service_layer.transfer_history import transfer_history
 
@@ -149,12 +149,12 @@ def timeline(entries: list[dict[str, Any]], invited: dict[str, Any], moment: dat
     marks = [Mark(x(e["Timestamp"]), e["Timestamp"], e["What"] + (" (derived)" if e["Derived"] else ""),
                   "derived" if e["Derived"] else "event", e["Timestamp"] > moment) for e in entries]
     marks += [Mark(x(at), at, label, "expires", at > moment) for at, label in ahead]
-    marks = _rows(marks)
+    marks = place_labels(marks)
     effect = [e["Timestamp"] for e in entries if e["What"] in ("EffectStarted", "EffectEnded")]
     effect_from = x(effect[0]) if effect else None
     effect_to = x(effect[1]) if len(effect) > 1 else x(last) if effect else None
     return {
         "width": WIDTH, "left": LEFT, "right": RIGHT, "marks": marks, "rows": 1 + max(m.row for m in marks),
-        "moment": Mark(x(moment), moment, "as of", "moment"), "ticks": [(x(t), t) for t in _ticks(first, last)],
+        "moment": Mark(x(moment), moment, "as of", "moment"), "ticks": [(x(t), t) for t in ticks_between(first, last)],
         "effect_from": effect_from, "effect_to": effect_to,
     }
