@@ -201,6 +201,11 @@ class LedgerBrowser:
         return rows[0]["high_us"] if rows else 0
 
     def first_instant(self) -> datetime | None:
-        """When the first event of the log was recorded (None: an empty log)."""
-        rows = self.view.query("SELECT MIN(timestamp_us) AS first FROM {p}event_times")
+        """When the first event of the log was recorded (None: an empty log): the first position's
+        instant, or an earlier one recorded out of order (below the running maximum: a partial index
+        holds those), never a scan of every position."""
+        rows = self.view.query(
+            "SELECT MIN(first) AS first FROM (SELECT timestamp_us AS first FROM "
+            "(SELECT timestamp_us FROM {p}event_times ORDER BY notification_id LIMIT 1) AS head "
+            "UNION ALL SELECT MIN(timestamp_us) FROM {p}event_times WHERE timestamp_us < high_us) AS candidates")
         return from_us(rows[0]["first"]) if rows and rows[0]["first"] is not None else None

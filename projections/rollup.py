@@ -16,6 +16,14 @@ same counters for every organization together (what ``analytics --by action`` re
   thousand organizations' histograms by day would hold a row per decision or so, all days together
   they hold one per populated bucket (about a hundred per organization and action).
 
+``rollup_hours`` holds organization ``*``'s counters again by UTC hour (``hour``: hours since the
+epoch; histograms by the decision's hour), so the whole ledger's answer counts exactly only the rows
+of the boundary's own hour, not of its day.
+
+Kind ``total`` (day ``WHENEVER``, organizations only): every handshake the organization requested,
+all days together: the live ranking of organizations by handshakes reads one row per organization
+and action (through ``rollup_by_kind``) instead of every day's.
+
 The counters are not versioned: every event after a moment's position is later than the moment's
 day boundary (``projections/rollup_reads.py`` picks it so), so the whole days before it are
 complete and final; the rest is counted exactly from the view's rows.
@@ -36,11 +44,13 @@ from typing import Any
 from ledger.domain.handshake import ACCEPTED, DECLINED, LIVE_STATES
 
 DAY_US = 86_400_000_000
+HOUR_US = 3_600_000_000
 ALL = "*"  # the organization of the counters summed over every organization
 GROWTH = 1.05  # the histogram's bucket ratio
 ERROR = math.sqrt(GROWTH) - 1  # the largest relative error of a time to decision (and of p50/p90)
 SUB_MS = "h-"
 WHENEVER = -1_000_000  # the day of an organization's histogram counters: all days together
+TOTAL = "total"  # an organization's handshakes requested, all days together (day WHENEVER)
 
 ROLLUP_TABLE = """
 CREATE TABLE IF NOT EXISTS {p}rollup (
@@ -51,9 +61,20 @@ CREATE TABLE IF NOT EXISTS {p}rollup (
     n BIGINT NOT NULL,
     PRIMARY KEY (organization_id, action, day, kind)
 );
+CREATE INDEX IF NOT EXISTS {p}rollup_by_kind ON {p}rollup (kind, day, organization_id);
+CREATE TABLE IF NOT EXISTS {p}rollup_hours (
+    hour BIGINT NOT NULL,
+    action TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    n BIGINT NOT NULL,
+    PRIMARY KEY (hour, action, kind)
+);
 """
 UPSERT = ("INSERT INTO {p}rollup (organization_id, action, day, kind, n) VALUES (?, ?, ?, ?, ?) "
           "ON CONFLICT (organization_id, action, day, kind) DO UPDATE SET n = {p}rollup.n + excluded.n")
+
+UPSERT_HOURS = ("INSERT INTO {p}rollup_hours (hour, action, kind, n) VALUES (?, ?, ?, ?) "
+                "ON CONFLICT (hour, action, kind) DO UPDATE SET n = {p}rollup_hours.n + excluded.n")
 
 Bucket = tuple[str, str, int, str]
 
@@ -61,6 +82,11 @@ Bucket = tuple[str, str, int, str]
 def day_of(instant_us: int) -> int:
     """The UTC day (days since 1970-01-01) of an instant in microseconds."""
     return instant_us // DAY_US
+
+
+def hour_of(instant_us: int) -> int:
+    """The UTC hour (hours since 1970-01-01T00:00Z) of an instant in microseconds."""
+    return instant_us // HOUR_US
 
 
 def bucket_of(decision_us: int) -> str:
@@ -89,15 +115,18 @@ class RollupChanges:
 
     def __init__(self) -> None:
         self.counts: Counter[Bucket] = Counter()
+        self.hours: Counter[tuple[int, str, str]] = Counter()  # (hour, action, kind): organization ``*``'s
 
     def _add(self, organization_id: str, action: str, instant_us: int, kind: str) -> None:
         day = day_of(instant_us)
         self.counts[(organization_id, action, day, kind)] += 1
         self.counts[(ALL, action, day, kind)] += 1
+        self.hours[(hour_of(instant_us), action, kind)] += 1
 
     def requested(self, row: dict[str, Any]) -> None:
         """A new handshake row (as inserted: perhaps already closed)."""
         self._add(row["organization_id"], row["action"], row["requested_us"], "requested")
+        self.counts[(row["organization_id"], row["action"], WHENEVER, TOTAL)] += 1
         self._add(row["organization_id"], row["action"], row["expires_us"], "expiring")
         if row["state"] not in LIVE_STATES:
             self.closed(row, row["state"], row["closed_us"])
@@ -111,14 +140,18 @@ class RollupChanges:
             kind = bucket_of(closed_us - row["requested_us"])
             self.counts[(organization_id, action, WHENEVER, kind)] += 1
             self.counts[(ALL, action, day_of(closed_us), kind)] += 1
+            self.hours[(hour_of(closed_us), action, kind)] += 1
 
     def write(self, cursor: Any, sql: Any) -> None:
         if self.counts:
             cursor.executemany(sql(UPSERT), [(*bucket, n) for bucket, n in sorted(self.counts.items())])
+        if self.hours:
+            cursor.executemany(sql(UPSERT_HOURS), [(*bucket, n) for bucket, n in sorted(self.hours.items())])
 
 
-def backfill(cursor: Any, sql: Any) -> None:
-    """Count the current handshake rows into an empty rollup (a view made before it existed)."""
+def backfill(cursor: Any, sql: Any, *, days: bool = True, totals: bool = True, hours: bool = True) -> None:
+    """Count the current handshake rows into the counters a view made before them lacks: ``days``,
+    the rollup's counters but ``total``; ``totals``, those; ``hours``, ``rollup_hours``'s."""
     changes = RollupChanges()
     cursor.execute(sql("SELECT organization_id, action, state, requested_us, expires_us, closed_us "
                        "FROM {p}handshakes WHERE valid_to IS NULL"))
@@ -126,4 +159,8 @@ def backfill(cursor: Any, sql: Any) -> None:
     for values in cursor.fetchall():
         row = dict(zip(columns, values.values() if isinstance(values, dict) else values))
         changes.requested(row)
+    changes.counts = Counter({bucket: n for bucket, n in changes.counts.items()
+                              if (totals if bucket[3] == TOTAL else days)})
+    if not hours:
+        changes.hours.clear()
     changes.write(cursor, sql)

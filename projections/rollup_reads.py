@@ -29,11 +29,11 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, timedelta
-from typing import Any
+from typing import Any, Sequence
 
 from ledger.domain.handshake import ACCEPTED, CANCELED, DECLINED
 from projections.queries import Moment
-from projections.rollup import ALL, DAY_US, bucket_of, day_of, seconds_of
+from projections.rollup import ALL, DAY_US, HOUR_US, TOTAL, WHENEVER, bucket_of, day_of, hour_of, seconds_of
 from projections.versions import valid_at
 
 ENDINGS = (ACCEPTED, DECLINED, CANCELED)
@@ -51,9 +51,10 @@ class _Group:
     decisions: dict[float, int] = field(default_factory=lambda: defaultdict(int))  # seconds -> how many
 
 
-def _boundary(view: Any, moment: Moment) -> tuple[int, int, int]:
-    """B (µs, a day's start), the last position recorded before B, and the latest instant of the
-    events up to P (nothing current at P was requested later; the live view: no bound)."""
+def _boundary(view: Any, moment: Moment, unit: int = DAY_US) -> tuple[int, int, int]:
+    """B (µs, the start of a day or, with ``unit=HOUR_US``, of an hour), the last position recorded
+    before B, and the latest instant of the events up to P (nothing current at P was requested
+    later; the live view: no bound)."""
     low, latest = moment.instant_us, 2 ** 62
     if moment.position is not None:
         recorded = view.query("SELECT high_us FROM {p}event_times WHERE notification_id = ?", [moment.position])
@@ -67,46 +68,58 @@ def _boundary(view: Any, moment: Moment) -> tuple[int, int, int]:
             after = view.query(text, [moment.position])
             if after and after[0]["low"] is not None:
                 low = min(low, int(after[0]["low"]))
-    boundary = day_of(low) * DAY_US
+    boundary = low // unit * unit
     rows = view.query("SELECT notification_id FROM {p}event_times WHERE high_us < ? "
                       "ORDER BY high_us DESC, notification_id DESC LIMIT 1", [boundary])
     return boundary, int(rows[0]["notification_id"]) if rows else 0, latest
 
 
-def _read(view: Any, moment: Moment, *, by_action: bool, per_day: bool = True) -> dict[tuple[str, ...], _Group]:
-    boundary, before, latest = _boundary(view, moment)
+def _read(view: Any, moment: Moment, *, by_action: bool, per_day: bool = True,
+          organizations: Sequence[str] | None = None) -> dict[tuple[str, ...], _Group]:
+    """The groups' figures at ``moment``: per action (organization ``*``'s counters, B an hour's
+    start), or per (organization, action) (B a day's start), of ``organizations`` only if given."""
+    boundary, before, latest = _boundary(view, moment, HOUR_US if by_action else DAY_US)
     now_us = moment.instant_us
     valid, valid_params = valid_at(moment.position)
     # the requests' range is read through their time's index: unary + keeps the planner off valid_from's
     by_request = valid.replace("valid_from", "+valid_from").replace("valid_to", "+valid_to")
-    if by_action:  # every counter of the actions' days (outcomes per day need them)
-        counters = ("SELECT 'b' AS src, organization_id, action, day, kind, n, 0 AS at_us FROM {p}rollup "
-                    "WHERE organization_id = ? AND day < ? ")
+    chosen, chosen_params = "", []  # the organizations asked for, in every part
+    if organizations is not None:
+        chosen, chosen_params = f" AND organization_id IN ({', '.join('?' * len(organizations))})", list(organizations)
+    day = day_of(boundary)
+    parts: list[tuple[str, list[Any]]] = []
+    if by_action:  # the days before B's (histograms summed by the store), then B's day's hours before B
+        parts += [("SELECT 'b' AS src, organization_id, action, CASE WHEN substr(kind, 1, 1) = 'h' THEN 0 "
+                   "ELSE day END AS day, kind, SUM(n) AS n, 0 AS at_us FROM {p}rollup "
+                   "WHERE organization_id = ? AND day < ? GROUP BY 2, 3, 4, 5", [ALL, day]),
+                  (f"SELECT 'b', '{ALL}', action, {day}, kind, SUM(n), 0 FROM {{p}}rollup_hours "
+                   "WHERE hour >= ? AND hour < ? GROUP BY 3, 5", [day * 24, hour_of(boundary)])]
     else:  # requests by day (if the answer holds them), every other counter summed by the store
         by_day = "kind = 'requested'" if per_day else "1 = 0"
-        counters = ("SELECT 'b' AS src, organization_id, action, day, kind, n, 0 AS at_us FROM {p}rollup "
-                    f"WHERE organization_id <> ? AND day < ? AND {by_day} "
-                    "UNION ALL SELECT 'b', organization_id, action, 0, kind, SUM(n), 0 FROM {p}rollup "
-                    f"WHERE organization_id <> ? AND day < ? AND NOT ({by_day}) GROUP BY 2, 3, 5 ")
-    statement = (
-        counters +
-        "UNION ALL SELECT 'q', organization_id, action, requested_us / " + str(DAY_US) + ", "
-        "CASE WHEN requested_us <= ? THEN 'requested' ELSE 'later' END, COUNT(*), 0 FROM {p}handshakes "
-        f"WHERE requested_us >= ? AND requested_us <= ? AND {by_request} GROUP BY 2, 3, 4, 5 "
-        "UNION ALL SELECT 'e', organization_id, action, requested_us, state, closed_us - requested_us, closed_us "
-        f"FROM {{p}}handshakes WHERE valid_from > ? AND {valid} AND state IN ('ACCEPTED', 'DECLINED', 'CANCELED') "
-        "AND closed_us >= ? "
-        "UNION ALL SELECT 'x', organization_id, action, expires_us / " + str(DAY_US) + ", 'expired', COUNT(*), 0 "
-        f"FROM {{p}}handshakes WHERE expires_us >= ? AND expires_us <= ? AND {valid} "
-        "AND state IN ('REQUESTED', 'OPEN') GROUP BY 2, 3, 4 "
-    )
-    params = [ALL, day_of(boundary), *([] if by_action else [ALL, day_of(boundary)]), now_us, boundary, latest, *valid_params, before, *valid_params, boundary,
-              boundary, now_us, *valid_params]
+        scope = f"organization_id <> ? AND day < ? AND kind <> '{TOTAL}'{chosen}"
+        parts += [("SELECT 'b' AS src, organization_id, action, day, kind, n, 0 AS at_us FROM {p}rollup "
+                   f"WHERE {scope} AND {by_day}", [ALL, day, *chosen_params]),
+                  ("SELECT 'b', organization_id, action, 0, kind, SUM(n), 0 FROM {p}rollup "
+                   f"WHERE {scope} AND NOT ({by_day}) GROUP BY 2, 3, 5", [ALL, day, *chosen_params])]
+    parts += [
+        ("SELECT 'q', organization_id, action, requested_us / " + str(DAY_US) + ", "
+         "CASE WHEN requested_us <= ? THEN 'requested' ELSE 'later' END, COUNT(*), 0 FROM {p}handshakes "
+         f"WHERE requested_us >= ? AND requested_us <= ? AND {by_request}{chosen} GROUP BY 2, 3, 4, 5",
+         [now_us, boundary, latest, *valid_params, *chosen_params]),
+        ("SELECT 'e', organization_id, action, requested_us, state, closed_us - requested_us, closed_us "
+         f"FROM {{p}}handshakes WHERE valid_from > ? AND {valid} AND state IN ('ACCEPTED', 'DECLINED', 'CANCELED') "
+         f"AND closed_us >= ?{chosen}", [before, *valid_params, boundary, *chosen_params]),
+        ("SELECT 'x', organization_id, action, expires_us / " + str(DAY_US) + ", 'expired', COUNT(*), 0 "
+         f"FROM {{p}}handshakes WHERE expires_us >= ? AND expires_us <= ? AND {valid} "
+         f"AND state IN ('REQUESTED', 'OPEN'){chosen} GROUP BY 2, 3, 4", [boundary, now_us, *valid_params, *chosen_params]),
+    ]
     if not by_action:  # the organizations' histograms hold every day's decisions: take B's and later out
-        statement += ("UNION ALL SELECT 'c', organization_id, action, 0, state, closed_us - requested_us, closed_us "
+        parts.append(("SELECT 'c', organization_id, action, 0, state, closed_us - requested_us, closed_us "
                       "FROM {p}handshakes WHERE valid_from > ? AND valid_to IS NULL "
-                      "AND state IN ('ACCEPTED', 'DECLINED') AND closed_us >= ?")
-        params += [before, boundary]
+                      f"AND state IN ('ACCEPTED', 'DECLINED') AND closed_us >= ?{chosen}",
+                      [before, boundary, *chosen_params]))
+    statement = " UNION ALL ".join(text for text, _ in parts)
+    params = [param for _, values in parts for param in values]
     groups: dict[tuple[str, ...], _Group] = defaultdict(_Group)
     for row in view.query(statement, params):
         key = (row["action"],) if by_action else (row["organization_id"], row["action"])
@@ -152,19 +165,31 @@ def _nearest_rank(counts: dict[float, int], fraction: int) -> float | None:
     return None  # unreachable
 
 
-def rollup_analytics(view: Any, moment: Moment, *, by: str = "organization",
-                     per_day: bool = True) -> list[dict[str, Any]]:
+def rollup_analytics(view: Any, moment: Moment, *, by: str = "organization", per_day: bool = True,
+                     organizations: Sequence[str] | None = None) -> list[dict[str, Any]]:
     """What ``projections.analytics.analytics`` answers over the whole ledger at ``moment``:
     one summary per (organization, action), or per action with ``by="action"``, sorted by key.
-    ``per_day=False``: without ``RequestsPerDay`` (a day's counters fewer to read per group)."""
+    ``per_day=False``: without ``RequestsPerDay`` (a day's counters fewer to read per group);
+    ``organizations``: only theirs (by organization)."""
+    groups = _read(view, moment, by_action=by == "action", per_day=per_day, organizations=organizations)
+    return _summaries(groups, by_action=by == "action", per_day=per_day)
+
+
+def rollup_overview(view: Any, moment: Moment) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """``rollup_analytics(by="action")`` and ``rollup_outcomes_per_day`` from one read."""
+    groups = _read(view, moment, by_action=True)
+    return _summaries(groups, by_action=True, per_day=True), _per_day(groups)
+
+
+def _summaries(groups: dict[tuple[str, ...], _Group], *, by_action: bool, per_day: bool) -> list[dict[str, Any]]:
     summaries = []
-    for key, group in sorted(_read(view, moment, by_action=by == "action", per_day=per_day).items()):
+    for key, group in sorted(groups.items()):
         total = sum(group.requested.values())
         if not total:
             continue
         counts = {state: group.outcomes[state] for state in (*ENDINGS, "EXPIRED")}
         ended = sum(counts.values())
-        summary: dict[str, Any] = {} if by == "action" else {"OrganizationId": key[0]}
+        summary: dict[str, Any] = {} if by_action else {"OrganizationId": key[0]}
         summary.update({
             "Action": key[-1], "Total": total, **{state.title(): n for state, n in counts.items()},
             "Open": total - ended,
@@ -178,11 +203,36 @@ def rollup_analytics(view: Any, moment: Moment, *, by: str = "organization",
     return summaries
 
 
+def top_organizations(view: Any, moment: Moment, limit: int) -> tuple[list[str], int]:
+    """The ``limit`` organizations that requested the most handshakes up to ``moment`` (ties by id),
+    and how many organizations requested any. Live: one ``total`` counter per organization and
+    action; as of a past moment: their days' ``requested`` counters before B and the rows since."""
+    if moment.position is None:
+        rows = view.query("SELECT organization_id, SUM(n) AS n FROM {p}rollup WHERE kind = ? AND day = ? "
+                          "GROUP BY organization_id", [TOTAL, WHENEVER])
+    else:
+        boundary, _, latest = _boundary(view, moment)
+        valid, valid_params = valid_at(moment.position)
+        by_request = valid.replace("valid_from", "+valid_from").replace("valid_to", "+valid_to")
+        rows = view.query(
+            "SELECT organization_id, SUM(n) AS n FROM ("
+            "SELECT organization_id, n FROM {p}rollup WHERE kind = 'requested' AND day >= 0 AND day < ? "
+            "AND organization_id <> ? UNION ALL SELECT organization_id, 1 FROM {p}handshakes "
+            f"WHERE requested_us >= ? AND requested_us <= ? AND {by_request}) AS counted GROUP BY organization_id",
+            [day_of(boundary), ALL, boundary, latest, *valid_params])
+    totals = {str(row["organization_id"]): int(row["n"]) for row in rows if int(row["n"])}
+    return sorted(totals, key=lambda org: (-totals[org], org))[:limit], len(totals)
+
+
 def rollup_outcomes_per_day(view: Any, moment: Moment) -> list[dict[str, Any]]:
     """What ``projections.analytics.outcomes_per_day`` answers over the whole ledger at ``moment``."""
+    return _per_day(_read(view, moment, by_action=True))
+
+
+def _per_day(groups: dict[tuple[str, ...], _Group]) -> list[dict[str, Any]]:
     outcomes = ("Accepted", "Declined", "Canceled", "Expired")
     days: dict[int, dict[str, int]] = defaultdict(lambda: dict.fromkeys(("Requested", *outcomes), 0))
-    for group in _read(view, moment, by_action=True).values():
+    for group in groups.values():
         for day, n in group.requested_by_now.items():
             days[day]["Requested"] += n
         for (day, outcome), n in group.ended.items():

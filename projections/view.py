@@ -66,16 +66,18 @@ class HandshakeView:
         self.prefix = prefix
         self.placeholder = placeholder
         self._lock = threading.Lock()
-        counted = self._has_rollup()
+        days, hours = self._has_table("rollup"), self._has_table("rollup_hours")
         for statement in self._statements(TABLES, prefix):
             self._create(statement)
-        if not counted:  # a view made before the analytics' rollup: count its rows once
+        totals = not days or bool(self._query("SELECT 1 FROM {p}rollup WHERE kind = 'total' LIMIT 1")) or \
+            not self._query("SELECT 1 FROM {p}rollup LIMIT 1")
+        if not (days and hours and totals):  # a view made before some of the analytics' counters
             with self._transaction() as cursor:
-                backfill(cursor, self._sql)
+                backfill(cursor, self._sql, days=not days, totals=not days or not totals, hours=not hours)
 
-    def _has_rollup(self) -> bool:
+    def _has_table(self, table: str) -> bool:
         try:
-            self._query("SELECT 1 FROM {p}rollup LIMIT 1")
+            self._query("SELECT 1 FROM {p}" + table + " LIMIT 1")
             return True
         except persistence.PersistenceError:
             return False

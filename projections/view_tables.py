@@ -68,6 +68,7 @@ CREATE INDEX IF NOT EXISTS {{p}}handshakes_changed_by_organization ON {{p}}hands
 CREATE INDEX IF NOT EXISTS {{p}}handshakes_by_time
     ON {{p}}handshakes (requested_us, id, valid_from, valid_to, visible_until_us, expires_us, state);
 CREATE INDEX IF NOT EXISTS {{p}}handshakes_by_expiry ON {{p}}handshakes (expires_us);
+CREATE INDEX IF NOT EXISTS {{p}}handshakes_expiring_by_organization ON {{p}}handshakes (organization_id, expires_us);
 CREATE INDEX IF NOT EXISTS {{p}}handshakes_by_retention ON {{p}}handshakes (visible_until_us);
 CREATE TABLE IF NOT EXISTS {{p}}accounts (
     account_id TEXT NOT NULL, {VERSION_COLUMNS},
@@ -99,9 +100,11 @@ CREATE TABLE IF NOT EXISTS {{p}}event_times (
 CREATE INDEX IF NOT EXISTS {{p}}event_times_by_time ON {{p}}event_times (high_us, notification_id);
 CREATE INDEX IF NOT EXISTS {{p}}event_times_late ON {{p}}event_times (notification_id) WHERE timestamp_us < high_us;
 """ + ROLLUP_TABLE + TRANSFER_TABLES
+# handshakes_expiring_by_organization: the analytics of a few organizations count the handshakes
+# of theirs that expired since the day began (projections/rollup_reads.py).
 # handshakes_by_time: the whole ledger newest first (the web UI's list), and its counts by state
 # read from that index alone (projections/browse.py).
-TABLE_NAMES = ("handshake_documents", "handshakes", "accounts", "organizations", "event_times", "rollup",
+TABLE_NAMES = ("handshake_documents", "handshakes", "accounts", "organizations", "event_times", "rollup", "rollup_hours",
                *TRANSFER_TABLE_NAMES)
 
 HANDSHAKES = VersionedTable("handshakes", "id", (

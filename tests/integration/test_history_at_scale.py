@@ -18,7 +18,7 @@ from projections.analytics import analytics, analytics_of, outcomes_per_day, out
 from projections.aws_reads import handshake_answer
 from projections.changes import changes
 from projections.rollup import ERROR
-from projections.rollup_reads import rollup_analytics, rollup_outcomes_per_day
+from projections.rollup_reads import rollup_analytics, rollup_outcomes_per_day, rollup_overview, top_organizations
 from projections.versions import valid_at
 from tests.conftest import new_location
 
@@ -63,6 +63,10 @@ def test_analytics_equal_a_full_recomputation(tmp_path: Path, story: dict[str, A
                 assert outcomes_per_day_of(ledger.view, where, now=moment.instant) == \
                     outcomes_per_day(rows, now=moment.instant)
                 assert rollup_outcomes_per_day(ledger.view, moment) == outcomes_per_day(rows, now=moment.instant)
+                by_action, per_day = rollup_overview(ledger.view, moment)
+                _within_bound(by_action, analytics(rows, now=moment.instant, by="action"))
+                assert per_day == outcomes_per_day(rows, now=moment.instant)
+                _check_top_organizations(ledger.view, moment, analytics(rows, now=moment.instant))
             moments = [reader.moment() for reader in readers]
             for before, after in zip(moments, moments[1:]):
                 everything = _recomputed(ledger, before, after)
@@ -71,6 +75,19 @@ def test_analytics_equal_a_full_recomputation(tmp_path: Path, story: dict[str, A
                     if everything else "o-0000000000"
                 assert handshakes_of(changes(ledger.reads, before, after, organization_id=organization)) == \
                     [c for c in everything if (c["After"] or c["Before"])["Parties"][0]["Id"] == organization]
+
+
+def _check_top_organizations(view: Any, moment: Any, expected: list[dict[str, Any]]) -> None:
+    """The ranking by handshakes (ties by id) and the chosen organizations' figures, as recomputed."""
+    totals: dict[str, int] = {}
+    for row in expected:
+        totals[row["OrganizationId"]] = totals.get(row["OrganizationId"], 0) + row["Total"]
+    ranked = sorted(totals, key=lambda org: (-totals[org], org))
+    assert top_organizations(view, moment, 3) == (ranked[:3], len(ranked))
+    chosen = ranked[1:3]
+    _within_bound(rollup_analytics(view, moment, per_day=False, organizations=chosen),
+                  [{k: v for k, v in r.items() if k != "RequestsPerDay"} for r in expected
+                   if r["OrganizationId"] in chosen])
 
 
 def _within_bound(found: list[dict[str, Any]], expected: list[dict[str, Any]]) -> None:
@@ -97,18 +114,28 @@ def test_rebuild_counts_the_rollup_as_the_catch_up_did(tmp_path: Path) -> None:
         with open_ledger(location) as ledger:
             seed_bulk(ledger.app, handshakes=1_500, seed=5, end=end, location=location)
             ledger.catch_up()
-            listing = "SELECT organization_id, action, day, kind, n FROM {p}rollup ORDER BY 1, 2, 3, 4"
-            caught_up = [tuple(row.values()) if isinstance(row, dict) else tuple(row)
-                         for row in ledger.view.query(listing)]
-            assert caught_up and any(row[3].startswith("h") for row in caught_up)
+            caught_up = _counters(ledger)
+            assert caught_up[0] and any(row[3].startswith("h") for row in caught_up[0]) and caught_up[1]
+            assert any(row[3] == "total" for row in caught_up[0])
             ledger.rebuild()
-            assert [tuple(row.values()) if isinstance(row, dict) else tuple(row)
-                    for row in ledger.view.query(listing)] == caught_up
+            assert _counters(ledger) == caught_up
             with ledger.view._transaction() as cursor:
                 cursor.execute(ledger.view._sql("DELETE FROM {p}rollup"))
+                cursor.execute(ledger.view._sql("DELETE FROM {p}rollup_hours"))
                 backfill(cursor, ledger.view._sql)
-            assert [tuple(row.values()) if isinstance(row, dict) else tuple(row)
-                    for row in ledger.view.query(listing)] == caught_up
+            assert _counters(ledger) == caught_up
+            with ledger.view._transaction() as cursor:  # a view made before the hours and totals were kept
+                cursor.execute(ledger.view._sql("DROP TABLE {p}rollup_hours"))
+                cursor.execute(ledger.view._sql("DELETE FROM {p}rollup WHERE kind = 'total'"))
+        with open_ledger(location) as ledger:
+            assert _counters(ledger) == caught_up
+
+
+def _counters(ledger: Any) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]:
+    """Every rollup counter, and every hour counter, in key order."""
+    return tuple([tuple(row.values()) if isinstance(row, dict) else tuple(row) for row in ledger.view.query(listing)]
+                 for listing in ("SELECT organization_id, action, day, kind, n FROM {p}rollup ORDER BY 1, 2, 3, 4",
+                                 "SELECT hour, action, kind, n FROM {p}rollup_hours ORDER BY 1, 2, 3"))  # type: ignore[return-value]
 
 
 def handshakes_of(found: Any) -> list[dict[str, Any]]:

@@ -2,19 +2,24 @@
 per action, as of the slider's moment (the whole ledger's from the rollup, ``projections/rollup_reads.py``;
 a scoped account's computed in the store by ``projections/analytics.py``;
 this page only shapes the figures into chart specs that ``static/app.js`` hands to Chart.js, and
-tables). The charts per organization show the ``TOP`` organizations by handshakes and "others"
-(their counts summed; percentiles can't be summed, so none), so a thousand organizations stay
-readable; the table beside them holds every organization, sorted by any column (``?sort=``)."""
+tables).
+
+``/ui/analytics`` shows the ``TOP`` organizations by handshakes and "others" (the whole ledger's
+counts less the top's; percentiles can't be summed, so none), in the charts and in the table: its
+cost follows those ten organizations, not the thousand a ledger may hold (the ranking reads one
+counter per organization). ``/ui/analytics/organizations`` holds every organization, sorted by any
+column (``?sort=``), ``PAGE_SIZE`` rows a page (``?page=``): sorting by a percentile needs every
+organization's figures, so that page's cost follows the number of organizations."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from ledger.entrypoints.webui.context import Page, PageRequest
-from ledger.entrypoints.webui.params import Rule, choice
+from ledger.entrypoints.webui.params import Rule, choice, pattern
 from projections.analytics import analytics_of, outcomes_per_day_of
 from projections.aws_reads import ViewDirectory
-from projections.rollup_reads import rollup_analytics, rollup_outcomes_per_day
+from projections.rollup_reads import rollup_analytics, rollup_overview, top_organizations
 
 TOP = 10  # organizations drawn one by one; the rest are "others"
 OTHERS = "others"
@@ -24,27 +29,31 @@ SORTS = ("Total", "Accepted", "Declined", "Canceled", "Expired", "Open", "Accept
 OUTCOME_COLORS = {"Accepted": "#2e7d32", "Declined": "#c62828", "Canceled": "#8d8d8d", "Expired": "#ef6c00"}
 ACTION_COLORS = {"INVITE": "#1565c0", "ENABLE_ALL_FEATURES": "#6a1b9a", "APPROVE_ALL_FEATURES": "#00838f"}
 HOUR = 3600.0
-PARAMETERS: dict[str, Rule] = {"sort": choice(SORTS)}
+PAGE_SIZE = 100  # rows of the every-organization table per page
+PARAMETERS: dict[str, Rule] = {}
+ORGANIZATIONS_PARAMETERS: dict[str, Rule] = {"sort": choice(SORTS),
+                                             "page": pattern(r"[1-9][0-9]{0,5}", "a page number from 1")}
 
 
 def analytics_page(request: PageRequest) -> Page:
     moment = request.moment
-    sort = request.value("sort") or "Total"
     view = request.ledger.view
-    if request.scope.account_id is None:  # the whole ledger: the rollup's counters and one day's rows
-        by_organization = rollup_analytics(view, moment, by="organization", per_day=False)
-        by_action = rollup_analytics(view, moment, by="action")
-        per_day = rollup_outcomes_per_day(view, moment)
+    if request.scope.account_id is None:  # the whole ledger: the rollup's counters and an hour's or day's rows
+        chosen, organizations = top_organizations(view, moment, TOP)
+        top = rollup_analytics(view, moment, by="organization", per_day=False, organizations=chosen)
+        by_action, per_day = rollup_overview(view, moment)
+        others = _others(by_action, top)
     else:  # what one account may see: its handshakes, grouped by the store
         where = request.browser.facts_where(moment, request.scope)
         by_organization = analytics_of(view, where, now=moment.instant, by="organization")
         by_action = analytics_of(view, where, now=moment.instant, by="action")
         per_day = outcomes_per_day_of(view, where, now=moment.instant)
+        organizations = len({r["OrganizationId"] for r in by_organization})
+        top, others = _top(by_organization)
     directory = ViewDirectory(request.ledger.queries, moment)
-    top, others = _top(by_organization)
     names = {org: _organization_name(request, directory, org) for org in sorted({r["OrganizationId"] for r in top})}
     if others:
-        names[OTHERS] = f"{len({r['OrganizationId'] for r in by_organization}) - len(names)} other organizations"
+        names[OTHERS] = f"{organizations - len(names)} other organizations"
     shown = top + others
     charts = [
         _per_day(per_day),
@@ -58,16 +67,63 @@ def analytics_page(request: PageRequest) -> Page:
               [("median", [_hours(r["DecisionSecondsP50"]) for r in by_action], "#1565c0"),
                ("90th percentile", [_hours(r["DecisionSecondsP90"]) for r in by_action], "#90caf9")], "hours"),
     ]
-    descending = sort not in ("OrganizationId", "Action")
-    table = sorted(by_organization, key=lambda r: (r[sort] is None, r[sort] if r[sort] is not None else 0),
-                   reverse=False)
-    if descending:
-        table = sorted(by_organization, key=lambda r: (r[sort] is not None, r[sort] or 0), reverse=True)
     return Page("analytics.html", {
         "section": "analytics", "title": "Analytics", "charts": charts, "by_action": by_action,
-        "by_organization": table, "names": names, "handshakes": sum(r["Total"] for r in by_action),
-        "sort": sort, "sort_links": {column: request.here(sort=column) for column in SORTS},
+        "by_organization": _sorted(top, "Total") + others, "names": names, "organizations": organizations,
+        "handshakes": sum(r["Total"] for r in by_action),
+        "every_organization": request.link("/ui/analytics/organizations"),
     })
+
+
+def organizations_page(request: PageRequest) -> Page:
+    """Every organization's figures (per action), sorted by ``?sort=``, ``PAGE_SIZE`` a page."""
+    moment, view = request.moment, request.ledger.view
+    sort, page = request.value("sort") or "Total", int(request.value("page") or 1)
+    if request.scope.account_id is None:
+        rows = rollup_analytics(view, moment, by="organization", per_day=False)
+    else:
+        rows = analytics_of(view, request.browser.facts_where(moment, request.scope), now=moment.instant,
+                            by="organization")
+    pages = max(1, -(-len(rows) // PAGE_SIZE))
+    shown = _sorted(rows, sort)[(page - 1) * PAGE_SIZE:page * PAGE_SIZE]
+    directory = ViewDirectory(request.ledger.queries, moment)
+    names = {org: _organization_name(request, directory, org) for org in sorted({r["OrganizationId"] for r in shown})}
+    return Page("analytics_organizations.html", {
+        "section": "analytics", "title": "Analytics per organization", "by_organization": shown, "names": names,
+        "sort": sort, "sort_links": {column: request.here(sort=column, page=None) for column in SORTS},
+        "page": page, "pages": pages, "rows": len(rows),
+        "previous": request.here(page=page - 1) if page > 1 else None,
+        "next": request.here(page=page + 1) if page < pages else None,
+    })
+
+
+def _sorted(rows: list[dict[str, Any]], column: str) -> list[dict[str, Any]]:
+    """Rows by ``column``: ids ascending, figures descending (rows without a figure last), ties by key."""
+    rows = sorted(rows, key=lambda r: (r["OrganizationId"], r["Action"]))
+    if column in ("OrganizationId", "Action"):
+        return sorted(rows, key=lambda r: r[column])
+    return sorted(rows, key=lambda r: (r[column] is not None, r[column] or 0), reverse=True)
+
+
+def _others(by_action: list[dict[str, Any]], top: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Per action, the whole ledger's counts less the top organizations' ("others"; none if nothing is left)."""
+    summed: list[dict[str, Any]] = []
+    for whole in by_action:
+        into = {"OrganizationId": OTHERS, "Action": whole["Action"], **{c: whole[c] for c in COUNTED}}
+        for row in top:
+            if row["Action"] == whole["Action"]:
+                for column in COUNTED:
+                    into[column] -= row[column]
+        if into["Total"]:
+            summed.append(_rated(into))
+    return summed
+
+
+def _rated(into: dict[str, Any]) -> dict[str, Any]:
+    ended = into["Accepted"] + into["Declined"] + into["Canceled"] + into["Expired"]
+    into.update({"AcceptanceRate": round(into["Accepted"] / ended, 4) if ended else None,
+                 "DecisionSecondsP50": None, "DecisionSecondsP90": None})
+    return into
 
 
 def _top(rows: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
@@ -84,11 +140,7 @@ def _top(rows: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], list[dict[st
                                                  **dict.fromkeys(COUNTED, 0)})
         for column in COUNTED:
             into[column] += row[column]
-    for into in summed.values():
-        ended = into["Accepted"] + into["Declined"] + into["Canceled"] + into["Expired"]
-        into.update({"AcceptanceRate": round(into["Accepted"] / ended, 4) if ended else None,
-                     "DecisionSecondsP50": None, "DecisionSecondsP90": None})
-    return [r for r in rows if r["OrganizationId"] in chosen], list(summed.values())
+    return [r for r in rows if r["OrganizationId"] in chosen], [_rated(into) for into in summed.values()]
 
 
 COUNTED = ("Total", "Accepted", "Declined", "Canceled", "Expired", "Open")

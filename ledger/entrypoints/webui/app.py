@@ -42,6 +42,7 @@ PAGES: dict[str, tuple[Handler, Mapping[str, Rule]]] = {
     "/ui/organizations": (ledger_pages.organizations_page, ledger_pages.ORGANIZATIONS_PARAMETERS),
     "/ui/transfers": (transfers_page.transfers_page, transfers_page.PARAMETERS),
     "/ui/analytics": (analytics_page.analytics_page, analytics_page.PARAMETERS),
+    "/ui/analytics/organizations": (analytics_page.organizations_page, analytics_page.ORGANIZATIONS_PARAMETERS),
     "/ui/audit": (audit_page.audit_page, audit_page.PARAMETERS),
     "/ui/search": (ledger_pages.search, ledger_pages.SEARCH_PARAMETERS),
 }
