@@ -20,9 +20,9 @@ same counters for every organization together (what ``analytics --by action`` re
 epoch; histograms by the decision's hour), so the whole ledger's answer counts exactly only the rows
 of the boundary's own hour, not of its day.
 
-Kind ``total`` (day ``WHENEVER``, organizations only): every handshake the organization requested,
-all days together: the live ranking of organizations by handshakes reads one row per organization
-and action (through ``rollup_by_kind``) instead of every day's.
+``rollup_totals`` holds each organization's handshakes requested per action, all days together:
+the live ranking of organizations by handshakes reads one row per organization and action, not
+every day's counters.
 
 The counters are not versioned: every event after a moment's position is later than the moment's
 day boundary (``projections/rollup_reads.py`` picks it so), so the whole days before it are
@@ -50,8 +50,8 @@ GROWTH = 1.05  # the histogram's bucket ratio
 ERROR = math.sqrt(GROWTH) - 1  # the largest relative error of a time to decision (and of p50/p90)
 SUB_MS = "h-"
 WHENEVER = -1_000_000  # the day of an organization's histogram counters: all days together
-TOTAL = "total"  # an organization's handshakes requested, all days together (day WHENEVER)
 
+CLUSTERED = ("rollup", "rollup_hours", "rollup_totals")  # SQLite keeps them WITHOUT ROWID: a group's counters lie together
 ROLLUP_TABLE = """
 CREATE TABLE IF NOT EXISTS {p}rollup (
     organization_id TEXT NOT NULL,
@@ -61,7 +61,6 @@ CREATE TABLE IF NOT EXISTS {p}rollup (
     n BIGINT NOT NULL,
     PRIMARY KEY (organization_id, action, day, kind)
 );
-CREATE INDEX IF NOT EXISTS {p}rollup_by_kind ON {p}rollup (kind, day, organization_id);
 CREATE TABLE IF NOT EXISTS {p}rollup_hours (
     hour BIGINT NOT NULL,
     action TEXT NOT NULL,
@@ -69,12 +68,20 @@ CREATE TABLE IF NOT EXISTS {p}rollup_hours (
     n BIGINT NOT NULL,
     PRIMARY KEY (hour, action, kind)
 );
+CREATE TABLE IF NOT EXISTS {p}rollup_totals (
+    organization_id TEXT NOT NULL,
+    action TEXT NOT NULL,
+    n BIGINT NOT NULL,
+    PRIMARY KEY (organization_id, action)
+);
 """
 UPSERT = ("INSERT INTO {p}rollup (organization_id, action, day, kind, n) VALUES (?, ?, ?, ?, ?) "
           "ON CONFLICT (organization_id, action, day, kind) DO UPDATE SET n = {p}rollup.n + excluded.n")
 
 UPSERT_HOURS = ("INSERT INTO {p}rollup_hours (hour, action, kind, n) VALUES (?, ?, ?, ?) "
                 "ON CONFLICT (hour, action, kind) DO UPDATE SET n = {p}rollup_hours.n + excluded.n")
+UPSERT_TOTALS = ("INSERT INTO {p}rollup_totals (organization_id, action, n) VALUES (?, ?, ?) "
+                 "ON CONFLICT (organization_id, action) DO UPDATE SET n = {p}rollup_totals.n + excluded.n")
 
 Bucket = tuple[str, str, int, str]
 
@@ -116,6 +123,7 @@ class RollupChanges:
     def __init__(self) -> None:
         self.counts: Counter[Bucket] = Counter()
         self.hours: Counter[tuple[int, str, str]] = Counter()  # (hour, action, kind): organization ``*``'s
+        self.totals: Counter[tuple[str, str]] = Counter()  # (organization, action): handshakes requested
 
     def _add(self, organization_id: str, action: str, instant_us: int, kind: str) -> None:
         day = day_of(instant_us)
@@ -126,7 +134,7 @@ class RollupChanges:
     def requested(self, row: dict[str, Any]) -> None:
         """A new handshake row (as inserted: perhaps already closed)."""
         self._add(row["organization_id"], row["action"], row["requested_us"], "requested")
-        self.counts[(row["organization_id"], row["action"], WHENEVER, TOTAL)] += 1
+        self.totals[(row["organization_id"], row["action"])] += 1
         self._add(row["organization_id"], row["action"], row["expires_us"], "expiring")
         if row["state"] not in LIVE_STATES:
             self.closed(row, row["state"], row["closed_us"])
@@ -147,11 +155,13 @@ class RollupChanges:
             cursor.executemany(sql(UPSERT), [(*bucket, n) for bucket, n in sorted(self.counts.items())])
         if self.hours:
             cursor.executemany(sql(UPSERT_HOURS), [(*bucket, n) for bucket, n in sorted(self.hours.items())])
+        if self.totals:
+            cursor.executemany(sql(UPSERT_TOTALS), [(*key, n) for key, n in sorted(self.totals.items())])
 
 
 def backfill(cursor: Any, sql: Any, *, days: bool = True, totals: bool = True, hours: bool = True) -> None:
     """Count the current handshake rows into the counters a view made before them lacks: ``days``,
-    the rollup's counters but ``total``; ``totals``, those; ``hours``, ``rollup_hours``'s."""
+    the rollup's; ``totals``, ``rollup_totals``'s; ``hours``, ``rollup_hours``'s."""
     changes = RollupChanges()
     cursor.execute(sql("SELECT organization_id, action, state, requested_us, expires_us, closed_us "
                        "FROM {p}handshakes WHERE valid_to IS NULL"))
@@ -159,8 +169,7 @@ def backfill(cursor: Any, sql: Any, *, days: bool = True, totals: bool = True, h
     for values in cursor.fetchall():
         row = dict(zip(columns, values.values() if isinstance(values, dict) else values))
         changes.requested(row)
-    changes.counts = Counter({bucket: n for bucket, n in changes.counts.items()
-                              if (totals if bucket[3] == TOTAL else days)})
-    if not hours:
-        changes.hours.clear()
+    for counted, wanted in ((changes.counts, days), (changes.totals, totals), (changes.hours, hours)):
+        if not wanted:
+            counted.clear()
     changes.write(cursor, sql)

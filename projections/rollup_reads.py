@@ -33,7 +33,7 @@ from typing import Any, Sequence
 
 from ledger.domain.handshake import ACCEPTED, CANCELED, DECLINED
 from projections.queries import Moment
-from projections.rollup import ALL, DAY_US, HOUR_US, TOTAL, WHENEVER, bucket_of, day_of, hour_of, seconds_of
+from projections.rollup import ALL, DAY_US, HOUR_US, bucket_of, day_of, hour_of, seconds_of
 from projections.versions import valid_at
 
 ENDINGS = (ACCEPTED, DECLINED, CANCELED)
@@ -78,6 +78,8 @@ def _read(view: Any, moment: Moment, *, by_action: bool, per_day: bool = True,
           organizations: Sequence[str] | None = None) -> dict[tuple[str, ...], _Group]:
     """The groups' figures at ``moment``: per action (organization ``*``'s counters, B an hour's
     start), or per (organization, action) (B a day's start), of ``organizations`` only if given."""
+    if organizations is not None and not organizations:
+        return {}
     boundary, before, latest = _boundary(view, moment, HOUR_US if by_action else DAY_US)
     now_us = moment.instant_us
     valid, valid_params = valid_at(moment.position)
@@ -96,7 +98,7 @@ def _read(view: Any, moment: Moment, *, by_action: bool, per_day: bool = True,
                    "WHERE hour >= ? AND hour < ? GROUP BY 3, 5", [day * 24, hour_of(boundary)])]
     else:  # requests by day (if the answer holds them), every other counter summed by the store
         by_day = "kind = 'requested'" if per_day else "1 = 0"
-        scope = f"organization_id <> ? AND day < ? AND kind <> '{TOTAL}'{chosen}"
+        scope = f"organization_id <> ? AND day < ?{chosen}"
         parts += [("SELECT 'b' AS src, organization_id, action, day, kind, n, 0 AS at_us FROM {p}rollup "
                    f"WHERE {scope} AND {by_day}", [ALL, day, *chosen_params]),
                   ("SELECT 'b', organization_id, action, 0, kind, SUM(n), 0 FROM {p}rollup "
@@ -205,11 +207,11 @@ def _summaries(groups: dict[tuple[str, ...], _Group], *, by_action: bool, per_da
 
 def top_organizations(view: Any, moment: Moment, limit: int) -> tuple[list[str], int]:
     """The ``limit`` organizations that requested the most handshakes up to ``moment`` (ties by id),
-    and how many organizations requested any. Live: one ``total`` counter per organization and
-    action; as of a past moment: their days' ``requested`` counters before B and the rows since."""
+    and how many organizations requested any. Live: ``rollup_totals``, a row per organization and
+    action; as of a past moment: their days' ``requested`` counters before B and the rows since
+    (every organization's counters: this cost follows the organizations and days)."""
     if moment.position is None:
-        rows = view.query("SELECT organization_id, SUM(n) AS n FROM {p}rollup WHERE kind = ? AND day = ? "
-                          "GROUP BY organization_id", [TOTAL, WHENEVER])
+        rows = view.query("SELECT organization_id, SUM(n) AS n FROM {p}rollup_totals GROUP BY organization_id")
     else:
         boundary, _, latest = _boundary(view, moment)
         valid, valid_params = valid_at(moment.position)

@@ -104,7 +104,7 @@ CREATE INDEX IF NOT EXISTS {{p}}event_times_late ON {{p}}event_times (notificati
 # of theirs that expired since the day began (projections/rollup_reads.py).
 # handshakes_by_time: the whole ledger newest first (the web UI's list), and its counts by state
 # read from that index alone (projections/browse.py).
-TABLE_NAMES = ("handshake_documents", "handshakes", "accounts", "organizations", "event_times", "rollup", "rollup_hours",
+TABLE_NAMES = ("handshake_documents", "handshakes", "accounts", "organizations", "event_times", "rollup", "rollup_hours", "rollup_totals",
                *TRANSFER_TABLE_NAMES)
 
 HANDSHAKES = VersionedTable("handshakes", "id", (
