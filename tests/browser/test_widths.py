@@ -24,6 +24,7 @@ PAGES = {  # name: address (``{id}``: a handshake of the demo with children; ``{
     "transfers": "/ui/transfers",
     "transfer": "/ui/transfers/{transfer}",
     "analytics": "/ui/analytics",
+    "analytics-organizations": "/ui/analytics/organizations",
     "audit": "/ui/audit",
     "audit-refused": "/ui/audit?outcome=refused",
     "error": "/ui/?state=LOST&at=-1w",

@@ -1,5 +1,5 @@
-"""The UI's analytics page at many organizations: the charts draw the top ten and "others", the
-table beside them holds every organization, sorted by the column asked for."""
+"""The UI's analytics page at many organizations: the charts and the table draw the top ten and
+"others"; the page of every organization holds them all, sorted by the column asked for, in pages."""
 
 from __future__ import annotations
 
@@ -35,24 +35,40 @@ def _table(page: str) -> list[list[str]]:
     return [re.findall(r"<td[^>]*>(.*?)</td>", row, re.S) for row in body.split("<tr>")[1:]]
 
 
-def test_top_ten_and_others_in_the_charts_every_organization_in_the_table(many: Server) -> None:
+def test_top_ten_and_others_in_the_charts_and_the_table(many: Server) -> None:
     status, _, body = fetch(many, "/ui/analytics")
     page = body.decode()
     assert status == 200
     labels = _charts(page)["acceptance-by-organization"]["labels"]
     assert len(labels) == 11 and labels[-1].startswith("2 other organizations")
     rows = _table(page)
-    assert len(rows) == 12 and len({row[0] for row in rows}) == 12
+    assert len(rows) == 11 and rows[-1][0] == "2 other organizations (others)"
+    totals = [int(row[2]) for row in rows]
+    assert totals[:10] == sorted(totals[:10], reverse=True) and sum(totals) == 12000
+    _, _, every = fetch(many, "/ui/analytics/organizations")
+    by_organization = {row[0]: row[2:] for row in _table(every.decode())}
+    for row in rows[:10]:  # the top ten's figures, as the every-organization page gives them
+        assert by_organization[row[0]] == row[2:]
+    others = [sorted(by_organization.values(), key=lambda r: -int(r[0]))[10:]]
+    assert int(rows[-1][2]) == sum(int(r[0]) for r in others[0]) and min(totals[:10]) >= int(others[0][0][0])
+
+
+def test_every_organization_on_its_page(many: Server) -> None:
+    status, _, body = fetch(many, "/ui/analytics/organizations")
+    rows = _table(body.decode())
+    assert status == 200 and len(rows) == 12 and len({row[0] for row in rows}) == 12
     totals = [int(row[2]) for row in rows]
     assert totals == sorted(totals, reverse=True) and sum(totals) == 12000
+    assert "Page 1 of 1" in body.decode()
 
 
 @pytest.mark.parametrize("column, index", [("Open", 7), ("Expired", 6)])
 def test_the_table_sorts_by_the_column_asked_for(many: Server, column: str, index: int) -> None:
-    status, _, body = fetch(many, f"/ui/analytics?sort={column}")
+    status, _, body = fetch(many, f"/ui/analytics/organizations?sort={column}")
     values = [int(row[index]) for row in _table(body.decode())]
     assert status == 200 and values == sorted(values, reverse=True)
 
 
-def test_an_unknown_sort_is_a_400(many: Server) -> None:
-    assert fetch(many, "/ui/analytics?sort=Nope")[0] == 400
+@pytest.mark.parametrize("query", ["sort=Nope", "page=0", "page=x", "page=9999999"])
+def test_an_unknown_sort_or_page_is_a_400(many: Server, query: str) -> None:
+    assert fetch(many, f"/ui/analytics/organizations?{query}")[0] == 400
