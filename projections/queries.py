@@ -175,8 +175,12 @@ def email_changes(view: Any, low: int, high: int) -> list[Any]:
     account): ``account_id``, ``email_key`` and ``was`` (the email before, None for a new account).
     Only these move an address to another owner (decision 19); an account joining or leaving an
     organization makes a version too, and is left out."""
-    return list(view.query(
-        "SELECT a.account_id, a.email_key, p.email_key AS was FROM {p}accounts a LEFT JOIN {p}accounts p "
-        "ON p.account_id = a.account_id AND p.valid_to = a.valid_from "
-        "WHERE a.valid_from > ? AND a.valid_from <= ? AND (p.account_id IS NULL OR p.email_key <> a.email_key)",
-        [low, high]))
+    return list(view.query("SELECT account_id, email_key, was FROM {p}email_moves "
+                           "WHERE notification_id > ? AND notification_id <= ?", [low, high]))
+
+
+EMAIL_MOVES = (  # the email moves of a view made before they were kept, from its account versions
+    "INSERT INTO {p}email_moves (notification_id, account_id, email_key, was) "
+    "SELECT a.valid_from, a.account_id, a.email_key, p.email_key FROM {p}accounts a LEFT JOIN {p}accounts p "
+    "ON p.account_id = a.account_id AND p.valid_to = a.valid_from "
+    "WHERE p.account_id IS NULL OR p.email_key <> a.email_key")

@@ -23,6 +23,7 @@ from eventsourcing import persistence
 from eventsourcing.persistence import IntegrityError, Notification, ProgrammingError, Tracking
 from eventsourcing.sqlite import SQLiteDatastore
 
+from projections.queries import EMAIL_MOVES
 from projections.rollup import CLUSTERED, backfill
 from projections.versions import HeldRows
 from projections.view_tables import TABLE_NAMES, TABLES, RowChanges, add_event
@@ -67,8 +68,12 @@ class HandshakeView:
         self.placeholder = placeholder
         self._lock = threading.Lock()
         days, hours, totals = (self._has_table(table) for table in ("rollup", "rollup_hours", "rollup_totals"))
+        moves = self._has_table("email_moves")
         for statement in self._statements(TABLES, prefix):
             self._create(statement)
+        if not moves:  # a view made before the email moves were kept: find them in its account versions
+            with self._transaction() as cursor:
+                cursor.execute(self._sql(EMAIL_MOVES))
         if not (days and hours and totals):  # a view made before some of the analytics' counters
             with self._transaction() as cursor:
                 backfill(cursor, self._sql, days=not days, totals=not totals, hours=not hours)

@@ -82,6 +82,13 @@ CREATE TABLE IF NOT EXISTS {{p}}accounts (
 );
 CREATE INDEX IF NOT EXISTS {{p}}accounts_by_email ON {{p}}accounts (email_key, valid_from, valid_to);
 CREATE INDEX IF NOT EXISTS {{p}}accounts_by_organization ON {{p}}accounts (organization_id, account_id, valid_from, valid_to);
+CREATE INDEX IF NOT EXISTS {{p}}accounts_changed ON {{p}}accounts (valid_from);
+CREATE TABLE IF NOT EXISTS {{p}}email_moves (
+    notification_id BIGINT PRIMARY KEY,
+    account_id TEXT NOT NULL,
+    email_key TEXT NOT NULL,
+    was TEXT
+);
 CREATE TABLE IF NOT EXISTS {{p}}organizations (
     organization_id TEXT NOT NULL, {VERSION_COLUMNS},
     management_account_id TEXT NOT NULL,
@@ -100,11 +107,14 @@ CREATE TABLE IF NOT EXISTS {{p}}event_times (
 CREATE INDEX IF NOT EXISTS {{p}}event_times_by_time ON {{p}}event_times (high_us, notification_id);
 CREATE INDEX IF NOT EXISTS {{p}}event_times_late ON {{p}}event_times (notification_id) WHERE timestamp_us < high_us;
 """ + ROLLUP_TABLE + TRANSFER_TABLES
+# email_moves: the account versions that gave an address to an account (made it, or changed its
+# email; ``was``: the email before), so "whose email moved between two positions" reads only those,
+# not every join and leave (projections/queries.email_changes).
 # handshakes_expiring_by_organization: the analytics of a few organizations count the handshakes
 # of theirs that expired since the day began (projections/rollup_reads.py).
 # handshakes_by_time: the whole ledger newest first (the web UI's list), and its counts by state
 # read from that index alone (projections/browse.py).
-TABLE_NAMES = ("handshake_documents", "handshakes", "accounts", "organizations", "event_times", "rollup", "rollup_hours", "rollup_totals",
+TABLE_NAMES = ("handshake_documents", "handshakes", "accounts", "organizations", "event_times", "email_moves", "rollup", "rollup_hours", "rollup_totals",
                *TRANSFER_TABLE_NAMES)
 
 HANDSHAKES = VersionedTable("handshakes", "id", (
@@ -132,6 +142,7 @@ class RowChanges(VersionedBatch):
         self.times: list[tuple[int, int]] = []
         self.documents: list[tuple[str, str, str, str]] = []
         self.deletions: list[tuple[int, str, int]] = []  # (position, organization id, instant in µs)
+        self.email_moves: list[tuple[int, str, str, str | None]] = []  # (position, account, email key, was)
         self.rollup = RollupChanges()  # the analytics' counters (projections/rollup.py)
 
     def write(self, cursor: Any, sql: Any) -> None:
@@ -139,8 +150,11 @@ class RowChanges(VersionedBatch):
             self.release_held(cursor, sql)  # the retirement below looks for the organization's rows in the table
         for position, organization_id, deleted_us in self.deletions:
             self._retire_invitations(cursor, sql, position, organization_id, deleted_us)
-        super().write(cursor, sql)
+        super().write(cursor, sql)  # (a profile change adds its email move here, seeing the row before)
         self.rollup.write(cursor, sql)
+        if self.email_moves:
+            insert_rows(cursor, sql, "email_moves", ("notification_id", "account_id", "email_key", "was"),
+                        sorted(self.email_moves), bulk=self.held is not None)
         if self.documents:
             insert_rows(cursor, sql, "handshake_documents", ("id", "arn", "parties", "resources"), self.documents,
                         bulk=self.held is not None)
@@ -194,9 +208,9 @@ def add_event(batch: RowChanges, position: int, event: Any) -> None:
             "account_id": key, "email": event.email, "email_key": email_key(event.email), "name": event.name,
             "organization_id": None, "joined_method": None, "joined_us": None,
         })
+        batch.email_moves.append((position, key, email_key(event.email), None))
     elif isinstance(event, Account.ProfileChanged):
-        profile = {"email": event.email, "email_key": email_key(event.email), "name": event.name}
-        batch.change("accounts", position, key, lambda _: (profile, True))
+        batch.change("accounts", position, key, _profile(batch, position, key, event.email, event.name))
     elif isinstance(event, Account.JoinedOrganization):
         joined = {"organization_id": event.organization_id, "joined_method": event.method, "joined_us": timestamp_us}
         batch.change("accounts", position, key, lambda _: (joined, True))
@@ -235,6 +249,17 @@ def _handshake_row(event: Any, timestamp_us: int) -> Row:
         "recipient_account_id": event.recipient_account_id,
         "target_email": email_key(event.target_id) if event.target_type == "EMAIL" else None,
     }
+
+
+def _profile(batch: RowChanges, position: int, account_id: str, email: str, name: str) -> Any:
+    """An account's new email and name; an email move too when the address differs."""
+    profile = {"email": email, "email_key": email_key(email), "name": name}
+
+    def change(row: Row) -> tuple[Row, bool]:
+        if row["email_key"] != profile["email_key"]:
+            batch.email_moves.append((position, account_id, profile["email_key"], row["email_key"]))
+        return profile, True
+    return change
 
 
 def _closing(state: str, actor: str, closed_us: int, rollup: RollupChanges) -> Any:

@@ -128,16 +128,18 @@ def test_rebuild_counts_the_rollup_as_the_catch_up_did(tmp_path: Path) -> None:
             with ledger.view._transaction() as cursor:  # a view made before the hours and totals were kept
                 cursor.execute(ledger.view._sql("DROP TABLE {p}rollup_hours"))
                 cursor.execute(ledger.view._sql("DROP TABLE {p}rollup_totals"))
+                cursor.execute(ledger.view._sql("DROP TABLE {p}email_moves"))
         with open_ledger(location) as ledger:
             assert _counters(ledger) == caught_up
 
 
 def _counters(ledger: Any) -> tuple[list[tuple[Any, ...]], ...]:
-    """Every rollup counter, every hour counter and every total, in key order."""
+    """Every rollup counter, every hour counter and total, and every email move, in key order."""
     return tuple([tuple(row.values()) if isinstance(row, dict) else tuple(row) for row in ledger.view.query(listing)]
                  for listing in ("SELECT organization_id, action, day, kind, n FROM {p}rollup ORDER BY 1, 2, 3, 4",
                                  "SELECT hour, action, kind, n FROM {p}rollup_hours ORDER BY 1, 2, 3",
-                                 "SELECT organization_id, action, n FROM {p}rollup_totals ORDER BY 1, 2"))
+                                 "SELECT organization_id, action, n FROM {p}rollup_totals ORDER BY 1, 2",
+                                 "SELECT * FROM {p}email_moves ORDER BY 1"))
 
 
 def handshakes_of(found: Any) -> list[dict[str, Any]]:
