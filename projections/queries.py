@@ -153,22 +153,6 @@ class ViewQueries:
             found += [row["id"] for row in rows]
         return found
 
-    def changed_handshakes(self, after: int, upto: int) -> list[str]:
-        """Ids of the handshakes whose answer may differ between two positions: those with a new
-        version in (after, upto], and unanswered EMAIL invitations to an address whose owner the
-        directory changed meanwhile (decision 19)."""
-        rows = self.view.query("SELECT DISTINCT id FROM {p}handshakes WHERE valid_from > ? AND valid_from <= ?",
-                               [after, upto])
-        changed = self.view.query(
-            "SELECT account_id, email_key FROM {p}accounts WHERE (valid_from > ? AND valid_from <= ?) "
-            "OR (valid_to > ? AND valid_to <= ?)", [after, upto, after, upto])
-        keys = sorted({row["email_key"] for row in changed} | {default_email(row["account_id"]) for row in changed})
-        for start in range(0, len(keys), 500):
-            chunk = keys[start:start + 500]
-            rows += self.view.query(f"SELECT DISTINCT id FROM {{p}}handshakes WHERE recipient_account_id IS NULL "
-                                    f"AND target_email IN ({', '.join('?' * len(chunk))})", chunk)
-        return [row["id"] for row in rows]
-
 
 def email_changes(view: Any, low: int, high: int) -> list[Any]:
     """The account versions made between two log positions that changed an email (or made an

@@ -82,7 +82,6 @@ CREATE TABLE IF NOT EXISTS {{p}}accounts (
 );
 CREATE INDEX IF NOT EXISTS {{p}}accounts_by_email ON {{p}}accounts (email_key, valid_from, valid_to);
 CREATE INDEX IF NOT EXISTS {{p}}accounts_by_organization ON {{p}}accounts (organization_id, account_id, valid_from, valid_to);
-CREATE INDEX IF NOT EXISTS {{p}}accounts_changed ON {{p}}accounts (valid_from);
 CREATE TABLE IF NOT EXISTS {{p}}email_moves (
     notification_id BIGINT PRIMARY KEY,
     account_id TEXT NOT NULL,
