@@ -140,19 +140,6 @@ class ViewQueries:
         rows = self.view.query("SELECT timestamp_us FROM {p}event_times WHERE notification_id = ?", [position])
         return from_us(rows[0]["timestamp_us"]) if rows else None
 
-    def crossing_time(self, before: Moment, after: Moment) -> list[str]:
-        """Ids of the handshakes current at both moments whose expiry or retention's end lies
-        between their instants: their answers change with time alone (decisions 13-14)."""
-        low, high = sorted((before.instant_us, after.instant_us))
-        first, first_params = valid_at(before.position)
-        second, second_params = valid_at(after.position)
-        found = []
-        for column in ("expires_us", "visible_until_us"):
-            rows = self.view.query(f"SELECT id FROM {{p}}handshakes WHERE {column} > ? AND {column} <= ? "
-                                   f"AND {first} AND {second}", [low, high, *first_params, *second_params])
-            found += [row["id"] for row in rows]
-        return found
-
 
 def email_changes(view: Any, low: int, high: int) -> list[Any]:
     """The account versions made between two log positions that changed an email (or made an
