@@ -23,6 +23,7 @@ from eventsourcing import persistence
 from eventsourcing.persistence import IntegrityError, Notification, ProgrammingError, Tracking
 from eventsourcing.sqlite import SQLiteDatastore
 
+from projections.bulk_load import PreparedBatches, bulk_transactions
 from projections.rollup import backfill
 from projections.versions import HeldRows
 from projections.view_tables import TABLE_NAMES, TABLES, RowChanges, add_event
@@ -219,14 +220,16 @@ class HandshakeView:
     # -- rebuild --------------------------------------------------------------------------------
 
     def rebuild(self, app: Any, *, batch: int = 10_000, progress: Callable[[int, int], None] | None = None,
-                hold: int = 300_000) -> int:
+                hold: int = 300_000, commit_every: int = 50_000) -> int:
         """Replay the whole log into fresh tables beside the live ones, then swap them in.
 
         In bulk: the current version of every row stays in memory while the log is replayed
-        (``HeldRows``), so each version is written once, by ``executemany`` of whole batches per
-        table; the secondary indexes are built once, after the load. Big batches: random
-        handshake ids dirty pages all over the primary key, and every commit's pages are
-        written again at the WAL checkpoint.
+        (``HeldRows``, ``hold`` rows at most), so each version is written once, by ``executemany``
+        (COPY on PostgreSQL) of whole batches per table; the secondary indexes are built once,
+        after the load. The log is read and decoded in a thread while the rows of the batch
+        before are written (``projections/bulk_load.py``), in transactions of ``commit_every``
+        events or so: random handshake ids dirty pages all over the primary key, and every
+        commit's pages are written again at the WAL checkpoint.
         """
         shadow, shadow_name = "next_" + self.prefix, self.upstream + "#rebuild"
         with self._transaction() as cursor:
@@ -237,8 +240,7 @@ class HandshakeView:
                 if not statement.startswith("CREATE INDEX"):  # built once, after the bulk load
                     cursor.execute(statement)
         held = HeldRows(hold)
-        position = self._follow(app, shadow_name, shadow, stop=None, batch=batch, progress=progress, held=held)
-        self._release(held, shadow)
+        self._load(app, shadow_name, shadow, held, batch=batch, commit_every=commit_every, progress=progress)
         if self.placeholder != "?":  # PostgreSQL renames the shadow's indexes at the swap: build them now
             for statement in self._statements(TABLES, shadow):
                 if statement.startswith("CREATE INDEX"):
@@ -261,10 +263,44 @@ class HandshakeView:
                 self._rename_indexes(cursor, shadow)
         return position
 
-    def _release(self, held: HeldRows, prefix: str) -> None:
-        """Write every row a replay holds, in one transaction."""
-        with self._transaction() as cursor:
-            RowChanges(held).release_held(cursor, lambda text: self._sql(text, prefix))
+    def _load(self, app: Any, name: str, prefix: str, held: HeldRows, *, batch: int, commit_every: int,
+              progress: Callable[[int, int], None] | None) -> None:
+        """The rebuild's bulk load: every event up to the log's end when read, then every held row.
+
+        Batches are written in log order, several to a transaction, each transaction ending
+        with the tracking position of its last batch; the first checks the position it
+        continues from (``_claim``), as catch-up does. An error on either side (reading or
+        writing) is raised here and leaves the shadow tables unswapped.
+        """
+
+        def read(after: int) -> Sequence[Notification]:
+            return app.recorder.select_notifications(start=after, limit=batch, inclusive_of_start=False)
+
+        def sql(text: str) -> str:
+            return self._sql(text, prefix)
+
+        start = self.position(name)
+        with bulk_transactions(self.recorder.datastore, self._transaction) as transaction, \
+                PreparedBatches(read, lambda page: self._prepare(app, page, prefix, held), start, batch) as batches:
+            events = iter(batches)
+            ended = False
+            while not ended:
+                with transaction() as cursor:
+                    written, last = 0, None
+                    for after, last, count, rows in events:
+                        if written == 0 and after:
+                            self._claim(cursor, name, after)
+                        rows.write(cursor, sql)
+                        written += count
+                        if progress:
+                            progress(last, count)
+                        if written >= commit_every:
+                            break
+                    else:
+                        ended = True
+                        RowChanges(held).release_held(cursor, sql)
+                    if last is not None:
+                        self.recorder._insert_tracking(cursor, Tracking(name, last))
 
     def _tracking_table(self) -> str:
         return getattr(self.recorder, "tracking_table_name", "tracking")

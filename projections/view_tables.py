@@ -27,6 +27,7 @@ from ledger.domain.directory import email_key
 from ledger.domain.handshake import ACCEPTED, CANCELED, DECLINED, LIVE_STATES, OPEN, REQUESTED, RETENTION, Handshake
 from ledger.domain.instants import EPOCH, from_us, to_us
 from ledger.domain.organization import ALL, Organization
+from ledger.domain.transfer import ResponsibilityTransfer
 from projections.rollup import ROLLUP_TABLE, RollupChanges
 from projections.transfer_tables import TRANSFER_TABLE_NAMES, TRANSFER_TABLES, TRANSFERS, add_transfer_event
 from projections.versions import HeldRows, Row, VersionedBatch, VersionedTable, insert_rows
@@ -141,10 +142,10 @@ class RowChanges(VersionedBatch):
         if self.documents:
             insert_rows(cursor, sql, "handshake_documents", ("id", "arn", "parties", "resources"), self.documents,
                         bulk=self.held is not None)
-        if self.times:
-            cursor.execute(sql("SELECT MAX(high_us) AS high FROM {p}event_times"))
+        if self.times:  # high_us never decreases: the last row's is the highest (a key seek, not a scan)
+            cursor.execute(sql("SELECT high_us AS high FROM {p}event_times ORDER BY notification_id DESC LIMIT 1"))
             found = cursor.fetchone()
-            high = (found["high"] if isinstance(found, dict) else found[0]) or 0
+            high = ((found["high"] if isinstance(found, dict) else found[0]) if found else None) or 0
             rows = []
             for notification_id, timestamp_us in self.times:
                 high = max(high, timestamp_us)
@@ -171,10 +172,30 @@ class RowChanges(VersionedBatch):
             self.change("handshakes", position, handshake_id, retire)
 
 
+ROW_EVENTS = (Handshake.Created, *CLOSED, Handshake.ChildAccepted, Handshake.ChildWithdrawn, Account.Created,
+              Account.ProfileChanged, Account.JoinedOrganization, Account.LeftOrganization, Organization.Created,
+              Organization.AllFeaturesEnabled, Organization.Deleted, Organization.PolicyTypeEnabled,
+              Organization.PolicyTypeDisabled, Organization.ServiceAccessEnabled,
+              Organization.ServiceAccessDisabled, ResponsibilityTransfer.Event)
+
+
+_MAKES_ROWS: dict[type, bool] = {}
+
+
+def _makes_rows(event_type: type) -> bool:
+    """Whether events of this type change rows (worked out once per type: many events of a log don't)."""
+    makes = _MAKES_ROWS.get(event_type)
+    if makes is None:
+        makes = _MAKES_ROWS[event_type] = issubclass(event_type, ROW_EVENTS)
+    return makes
+
+
 def add_event(batch: RowChanges, position: int, event: Any) -> None:
     """Add one event's row changes to the batch."""
     timestamp_us = to_us(event.timestamp)
     batch.times.append((position, timestamp_us))
+    if not _makes_rows(type(event)):
+        return
     key = event.originator_id
     if isinstance(event, Handshake.Created):  # the commonest events first: a rebuild asks this of each
         row = _handshake_row(event, timestamp_us)

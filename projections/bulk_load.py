@@ -1,0 +1,113 @@
+"""A rebuild's bulk load: the log read, decoded and turned into row changes in one thread while
+the previous batch's rows are written in another, and the writes in few, large transactions.
+
+sqlite3 and psycopg let go of the GIL while the database works, so reading the next page of the
+log (and decoding it, pure Python) overlaps with writing the rows of the last one. Order is kept:
+one reader, one writer, a FIFO queue of at most ``DEPTH`` prepared batches between them (memory:
+``DEPTH`` + 2 batches of row changes at most, the one being prepared and the one being written).
+
+On SQLite the load writes through a connection of its own, opened for it and closed after it,
+with a page cache of ``CACHE_KIB`` (bounded: 128 MiB instead of SQLite's default 2 MB), so that
+random handshake ids don't evict the primary key's pages between inserts. The tables it fills
+are the shadow tables, dropped at the next try if the rebuild fails.
+"""
+
+from __future__ import annotations
+
+import queue
+import sqlite3
+import threading
+from contextlib import contextmanager
+from typing import Any, Callable, Generic, Iterator, Sequence, TypeVar
+
+from eventsourcing.persistence import Notification
+from eventsourcing.sqlite import SQLiteConnection, SQLiteDatastore
+
+T = TypeVar("T")
+DEPTH = 2  # prepared batches waiting to be written
+CACHE_KIB = 128 * 1024  # the SQLite page cache of the load's connection (KiB; SQLite's default: 2000)
+_END = object()
+
+
+class _Failed:
+    def __init__(self, error: BaseException):
+        self.error = error
+
+
+class PreparedBatches(Generic[T]):
+    """Iterate ``(after, last, count, prepared)`` in log order: ``read(after)`` gives the page of
+    notifications after a position (empty at the end), ``prepare(page)`` its row changes. Both run
+    in a thread of their own; an exception there is raised here, by the iteration. ``close()``
+    (or leaving the ``with``) stops the thread, also when the writer failed."""
+
+    def __init__(self, read: Callable[[int], Sequence[Notification]], prepare: Callable[[Sequence[Notification]], T],
+                 start: int, batch: int):
+        self._queue: queue.Queue[Any] = queue.Queue(maxsize=DEPTH)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, args=(read, prepare, start, batch),
+                                        name="rebuild-reader", daemon=True)
+        self._thread.start()
+
+    def _put(self, item: Any) -> bool:
+        while not self._stop.is_set():
+            try:
+                self._queue.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def _run(self, read: Callable[[int], Sequence[Notification]], prepare: Callable[[Sequence[Notification]], T],
+             position: int, batch: int) -> None:
+        try:
+            while True:
+                page = read(position)
+                if not page:
+                    break
+                if not self._put((position, page[-1].id, len(page), prepare(page))):
+                    return
+                position = page[-1].id
+                if len(page) < batch:
+                    break  # the end of the log when it was read
+            self._put(_END)
+        except BaseException as error:  # raised again in the writer's thread
+            self._put(_Failed(error))
+
+    def __iter__(self) -> Iterator[tuple[int, int, int, T]]:
+        while True:
+            item = self._queue.get()
+            if item is _END:
+                return
+            if isinstance(item, _Failed):
+                raise item.error
+            yield item
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def __enter__(self) -> PreparedBatches[T]:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+@contextmanager
+def bulk_transactions(datastore: Any, transaction: Callable[[], Any]) -> Iterator[Callable[[], Any]]:
+    """A factory of write transactions for a bulk load: on an SQLite file a connection of the
+    load's own (synchronous=NORMAL, a ``CACHE_KIB`` page cache), closed afterwards; else
+    ``transaction`` (the datastore's own)."""
+    if not isinstance(datastore, SQLiteDatastore) or datastore.pool.is_sqlite_memory_mode:
+        yield transaction
+        return
+    raw = sqlite3.connect(datastore.pool.db_name, uri=True, check_same_thread=False, isolation_level=None,
+                          timeout=datastore.pool.lock_timeout or 5.0)
+    raw.row_factory = sqlite3.Row
+    raw.execute("PRAGMA synchronous=NORMAL")
+    raw.execute(f"PRAGMA cache_size=-{CACHE_KIB}")
+    connection = SQLiteConnection(raw, max_age=None)
+    try:
+        yield lambda: connection.transaction(commit=True)
+    finally:
+        raw.close()
