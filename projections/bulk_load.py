@@ -8,7 +8,8 @@ one reader, one writer, a FIFO queue of at most ``DEPTH`` prepared batches betwe
 
 On SQLite the load writes through a connection of its own, opened for it and closed after it,
 with a page cache of ``CACHE_KIB`` (bounded: 128 MiB instead of SQLite's default 2 MB), so that
-random handshake ids don't evict the primary key's pages between inserts. The tables it fills
+random handshake ids don't evict the primary key's pages between inserts and the indexes built
+at the swap are sorted in memory. The tables it fills
 are the shadow tables, dropped at the next try if the rebuild fails.
 """
 
@@ -26,6 +27,7 @@ from eventsourcing.sqlite import SQLiteConnection, SQLiteDatastore
 T = TypeVar("T")
 DEPTH = 2  # prepared batches waiting to be written
 CACHE_KIB = 128 * 1024  # the SQLite page cache of the load's connection (KiB; SQLite's default: 2000)
+SORT_THREADS = 1  # helper threads of SQLite's sorter when it builds the indexes (0: none, its default)
 _END = object()
 
 
@@ -106,6 +108,7 @@ def bulk_transactions(datastore: Any, transaction: Callable[[], Any]) -> Iterato
     raw.row_factory = sqlite3.Row
     raw.execute("PRAGMA synchronous=NORMAL")
     raw.execute(f"PRAGMA cache_size=-{CACHE_KIB}")
+    raw.execute(f"PRAGMA threads={SORT_THREADS}")
     connection = SQLiteConnection(raw, max_age=None)
     try:
         yield lambda: connection.transaction(commit=True)

@@ -26,7 +26,7 @@ from eventsourcing.sqlite import SQLiteDatastore
 from projections.bulk_load import PreparedBatches, bulk_transactions
 from projections.rollup import backfill
 from projections.versions import HeldRows
-from projections.view_tables import TABLE_NAMES, TABLES, RowChanges, add_event
+from projections.view_tables import TABLE_NAMES, TABLES, RowChanges, add_event, time_only
 
 
 DUPLICATE_OBJECT_STATES = {"42710", "42P07"}  # PostgreSQL's duplicate_object and duplicate_table
@@ -190,6 +190,11 @@ class HandshakeView:
         """Decode the events and gather their row changes (before the transaction: less time locked)."""
         batch = RowChanges(held)
         for notification in notifications:
+            if held is not None:  # a replay: events that make no rows give only their instant
+                instant_us = time_only(app.mapper, notification)
+                if instant_us is not None:
+                    batch.times.append((notification.id, instant_us))
+                    continue
             self._apply_event(batch, prefix, notification.id, app.mapper.to_domain_event(notification))
         return batch
 
@@ -240,31 +245,34 @@ class HandshakeView:
                 if not statement.startswith("CREATE INDEX"):  # built once, after the bulk load
                     cursor.execute(statement)
         held = HeldRows(hold)
-        self._load(app, shadow_name, shadow, held, batch=batch, commit_every=commit_every, progress=progress)
-        if self.placeholder != "?":  # PostgreSQL renames the shadow's indexes at the swap: build them now
-            for statement in self._statements(TABLES, shadow):
-                if statement.startswith("CREATE INDEX"):
-                    with self._transaction() as cursor:
-                        cursor.execute(statement)
-        with self._lock:
-            # Events that arrived meanwhile, then the swap, in one go for readers.
-            position = self._follow(app, shadow_name, shadow, stop=None, batch=batch, progress=progress, held=held)
-            with self._transaction() as cursor:
-                # The tracking row first: appliers in other processes lock it before the tables
-                # (see _claim), so taking it first cannot deadlock with them.
-                tracking = self._tracking_table()
-                cursor.execute(self._sql(f"DELETE FROM {tracking} WHERE application_name = ?"), [self.upstream])
-                cursor.execute(self._sql(f"UPDATE {tracking} SET application_name = ? WHERE application_name = ?"),
-                               [self.upstream, shadow_name])
-                RowChanges(held).release_held(cursor, lambda text: self._sql(text, shadow))
-                for table in TABLE_NAMES:
-                    cursor.execute(f"DROP TABLE IF EXISTS {self.prefix}{table}")
-                    cursor.execute(f"ALTER TABLE {shadow}{table} RENAME TO {self.prefix}{table}")
-                self._rename_indexes(cursor, shadow)
+        with bulk_transactions(self.recorder.datastore, self._transaction) as transaction:
+            self._load(app, shadow_name, shadow, held, transaction, batch=batch, commit_every=commit_every,
+                       progress=progress)
+            if self.placeholder != "?":  # PostgreSQL renames the shadow's indexes at the swap: build them now
+                for statement in self._statements(TABLES, shadow):
+                    if statement.startswith("CREATE INDEX"):
+                        with transaction() as cursor:
+                            cursor.execute(statement)
+            with self._lock:
+                # Events that arrived meanwhile, then the swap, in one go for readers.
+                position = self._follow(app, shadow_name, shadow, stop=None, batch=batch, progress=progress,
+                                        held=held)
+                with transaction() as cursor:
+                    # The tracking row first: appliers in other processes lock it before the tables
+                    # (see _claim), so taking it first cannot deadlock with them.
+                    tracking = self._tracking_table()
+                    cursor.execute(self._sql(f"DELETE FROM {tracking} WHERE application_name = ?"), [self.upstream])
+                    cursor.execute(self._sql(f"UPDATE {tracking} SET application_name = ? WHERE application_name = ?"),
+                                   [self.upstream, shadow_name])
+                    RowChanges(held).release_held(cursor, lambda text: self._sql(text, shadow))
+                    for table in TABLE_NAMES:
+                        cursor.execute(f"DROP TABLE IF EXISTS {self.prefix}{table}")
+                        cursor.execute(f"ALTER TABLE {shadow}{table} RENAME TO {self.prefix}{table}")
+                    self._rename_indexes(cursor, shadow)  # on SQLite: built here, with the load's page cache
         return position
 
-    def _load(self, app: Any, name: str, prefix: str, held: HeldRows, *, batch: int, commit_every: int,
-              progress: Callable[[int, int], None] | None) -> None:
+    def _load(self, app: Any, name: str, prefix: str, held: HeldRows, transaction: Callable[[], Any], *,
+              batch: int, commit_every: int, progress: Callable[[int, int], None] | None) -> None:
         """The rebuild's bulk load: every event up to the log's end when read, then every held row.
 
         Batches are written in log order, several to a transaction, each transaction ending
@@ -280,8 +288,7 @@ class HandshakeView:
             return self._sql(text, prefix)
 
         start = self.position(name)
-        with bulk_transactions(self.recorder.datastore, self._transaction) as transaction, \
-                PreparedBatches(read, lambda page: self._prepare(app, page, prefix, held), start, batch) as batches:
+        with PreparedBatches(read, lambda page: self._prepare(app, page, prefix, held), start, batch) as batches:
             events = iter(batches)
             ended = False
             while not ended:
