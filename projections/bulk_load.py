@@ -15,19 +15,27 @@ are the shadow tables, dropped at the next try if the rebuild fails.
 
 from __future__ import annotations
 
+import gc
 import queue
 import sqlite3
 import threading
 from contextlib import contextmanager
+from datetime import datetime
 from typing import Any, Callable, Generic, Iterator, Sequence, TypeVar
 
-from eventsourcing.persistence import Notification
+import orjson
+from eventsourcing.persistence import JSONTranscoder, Notification, find_id_convertor
 from eventsourcing.sqlite import SQLiteConnection, SQLiteDatastore
+from eventsourcing.utils import resolve_topic
+
+from ledger.domain.instants import to_us
+from projections.view_tables import makes_rows
 
 T = TypeVar("T")
 DEPTH = 2  # prepared batches waiting to be written
 CACHE_KIB = 128 * 1024  # the SQLite page cache of the load's connection (KiB; SQLite's default: 2000)
 SORT_THREADS = 1  # helper threads of SQLite's sorter when it builds the indexes (0: none, its default)
+FULL_COLLECTIONS_AFTER = 1000  # the load's third GC threshold (Python's default: 10)
 _END = object()
 
 
@@ -96,6 +104,19 @@ class PreparedBatches(Generic[T]):
 
 
 @contextmanager
+def fewer_full_collections() -> Iterator[None]:
+    """Python's cyclic GC, for the load's duration, walks the whole heap (the held rows among it)
+    after ``FULL_COLLECTIONS_AFTER`` young collections instead of 10: a third of a rebuild's time
+    went there. Young objects are still collected as often; the thresholds are restored after."""
+    thresholds = gc.get_threshold()
+    gc.set_threshold(thresholds[0], thresholds[1], max(thresholds[2], FULL_COLLECTIONS_AFTER))
+    try:
+        yield
+    finally:
+        gc.set_threshold(*thresholds)
+
+
+@contextmanager
 def bulk_transactions(datastore: Any, transaction: Callable[[], Any]) -> Iterator[Callable[[], Any]]:
     """A factory of write transactions for a bulk load: on an SQLite file a connection of the
     load's own (synchronous=NORMAL, a ``CACHE_KIB`` page cache), closed afterwards; else
@@ -114,3 +135,68 @@ def bulk_transactions(datastore: Any, transaction: Callable[[], Any]) -> Iterato
         yield lambda: connection.transaction(commit=True)
     finally:
         raw.close()
+
+
+_PLAIN: dict[tuple[int, str], tuple[type, bool] | None] = {}  # (mapper, topic) -> (class, makes rows?)
+
+
+def _plain(mapper: Any, topic: str) -> tuple[type, bool] | None:
+    """The event class of ``topic`` and whether it makes rows, if its stored state is plain JSON
+    that ``decode`` reads as eventsourcing's mapper would (no cipher, no compressor, eventsourcing's
+    JSON transcoder, no upcasting); else None."""
+    key = (id(mapper), topic)
+    if key not in _PLAIN:
+        cls = resolve_topic(topic)
+        plain = (mapper.cipher is None and mapper.compressor is None and isinstance(mapper.transcoder, JSONTranscoder)
+                 and getattr(cls, "class_version", 1) == 1)
+        _PLAIN[key] = (cls, makes_rows(cls)) if plain else None
+    return _PLAIN[key]
+
+
+def time_only(mapper: Any, notification: Notification) -> int | None:
+    """The instant (µs) of a stored event that makes no rows, from its state's ``timestamp`` alone,
+    without decoding the event; None if the event makes rows or isn't plain (``_plain``)."""
+    plain = _plain(mapper, notification.topic)
+    if plain is None or plain[1]:
+        return None
+    stamp = orjson.loads(notification.state).get("timestamp")
+    if type(stamp) is not dict or stamp.get("_type_") != "datetime_iso" or len(stamp) != 2:
+        return None
+    return to_us(datetime.fromisoformat(stamp["_data_"]))
+
+
+def decode(mapper: Any, notification: Notification) -> Any:
+    """``mapper.to_domain_event(notification)``, with orjson in place of the json module where
+    the state is plain (``_plain``): the same event, about twice as fast. Anything orjson refuses
+    (integers beyond 64 bits, NaN) goes through the mapper."""
+    plain = _plain(mapper, notification.topic)
+    if plain is None:
+        return mapper.to_domain_event(notification)
+    try:
+        state = orjson.loads(notification.state)
+    except orjson.JSONDecodeError:
+        return mapper.to_domain_event(notification)
+    names = mapper.transcoder.names
+    for name, value in state.items():
+        if type(value) is dict or type(value) is list:
+            state[name] = _revive(value, names)
+    cls = plain[0]
+    id_type: Any = type(notification.originator_id)
+    state["originator_id"] = find_id_convertor(cls, id_type)(notification.originator_id)
+    state["originator_version"] = notification.originator_version
+    state.pop("class_version", None)
+    event: Any = object.__new__(cls)
+    object.__setattr__(event, "__dict__", state)
+    return event
+
+
+def _revive(value: Any, names: dict[str, Any]) -> Any:
+    """The transcoded objects in decoded JSON, inner ones first (as the json module's object hook)."""
+    if type(value) is list:
+        return [_revive(item, names) if type(item) is dict or type(item) is list else item for item in value]
+    for name, item in value.items():
+        if type(item) is dict or type(item) is list:
+            value[name] = _revive(item, names)
+    if len(value) == 2 and "_type_" in value and "_data_" in value:
+        return names[value["_type_"]].decode(value["_data_"])
+    return value

@@ -23,10 +23,10 @@ from eventsourcing import persistence
 from eventsourcing.persistence import IntegrityError, Notification, ProgrammingError, Tracking
 from eventsourcing.sqlite import SQLiteDatastore
 
-from projections.bulk_load import PreparedBatches, bulk_transactions
+from projections.bulk_load import PreparedBatches, bulk_transactions, decode, fewer_full_collections, time_only
 from projections.rollup import backfill
 from projections.versions import HeldRows
-from projections.view_tables import TABLE_NAMES, TABLES, RowChanges, add_event, time_only
+from projections.view_tables import TABLE_NAMES, TABLES, RowChanges, add_event
 
 
 DUPLICATE_OBJECT_STATES = {"42710", "42P07"}  # PostgreSQL's duplicate_object and duplicate_table
@@ -190,12 +190,14 @@ class HandshakeView:
         """Decode the events and gather their row changes (before the transaction: less time locked)."""
         batch = RowChanges(held)
         for notification in notifications:
-            if held is not None:  # a replay: events that make no rows give only their instant
-                instant_us = time_only(app.mapper, notification)
-                if instant_us is not None:
-                    batch.times.append((notification.id, instant_us))
-                    continue
-            self._apply_event(batch, prefix, notification.id, app.mapper.to_domain_event(notification))
+            if held is None:
+                self._apply_event(batch, prefix, notification.id, app.mapper.to_domain_event(notification))
+                continue
+            instant_us = time_only(app.mapper, notification)  # a replay: events without rows give their instant
+            if instant_us is None:
+                self._apply_event(batch, prefix, notification.id, decode(app.mapper, notification))
+            else:
+                batch.times.append((notification.id, instant_us))
         return batch
 
     def _write(self, batch: RowChanges, name: str, prefix: str, last: int, *, after: int | None) -> None:
@@ -245,7 +247,7 @@ class HandshakeView:
                 if not statement.startswith("CREATE INDEX"):  # built once, after the bulk load
                     cursor.execute(statement)
         held = HeldRows(hold)
-        with bulk_transactions(self.recorder.datastore, self._transaction) as transaction:
+        with bulk_transactions(self.recorder.datastore, self._transaction) as transaction, fewer_full_collections():
             self._load(app, shadow_name, shadow, held, transaction, batch=batch, commit_every=commit_every,
                        progress=progress)
             if self.placeholder != "?":  # PostgreSQL renames the shadow's indexes at the swap: build them now

@@ -21,7 +21,6 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import orjson
-from eventsourcing.utils import resolve_topic
 
 from ledger.domain.account import Account
 from ledger.domain.directory import email_key
@@ -183,7 +182,7 @@ ROW_EVENTS = (Handshake.Created, *CLOSED, Handshake.ChildAccepted, Handshake.Chi
 _MAKES_ROWS: dict[type, bool] = {}
 
 
-def _makes_rows(event_type: type) -> bool:
+def makes_rows(event_type: type) -> bool:
     """Whether events of this type change rows (worked out once per type: many events of a log don't)."""
     makes = _MAKES_ROWS.get(event_type)
     if makes is None:
@@ -191,33 +190,11 @@ def _makes_rows(event_type: type) -> bool:
     return makes
 
 
-_TIME_ONLY: dict[str, bool] = {}
-
-
-def time_only(mapper: Any, notification: Any) -> int | None:
-    """The instant (µs) of a stored event that makes no rows, read from its state alone (its
-    ``timestamp``, the first item of eventsourcing's JSON), without decoding the whole event;
-    None if the event makes rows or its state isn't plain JSON (a cipher, a compressor, an
-    upcast class): then it must be decoded."""
-    topic = notification.topic
-    only = _TIME_ONLY.get(topic)
-    if only is None:
-        cls = resolve_topic(topic)
-        only = _TIME_ONLY[topic] = (not _makes_rows(cls) and getattr(cls, "class_version", 1) == 1
-                                    and mapper.cipher is None and mapper.compressor is None)
-    if not only:
-        return None
-    stamp = orjson.loads(notification.state).get("timestamp")
-    if type(stamp) is not dict or stamp.get("_type_") != "datetime_iso":
-        return None
-    return to_us(datetime.fromisoformat(stamp["_data_"]))
-
-
 def add_event(batch: RowChanges, position: int, event: Any) -> None:
     """Add one event's row changes to the batch."""
     timestamp_us = to_us(event.timestamp)
     batch.times.append((position, timestamp_us))
-    if not _makes_rows(type(event)):
+    if not makes_rows(type(event)):
         return
     key = event.originator_id
     if isinstance(event, Handshake.Created):  # the commonest events first: a rebuild asks this of each
