@@ -35,6 +35,7 @@ T = TypeVar("T")
 DEPTH = 2  # prepared batches waiting to be written
 CACHE_KIB = 128 * 1024  # the SQLite page cache of the load's connection (KiB; SQLite's default: 2000)
 SORT_THREADS = 1  # helper threads of SQLite's sorter when it builds the indexes (0: none, its default)
+SORT_MEMORY = "256MB"  # PostgreSQL's maintenance_work_mem while the load's transactions build indexes
 FULL_COLLECTIONS_AFTER = 1000  # the load's third GC threshold (Python's default: 10)
 _END = object()
 
@@ -117,11 +118,15 @@ def fewer_full_collections() -> Iterator[None]:
 
 
 @contextmanager
-def bulk_transactions(datastore: Any, transaction: Callable[[], Any]) -> Iterator[Callable[[], Any]]:
+def bulk_transactions(datastore: Any, transaction: Callable[..., Any]) -> Iterator[Callable[[], Any]]:
     """A factory of write transactions for a bulk load: on an SQLite file a connection of the
-    load's own (synchronous=NORMAL, a ``CACHE_KIB`` page cache), closed afterwards; else
-    ``transaction`` (the datastore's own)."""
-    if not isinstance(datastore, SQLiteDatastore) or datastore.pool.is_sqlite_memory_mode:
+    load's own (synchronous=NORMAL, a ``CACHE_KIB`` page cache), closed afterwards; on PostgreSQL
+    ``transaction`` with ``synchronous_commit`` off and ``maintenance_work_mem`` of ``SORT_MEMORY``
+    (index builds) for each; else ``transaction``."""
+    if not isinstance(datastore, SQLiteDatastore):
+        yield lambda: _unsynchronised(transaction)
+        return
+    if datastore.pool.is_sqlite_memory_mode:
         yield transaction
         return
     raw = sqlite3.connect(datastore.pool.db_name, uri=True, check_same_thread=False, isolation_level=None,
@@ -136,6 +141,16 @@ def bulk_transactions(datastore: Any, transaction: Callable[[], Any]) -> Iterato
     finally:
         raw.close()
 
+
+@contextmanager
+def _unsynchronised(transaction: Callable[..., Any]) -> Iterator[Any]:
+    """A PostgreSQL transaction of the rebuild: its commit doesn't wait for the WAL's flush. A
+    crash of the server may lose the last ones (the swap too), never part of one: the old view
+    then stays, and the shadow tables are dropped by the next rebuild."""
+    with transaction() as cursor:
+        cursor.execute("SET LOCAL synchronous_commit TO OFF")
+        cursor.execute(f"SET LOCAL maintenance_work_mem TO '{SORT_MEMORY}'")
+        yield cursor
 
 _PLAIN: dict[tuple[int, str], tuple[type, bool] | None] = {}  # (mapper, topic) -> (class, makes rows?)
 

@@ -20,6 +20,7 @@ written are the same as catch-up writes (tests/integration/test_replay.py).
 from __future__ import annotations
 
 import itertools
+from collections import Counter
 import operator
 from dataclasses import dataclass, field
 from typing import Any, Callable, Sequence
@@ -58,6 +59,7 @@ class HeldRows:
         self.limit = limit
         self.rows: dict[str, dict[str, Row]] = {}
         self.release_all = False  # set to write every held row with the next batch
+        self.totals: Counter[Any] = Counter()  # additive counters summed across batches, written at release
 
     def count(self) -> int:
         return sum(len(rows) for rows in self.rows.values())

@@ -17,6 +17,7 @@ and PostgreSQL.
 from __future__ import annotations
 
 import json
+from collections import Counter
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
@@ -33,6 +34,7 @@ from projections.transfer_tables import TRANSFER_TABLE_NAMES, TRANSFER_TABLES, T
 from projections.versions import HeldRows, Row, VersionedBatch, VersionedTable, insert_rows
 
 MICROS = 1_000_000
+HELD_TOTALS = 100_000  # rollup buckets a replay sums in memory at most before writing them
 RETENTION_US = int(RETENTION.total_seconds()) * MICROS
 VERSION_COLUMNS = "valid_from BIGINT NOT NULL, valid_to BIGINT"
 TABLES = f"""
@@ -138,7 +140,12 @@ class RowChanges(VersionedBatch):
         for position, organization_id, deleted_us in self.deletions:
             self._retire_invitations(cursor, sql, position, organization_id, deleted_us)
         super().write(cursor, sql)
-        self.rollup.write(cursor, sql)
+        if self.held is None:
+            self.rollup.write(cursor, sql)
+        else:  # a replay adds the counters up in memory: a bucket's row written once, not once a batch
+            self.held.totals.update(self.rollup.counts)
+            if len(self.held.totals) > HELD_TOTALS:
+                self._write_totals(cursor, sql)
         if self.documents:
             insert_rows(cursor, sql, "handshake_documents", ("id", "arn", "parties", "resources"), self.documents,
                         bulk=self.held is not None)
@@ -153,6 +160,15 @@ class RowChanges(VersionedBatch):
             insert_rows(cursor, sql, "event_times", ("notification_id", "timestamp_us", "high_us"), rows,
                         bulk=self.held is not None)
 
+    def release_held(self, cursor: Any, sql: Any) -> None:
+        super().release_held(cursor, sql)
+        self._write_totals(cursor, sql)
+
+    def _write_totals(self, cursor: Any, sql: Any) -> None:
+        if self.held is not None and self.held.totals:
+            totals = RollupChanges()
+            totals.counts, self.held.totals = self.held.totals, Counter()
+            totals.write(cursor, sql)
 
     def _retire_invitations(self, cursor: Any, sql: Any, position: int, organization_id: str, deleted_us: int) -> None:
         """A deleted organization takes its handshakes out of every view from that instant
