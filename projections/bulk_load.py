@@ -187,14 +187,21 @@ def decode(mapper: Any, notification: Notification) -> Any:
     plain = _plain(mapper, notification.topic)
     if plain is None:
         return mapper.to_domain_event(notification)
+    stored = notification.state
     try:
-        state = orjson.loads(notification.state)
+        state = orjson.loads(stored)
     except orjson.JSONDecodeError:
         return mapper.to_domain_event(notification)
-    names = mapper.transcoder.names
-    for name, value in state.items():
-        if type(value) is dict or type(value) is list:
-            state[name] = _revive(value, names)
+    names, revived = mapper.transcoder.names, 0
+    for name, value in state.items():  # the usual case: transcoded values (instants) at the top only
+        if type(value) is dict and len(value) == 2 and "_type_" in value and "_data_" in value \
+                and type(value["_data_"]) is str:
+            state[name] = names[value["_type_"]].decode(value["_data_"])
+            revived += 1
+    if not isinstance(stored, bytes) or stored.count(b'"_type_"') > revived:  # some inside lists or objects (a string holds it as \"_type_\")
+        for name, value in state.items():
+            if type(value) is dict or type(value) is list:
+                state[name] = _revive(value, names)
     cls = plain[0]
     id_type: Any = type(notification.originator_id)
     state["originator_id"] = find_id_convertor(cls, id_type)(notification.originator_id)
