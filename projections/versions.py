@@ -183,7 +183,8 @@ def _write_held(cursor: Any, sql: Sql, table: VersionedTable,
             version = {**old, **columns, "valid_from": position, "valid_to": None}
         current[key] = version
     _update_current(cursor, sql, table, in_place, closed)
-    if finished:
+    if finished:  # in key order: neighbours in the primary key's pages
+        finished.sort(key=lambda version: (version[table.key], version["valid_from"]))
         insert_rows(cursor, sql, table.name, table.columns, list(map(table.values, finished)))
 
 
@@ -196,7 +197,7 @@ def _release(cursor: Any, sql: Sql, tables: Sequence[VersionedTable], held: Held
         if excess <= 0 or not current:
             continue
         keys = list(itertools.islice(current, min(excess, len(current))))
-        insert_rows(cursor, sql, table.name, table.columns, [table.values(current[k]) for k in keys])
+        insert_rows(cursor, sql, table.name, table.columns, [table.values(current[k]) for k in sorted(keys)])
         for key in keys:
             del current[key]
         excess -= len(keys)
