@@ -1,16 +1,21 @@
 """A rebuild's bulk load: the log read, decoded and turned into row changes in one thread while
-the previous batch's rows are written in another, and the writes in few, large transactions.
+the previous batch's rows are written in another, in transactions of many batches.
 
-sqlite3 and psycopg let go of the GIL while the database works, so reading the next page of the
-log (and decoding it, pure Python) overlaps with writing the rows of the last one. Order is kept:
-one reader, one writer, a FIFO queue of at most ``DEPTH`` prepared batches between them (memory:
-``DEPTH`` + 2 batches of row changes at most, the one being prepared and the one being written).
+- Overlap: sqlite3 and psycopg let go of the GIL while the database works (on SQLite a batch's
+  rows go in as one ``json_each`` INSERT per table, ``projections/versions.py``), so reading and
+  decoding the next page of the log overlaps with writing the last one. Order is kept: one
+  reader, one writer, a FIFO queue of at most ``DEPTH`` prepared batches between them.
+- SQLite: the load writes through a connection of its own, closed after it, with a page cache of
+  ``CACHE_KIB`` (128 MiB instead of SQLite's 2 MB), so that random handshake ids don't evict the
+  primary keys' pages between inserts, and the indexes built at the swap sort in memory.
+  PostgreSQL: its commits don't wait for the WAL flush, index builds get ``SORT_MEMORY``.
+- Python: full GC collections are rarer while it runs (``fewer_full_collections``), and event
+  states that are plain JSON are decoded with orjson (``decode``); events that make no rows
+  give only their instant (``time_only``).
 
-On SQLite the load writes through a connection of its own, opened for it and closed after it,
-with a page cache of ``CACHE_KIB`` (bounded: 128 MiB instead of SQLite's default 2 MB), so that
-random handshake ids don't evict the primary key's pages between inserts and the indexes built
-at the swap are sorted in memory. The tables it fills
-are the shadow tables, dropped at the next try if the rebuild fails.
+Memory, beyond the held rows (``HeldRows``, 300,000 by default: about 1 KB each): ``DEPTH`` + 2
+batches of row changes (the one read, those queued, the one written) and the page cache.
+If either side fails the error is raised by the iteration and the shadow tables stay unswapped.
 """
 
 from __future__ import annotations
