@@ -25,8 +25,6 @@ import operator
 from dataclasses import dataclass, field
 from typing import Any, Callable, Sequence
 
-import orjson
-
 Row = dict[str, Any]
 Change = Callable[[Row], "tuple[Row, bool]"]  # current row -> (changed columns, is a new version?)
 Sql = Callable[[str], str]  # adds the table prefix and the store's placeholders
@@ -206,9 +204,7 @@ def _release(cursor: Any, sql: Sql, tables: Sequence[VersionedTable], held: Held
 def insert_rows(cursor: Any, sql: Sql, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]],
                 bulk: bool = True) -> None:
     """Insert many rows into ``{p}table``: in ``bulk``, PostgreSQL's COPY (one stream, no statement
-    per row) where the cursor has it (psycopg), on SQLite one INSERT of the rows as one JSON array
-    (``json_each``: no statement per row, and SQLite's work done without the GIL); else one
-    prepared ``executemany``."""
+    per row) where the cursor has it (psycopg); else one prepared ``executemany``."""
     if not rows:
         return
     names = ", ".join(columns)
@@ -216,17 +212,8 @@ def insert_rows(cursor: Any, sql: Sql, table: str, columns: Sequence[str], rows:
         with cursor.copy(sql(f"COPY {{p}}{table} ({names}) FROM STDIN")) as copy:
             for row in rows:
                 copy.write_row(row)
-        return
-    if bulk:
-        try:
-            array = orjson.dumps(rows)  # exact for str, int (64 bits), None: what the columns hold
-        except (TypeError, orjson.JSONEncodeError):
-            pass  # a value JSON can't carry as such: bound one by one
-        else:
-            values = ", ".join(f"value ->> {i}" for i in range(len(columns)))
-            cursor.execute(sql(f"INSERT INTO {{p}}{table} ({names}) SELECT {values} FROM json_each(?)"), [array])
-            return
-    cursor.executemany(sql(f"INSERT INTO {{p}}{table} ({names}) VALUES ({', '.join('?' * len(columns))})"), rows)
+    else:
+        cursor.executemany(sql(f"INSERT INTO {{p}}{table} ({names}) VALUES ({', '.join('?' * len(columns))})"), rows)
 
 
 def _load_current(cursor: Any, sql: Sql, table: VersionedTable, keys: set[str]) -> dict[str, Row]:
