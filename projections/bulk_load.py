@@ -1,8 +1,7 @@
 """A rebuild's bulk load: the log read, decoded and turned into row changes in one thread while
 the previous batch's rows are written in another, in transactions of many batches.
 
-- Overlap: sqlite3 and psycopg let go of the GIL while the database works (on SQLite a batch's
-  rows go in as one ``json_each`` INSERT per table, ``projections/versions.py``), so reading and
+- Overlap: sqlite3 and psycopg let go of the GIL while the database works, so reading and
   decoding the next page of the log overlaps with writing the last one. Order is kept: one
   reader, one writer, a FIFO queue of at most ``DEPTH`` prepared batches between them.
 - SQLite: the load writes through a connection of its own, closed after it, with a page cache of
