@@ -1,9 +1,6 @@
-"""A rebuild's bulk load: the log read, decoded and turned into row changes in one thread while
-the previous batch's rows are written in another, in transactions of many batches.
+"""A rebuild's bulk load: what makes replaying the whole log cheaper than catching up with it.
 
-- Overlap: sqlite3 and psycopg let go of the GIL while the database works, so reading and
-  decoding the next page of the log overlaps with writing the last one. Order is kept: one
-  reader, one writer, a FIFO queue of at most ``DEPTH`` prepared batches between them.
+- Transactions of many batches (``HandshakeView.rebuild``'s ``commit_every``).
 - SQLite: the load writes through a connection of its own, closed after it, with a page cache of
   ``CACHE_KIB`` (128 MiB instead of SQLite's 2 MB), so that random handshake ids don't evict the
   primary keys' pages between inserts, and the indexes built at the swap sort in memory.
@@ -12,20 +9,17 @@ the previous batch's rows are written in another, in transactions of many batche
   states that are plain JSON are decoded with orjson (``decode``); events that make no rows
   give only their instant (``time_only``).
 
-Memory, beyond the held rows (``HeldRows``, 300,000 by default: about 1 KB each): ``DEPTH`` + 2
-batches of row changes (the one read, those queued, the one written) and the page cache.
-If either side fails the error is raised by the iteration and the shadow tables stay unswapped.
+Memory, beyond the held rows (``HeldRows``, 300,000 by default: about 1 KB each): one batch of
+row changes and the page cache.
 """
 
 from __future__ import annotations
 
 import gc
-import queue
 import sqlite3
-import threading
 from contextlib import contextmanager
 from datetime import datetime
-from typing import Any, Callable, Generic, Iterator, Sequence, TypeVar
+from typing import Any, Callable, Iterator
 
 import orjson
 from eventsourcing.persistence import JSONTranscoder, Notification, find_id_convertor
@@ -35,77 +29,10 @@ from eventsourcing.utils import resolve_topic
 from ledger.domain.instants import to_us
 from projections.view_tables import makes_rows
 
-T = TypeVar("T")
-DEPTH = 2  # prepared batches waiting to be written
 CACHE_KIB = 128 * 1024  # the SQLite page cache of the load's connection (KiB; SQLite's default: 2000)
 SORT_THREADS = 1  # helper threads of SQLite's sorter when it builds the indexes (0: none, its default)
 SORT_MEMORY = "256MB"  # PostgreSQL's maintenance_work_mem while the load's transactions build indexes
 FULL_COLLECTIONS_AFTER = 1000  # the load's third GC threshold (Python's default: 10)
-_END = object()
-
-
-class _Failed:
-    def __init__(self, error: BaseException):
-        self.error = error
-
-
-class PreparedBatches(Generic[T]):
-    """Iterate ``(after, last, count, prepared)`` in log order: ``read(after)`` gives the page of
-    notifications after a position (empty at the end), ``prepare(page)`` its row changes. Both run
-    in a thread of their own; an exception there is raised here, by the iteration. ``close()``
-    (or leaving the ``with``) stops the thread, also when the writer failed."""
-
-    def __init__(self, read: Callable[[int], Sequence[Notification]], prepare: Callable[[Sequence[Notification]], T],
-                 start: int, batch: int):
-        self._queue: queue.Queue[Any] = queue.Queue(maxsize=DEPTH)
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, args=(read, prepare, start, batch),
-                                        name="rebuild-reader", daemon=True)
-        self._thread.start()
-
-    def _put(self, item: Any) -> bool:
-        while not self._stop.is_set():
-            try:
-                self._queue.put(item, timeout=0.1)
-                return True
-            except queue.Full:
-                continue
-        return False
-
-    def _run(self, read: Callable[[int], Sequence[Notification]], prepare: Callable[[Sequence[Notification]], T],
-             position: int, batch: int) -> None:
-        try:
-            while True:
-                page = read(position)
-                if not page:
-                    break
-                if not self._put((position, page[-1].id, len(page), prepare(page))):
-                    return
-                position = page[-1].id
-                if len(page) < batch:
-                    break  # the end of the log when it was read
-            self._put(_END)
-        except BaseException as error:  # raised again in the writer's thread
-            self._put(_Failed(error))
-
-    def __iter__(self) -> Iterator[tuple[int, int, int, T]]:
-        while True:
-            item = self._queue.get()
-            if item is _END:
-                return
-            if isinstance(item, _Failed):
-                raise item.error
-            yield item
-
-    def close(self) -> None:
-        self._stop.set()
-        self._thread.join()
-
-    def __enter__(self) -> PreparedBatches[T]:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
 
 @contextmanager

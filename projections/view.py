@@ -23,7 +23,7 @@ from eventsourcing import persistence
 from eventsourcing.persistence import IntegrityError, Notification, ProgrammingError, Tracking
 from eventsourcing.sqlite import SQLiteDatastore
 
-from projections.bulk_load import PreparedBatches, bulk_transactions, decode, fewer_full_collections, time_only
+from projections.bulk_load import bulk_transactions, decode, fewer_full_collections, time_only
 from projections.rollup import backfill
 from projections.versions import HeldRows
 from projections.view_tables import TABLE_NAMES, TABLES, RowChanges, add_event
@@ -233,10 +233,9 @@ class HandshakeView:
         In bulk: the current version of every row stays in memory while the log is replayed
         (``HeldRows``, ``hold`` rows at most), so each version is written once, by ``executemany``
         (COPY on PostgreSQL) of whole batches per table; the secondary indexes are built once,
-        after the load. The log is read and decoded in a thread while the rows of the batch
-        before are written (``projections/bulk_load.py``), in transactions of ``commit_every``
-        events or so: random handshake ids dirty pages all over the primary key, and every
-        commit's pages are written again at the WAL checkpoint.
+        after the load; transactions of ``commit_every`` events or so: random handshake ids
+        dirty pages all over the primary key, and every commit's pages are written again at the
+        WAL checkpoint. The load's connection and settings: ``projections/bulk_load.py``.
         """
         shadow, shadow_name = "next_" + self.prefix, self.upstream + "#rebuild"
         with self._transaction() as cursor:
@@ -277,39 +276,45 @@ class HandshakeView:
               batch: int, commit_every: int, progress: Callable[[int, int], None] | None) -> None:
         """The rebuild's bulk load: every event up to the log's end when read, then every held row.
 
-        Batches are written in log order, several to a transaction, each transaction ending
-        with the tracking position of its last batch; the first checks the position it
-        continues from (``_claim``), as catch-up does. An error on either side (reading or
-        writing) is raised here and leaves the shadow tables unswapped.
+        Batches are written in log order, several to a transaction (``commit_every`` events or
+        so), each transaction ending with the tracking position of its last batch; the first
+        checks the position it continues from (``_claim``), as catch-up does. An error leaves
+        the shadow tables unswapped.
         """
 
-        def read(after: int) -> Sequence[Notification]:
-            return app.recorder.select_notifications(start=after, limit=batch, inclusive_of_start=False)
+        def batches() -> Iterator[tuple[int, int, int, RowChanges]]:
+            position = self.position(name)
+            while True:
+                page = app.recorder.select_notifications(start=position, limit=batch, inclusive_of_start=False)
+                if not page:
+                    return
+                yield position, page[-1].id, len(page), self._prepare(app, page, prefix, held)
+                position = page[-1].id
+                if len(page) < batch:
+                    return  # the end of the log when it was read
 
         def sql(text: str) -> str:
             return self._sql(text, prefix)
 
-        start = self.position(name)
-        with PreparedBatches(read, lambda page: self._prepare(app, page, prefix, held), start, batch) as batches:
-            events = iter(batches)
-            ended = False
-            while not ended:
-                with transaction() as cursor:
-                    written, last = 0, None
-                    for after, last, count, rows in events:
-                        if written == 0 and after:
-                            self._claim(cursor, name, after)
-                        rows.write(cursor, sql)
-                        written += count
-                        if progress:
-                            progress(last, count)
-                        if written >= commit_every:
-                            break
-                    else:
-                        ended = True
-                        RowChanges(held).release_held(cursor, sql)
-                    if last is not None:
-                        self.recorder._insert_tracking(cursor, Tracking(name, last))
+        events = batches()
+        ended = False
+        while not ended:
+            with transaction() as cursor:
+                written, last = 0, None
+                for after, last, count, rows in events:
+                    if written == 0 and after:
+                        self._claim(cursor, name, after)
+                    rows.write(cursor, sql)
+                    written += count
+                    if progress:
+                        progress(last, count)
+                    if written >= commit_every:
+                        break
+                else:
+                    ended = True
+                    RowChanges(held).release_held(cursor, sql)
+                if last is not None:
+                    self.recorder._insert_tracking(cursor, Tracking(name, last))
 
     def _tracking_table(self) -> str:
         return getattr(self.recorder, "tracking_table_name", "tracking")
