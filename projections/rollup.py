@@ -150,6 +150,22 @@ class RollupChanges:
             self.counts[(ALL, action, day_of(closed_us), kind)] += 1
             self.hours[(hour_of(closed_us), action, kind)] += 1
 
+    def tagged(self) -> Counter[tuple[str, Any]]:
+        """Every increment keyed by (its counter's name, its key): what a replay sums across batches."""
+        tagged: Counter[tuple[str, Any]] = Counter()
+        for name in ("counts", "hours", "totals"):
+            for key, n in getattr(self, name).items():
+                tagged[(name, key)] += n
+        return tagged
+
+    @classmethod
+    def of_tagged(cls, tagged: Counter[tuple[str, Any]]) -> RollupChanges:
+        """The increments ``tagged`` gave, as changes to write."""
+        changes = cls()
+        for (name, key), n in tagged.items():
+            getattr(changes, name)[key] += n
+        return changes
+
     def write(self, cursor: Any, sql: Any) -> None:
         if self.counts:
             cursor.executemany(sql(UPSERT), [(*bucket, n) for bucket, n in sorted(self.counts.items())])

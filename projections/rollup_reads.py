@@ -89,7 +89,7 @@ def _read(view: Any, moment: Moment, *, by_action: bool, per_day: bool = True,
     if organizations is not None:
         chosen, chosen_params = f" AND organization_id IN ({', '.join('?' * len(organizations))})", list(organizations)
     day = day_of(boundary)
-    group = f"'{ALL}'" if by_action else "organization_id"  # what the counts are grouped by, with the action
+    grouped_by = f"'{ALL}'" if by_action else "organization_id"  # what the counts are grouped by, with the action
     parts: list[tuple[str, list[Any]]] = []
     if by_action:  # the days before B's (histograms summed by the store), then B's day's hours before B
         parts += [("SELECT 'b' AS src, organization_id, action, CASE WHEN substr(kind, 1, 1) = 'h' THEN 0 "
@@ -105,14 +105,14 @@ def _read(view: Any, moment: Moment, *, by_action: bool, per_day: bool = True,
                   ("SELECT 'b', organization_id, action, 0, kind, SUM(n), 0 FROM {p}rollup "
                    f"WHERE {scope} AND NOT ({by_day}) GROUP BY 2, 3, 5", [ALL, day, *chosen_params])]
     parts += [
-        (f"SELECT 'q', {group}, action, requested_us / " + str(DAY_US) + ", "
+        (f"SELECT 'q', {grouped_by}, action, requested_us / " + str(DAY_US) + ", "
          "CASE WHEN requested_us <= ? THEN 'requested' ELSE 'later' END, COUNT(*), 0 FROM {p}handshakes "
          f"WHERE requested_us >= ? AND requested_us <= ? AND {by_request}{chosen} GROUP BY 2, 3, 4, 5",
          [now_us, boundary, latest, *valid_params, *chosen_params]),
         ("SELECT 'e', organization_id, action, requested_us, state, closed_us - requested_us, closed_us "
          f"FROM {{p}}handshakes WHERE valid_from > ? AND {valid} AND state IN ('ACCEPTED', 'DECLINED', 'CANCELED') "
          f"AND closed_us >= ?{chosen}", [before, *valid_params, boundary, *chosen_params]),
-        (f"SELECT 'x', {group}, action, expires_us / " + str(DAY_US) + ", 'expired', COUNT(*), 0 "
+        (f"SELECT 'x', {grouped_by}, action, expires_us / " + str(DAY_US) + ", 'expired', COUNT(*), 0 "
          f"FROM {{p}}handshakes WHERE expires_us >= ? AND expires_us <= ? AND {valid} "
          f"AND state IN ('REQUESTED', 'OPEN'){chosen} GROUP BY 2, 3, 4", [boundary, now_us, *valid_params, *chosen_params]),
     ]

@@ -20,6 +20,8 @@ written are the same as catch-up writes (tests/integration/test_replay.py).
 from __future__ import annotations
 
 import itertools
+from collections import Counter
+import operator
 from dataclasses import dataclass, field
 from typing import Any, Callable, Sequence
 
@@ -37,6 +39,11 @@ class VersionedTable:
     key: str
     columns: tuple[str, ...]  # begins with key, valid_from, valid_to
 
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "values", operator.itemgetter(*self.columns))  # a row's values, in column order
+
+    values: Callable[[Row], tuple[Any, ...]] = field(init=False, repr=False, compare=False)
+
     def insert_sql(self) -> str:
         return f"INSERT INTO {{p}}{self.name} ({', '.join(self.columns)}) VALUES ({', '.join('?' * len(self.columns))})"
 
@@ -52,6 +59,7 @@ class HeldRows:
         self.limit = limit
         self.rows: dict[str, dict[str, Row]] = {}
         self.release_all = False  # set to write every held row with the next batch
+        self.totals: Counter[Any] = Counter()  # additive counters summed across batches, written at release
 
     def count(self) -> int:
         return sum(len(rows) for rows in self.rows.values())
@@ -134,7 +142,7 @@ def _write_table(cursor: Any, sql: Sql, table: VersionedTable,
         new.append(version)
     _update_current(cursor, sql, table, in_place, closed)
     if new:
-        cursor.executemany(sql(table.insert_sql()), [[version[c] for c in table.columns] for version in new])
+        cursor.executemany(sql(table.insert_sql()), list(map(table.values, new)))
 
 
 def _write_held(cursor: Any, sql: Sql, table: VersionedTable,
@@ -173,8 +181,9 @@ def _write_held(cursor: Any, sql: Sql, table: VersionedTable,
             version = {**old, **columns, "valid_from": position, "valid_to": None}
         current[key] = version
     _update_current(cursor, sql, table, in_place, closed)
-    if finished:
-        insert_rows(cursor, sql, table.name, table.columns, [[version[c] for c in table.columns] for version in finished])
+    if finished:  # in key order: neighbours in the primary key's pages
+        finished.sort(key=lambda version: (version[table.key], version["valid_from"]))
+        insert_rows(cursor, sql, table.name, table.columns, list(map(table.values, finished)))
 
 
 def _release(cursor: Any, sql: Sql, tables: Sequence[VersionedTable], held: HeldRows) -> None:
@@ -186,7 +195,7 @@ def _release(cursor: Any, sql: Sql, tables: Sequence[VersionedTable], held: Held
         if excess <= 0 or not current:
             continue
         keys = list(itertools.islice(current, min(excess, len(current))))
-        insert_rows(cursor, sql, table.name, table.columns, [[current[k][c] for c in table.columns] for k in keys])
+        insert_rows(cursor, sql, table.name, table.columns, [table.values(current[k]) for k in sorted(keys)])
         for key in keys:
             del current[key]
         excess -= len(keys)

@@ -23,6 +23,7 @@ from eventsourcing import persistence
 from eventsourcing.persistence import IntegrityError, Notification, ProgrammingError, Tracking
 from eventsourcing.sqlite import SQLiteDatastore
 
+from projections.bulk_load import bulk_transactions, decode, fewer_full_collections, time_only
 from projections.queries import EMAIL_MOVES
 from projections.rollup import CLUSTERED, backfill
 from projections.versions import HeldRows
@@ -201,7 +202,14 @@ class HandshakeView:
         """Decode the events and gather their row changes (before the transaction: less time locked)."""
         batch = RowChanges(held)
         for notification in notifications:
-            self._apply_event(batch, prefix, notification.id, app.mapper.to_domain_event(notification))
+            if held is None:
+                self._apply_event(batch, prefix, notification.id, app.mapper.to_domain_event(notification))
+                continue
+            instant_us = time_only(app.mapper, notification)  # a replay: events without rows give their instant
+            if instant_us is None:
+                self._apply_event(batch, prefix, notification.id, decode(app.mapper, notification))
+            else:
+                batch.times.append((notification.id, instant_us))
         return batch
 
     def _write(self, batch: RowChanges, name: str, prefix: str, last: int, *, after: int | None) -> None:
@@ -231,14 +239,15 @@ class HandshakeView:
     # -- rebuild --------------------------------------------------------------------------------
 
     def rebuild(self, app: Any, *, batch: int = 10_000, progress: Callable[[int, int], None] | None = None,
-                hold: int = 300_000) -> int:
+                hold: int = 300_000, commit_every: int = 50_000) -> int:
         """Replay the whole log into fresh tables beside the live ones, then swap them in.
 
         In bulk: the current version of every row stays in memory while the log is replayed
-        (``HeldRows``), so each version is written once, by ``executemany`` of whole batches per
-        table; the secondary indexes are built once, after the load. Big batches: random
-        handshake ids dirty pages all over the primary key, and every commit's pages are
-        written again at the WAL checkpoint.
+        (``HeldRows``, ``hold`` rows at most), so each version is written once, by ``executemany``
+        (COPY on PostgreSQL) of whole batches per table; the secondary indexes are built once,
+        after the load; transactions of ``commit_every`` events or so: random handshake ids
+        dirty pages all over the primary key, and every commit's pages are written again at the
+        WAL checkpoint. The load's connection and settings: ``projections/bulk_load.py``.
         """
         shadow, shadow_name = "next_" + self.prefix, self.upstream + "#rebuild"
         with self._transaction() as cursor:
@@ -249,34 +258,75 @@ class HandshakeView:
                 if not statement.startswith("CREATE INDEX"):  # built once, after the bulk load
                     cursor.execute(statement)
         held = HeldRows(hold)
-        position = self._follow(app, shadow_name, shadow, stop=None, batch=batch, progress=progress, held=held)
-        self._release(held, shadow)
-        if self.placeholder != "?":  # PostgreSQL renames the shadow's indexes at the swap: build them now
-            for statement in self._statements(TABLES, shadow):
-                if statement.startswith("CREATE INDEX"):
-                    with self._transaction() as cursor:
-                        cursor.execute(statement)
-        with self._lock:
-            # Events that arrived meanwhile, then the swap, in one go for readers.
-            position = self._follow(app, shadow_name, shadow, stop=None, batch=batch, progress=progress, held=held)
-            with self._transaction() as cursor:
-                # The tracking row first: appliers in other processes lock it before the tables
-                # (see _claim), so taking it first cannot deadlock with them.
-                tracking = self._tracking_table()
-                cursor.execute(self._sql(f"DELETE FROM {tracking} WHERE application_name = ?"), [self.upstream])
-                cursor.execute(self._sql(f"UPDATE {tracking} SET application_name = ? WHERE application_name = ?"),
-                               [self.upstream, shadow_name])
-                RowChanges(held).release_held(cursor, lambda text: self._sql(text, shadow))
-                for table in TABLE_NAMES:
-                    cursor.execute(f"DROP TABLE IF EXISTS {self.prefix}{table}")
-                    cursor.execute(f"ALTER TABLE {shadow}{table} RENAME TO {self.prefix}{table}")
-                self._rename_indexes(cursor, shadow)
+        with bulk_transactions(self.recorder.datastore, self._transaction) as transaction, fewer_full_collections():
+            self._load(app, shadow_name, shadow, held, transaction, batch=batch, commit_every=commit_every,
+                       progress=progress)
+            if self.placeholder != "?":  # PostgreSQL renames the shadow's indexes at the swap: build them now
+                for statement in self._statements(TABLES, shadow):
+                    if statement.startswith("CREATE INDEX"):
+                        with transaction() as cursor:
+                            cursor.execute(statement)
+            with self._lock:
+                # Events that arrived meanwhile, then the swap, in one go for readers.
+                position = self._follow(app, shadow_name, shadow, stop=None, batch=batch, progress=progress,
+                                        held=held)
+                with transaction() as cursor:
+                    # The tracking row first: appliers in other processes lock it before the tables
+                    # (see _claim), so taking it first cannot deadlock with them.
+                    tracking = self._tracking_table()
+                    cursor.execute(self._sql(f"DELETE FROM {tracking} WHERE application_name = ?"), [self.upstream])
+                    cursor.execute(self._sql(f"UPDATE {tracking} SET application_name = ? WHERE application_name = ?"),
+                                   [self.upstream, shadow_name])
+                    RowChanges(held).release_held(cursor, lambda text: self._sql(text, shadow))
+                    for table in TABLE_NAMES:
+                        cursor.execute(f"DROP TABLE IF EXISTS {self.prefix}{table}")
+                        cursor.execute(f"ALTER TABLE {shadow}{table} RENAME TO {self.prefix}{table}")
+                    self._rename_indexes(cursor, shadow)  # on SQLite: built here, with the load's page cache
         return position
 
-    def _release(self, held: HeldRows, prefix: str) -> None:
-        """Write every row a replay holds, in one transaction."""
-        with self._transaction() as cursor:
-            RowChanges(held).release_held(cursor, lambda text: self._sql(text, prefix))
+    def _load(self, app: Any, name: str, prefix: str, held: HeldRows, transaction: Callable[[], Any], *,
+              batch: int, commit_every: int, progress: Callable[[int, int], None] | None) -> None:
+        """The rebuild's bulk load: every event up to the log's end when read, then every held row.
+
+        Batches are written in log order, several to a transaction (``commit_every`` events or
+        so), each transaction ending with the tracking position of its last batch; the first
+        checks the position it continues from (``_claim``), as catch-up does. An error leaves
+        the shadow tables unswapped.
+        """
+
+        def batches() -> Iterator[tuple[int, int, int, RowChanges]]:
+            position = self.position(name)
+            while True:
+                page = app.recorder.select_notifications(start=position, limit=batch, inclusive_of_start=False)
+                if not page:
+                    return
+                yield position, page[-1].id, len(page), self._prepare(app, page, prefix, held)
+                position = page[-1].id
+                if len(page) < batch:
+                    return  # the end of the log when it was read
+
+        def sql(text: str) -> str:
+            return self._sql(text, prefix)
+
+        events = batches()
+        ended = False
+        while not ended:
+            with transaction() as cursor:
+                written, last = 0, None
+                for after, last, count, rows in events:
+                    if written == 0 and after:
+                        self._claim(cursor, name, after)
+                    rows.write(cursor, sql)
+                    written += count
+                    if progress:
+                        progress(last, count)
+                    if written >= commit_every:
+                        break
+                else:
+                    ended = True
+                    RowChanges(held).release_held(cursor, sql)
+                if last is not None:
+                    self.recorder._insert_tracking(cursor, Tracking(name, last))
 
     def _tracking_table(self) -> str:
         return getattr(self.recorder, "tracking_table_name", "tracking")

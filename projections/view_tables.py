@@ -17,6 +17,7 @@ and PostgreSQL.
 from __future__ import annotations
 
 import json
+from collections import Counter
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
@@ -27,11 +28,13 @@ from ledger.domain.directory import email_key
 from ledger.domain.handshake import ACCEPTED, CANCELED, DECLINED, LIVE_STATES, OPEN, REQUESTED, RETENTION, Handshake
 from ledger.domain.instants import EPOCH, from_us, to_us
 from ledger.domain.organization import ALL, Organization
+from ledger.domain.transfer import ResponsibilityTransfer
 from projections.rollup import ROLLUP_TABLE, RollupChanges
 from projections.transfer_tables import TRANSFER_TABLE_NAMES, TRANSFER_TABLES, TRANSFERS, add_transfer_event
 from projections.versions import HeldRows, Row, VersionedBatch, VersionedTable, insert_rows
 
 MICROS = 1_000_000
+HELD_TOTALS = 100_000  # rollup buckets a replay sums in memory at most before writing them
 RETENTION_US = int(RETENTION.total_seconds()) * MICROS
 VERSION_COLUMNS = "valid_from BIGINT NOT NULL, valid_to BIGINT"
 TABLES = f"""
@@ -150,17 +153,22 @@ class RowChanges(VersionedBatch):
         for position, organization_id, deleted_us in self.deletions:
             self._retire_invitations(cursor, sql, position, organization_id, deleted_us)
         super().write(cursor, sql)  # (a profile change adds its email move here, seeing the row before)
-        self.rollup.write(cursor, sql)
+        if self.held is None:
+            self.rollup.write(cursor, sql)
+        else:  # a replay adds the counters up in memory: a bucket's row written once, not once a batch
+            self.held.totals.update(self.rollup.tagged())
+            if len(self.held.totals) > HELD_TOTALS:
+                self._write_totals(cursor, sql)
         if self.email_moves:
             insert_rows(cursor, sql, "email_moves", ("notification_id", "account_id", "email_key", "was"),
                         sorted(self.email_moves), bulk=self.held is not None)
         if self.documents:
             insert_rows(cursor, sql, "handshake_documents", ("id", "arn", "parties", "resources"), self.documents,
                         bulk=self.held is not None)
-        if self.times:
-            cursor.execute(sql("SELECT MAX(high_us) AS high FROM {p}event_times"))
+        if self.times:  # high_us never decreases: the last row's is the highest (a key seek, not a scan)
+            cursor.execute(sql("SELECT high_us AS high FROM {p}event_times ORDER BY notification_id DESC LIMIT 1"))
             found = cursor.fetchone()
-            high = (found["high"] if isinstance(found, dict) else found[0]) or 0
+            high = ((found["high"] if isinstance(found, dict) else found[0]) if found else None) or 0
             rows = []
             for notification_id, timestamp_us in self.times:
                 high = max(high, timestamp_us)
@@ -168,6 +176,14 @@ class RowChanges(VersionedBatch):
             insert_rows(cursor, sql, "event_times", ("notification_id", "timestamp_us", "high_us"), rows,
                         bulk=self.held is not None)
 
+    def release_held(self, cursor: Any, sql: Any) -> None:
+        super().release_held(cursor, sql)
+        self._write_totals(cursor, sql)
+
+    def _write_totals(self, cursor: Any, sql: Any) -> None:
+        if self.held is not None and self.held.totals:
+            totals, self.held.totals = RollupChanges.of_tagged(self.held.totals), Counter()
+            totals.write(cursor, sql)
 
     def _retire_invitations(self, cursor: Any, sql: Any, position: int, organization_id: str, deleted_us: int) -> None:
         """A deleted organization takes its handshakes out of every view from that instant
@@ -187,10 +203,30 @@ class RowChanges(VersionedBatch):
             self.change("handshakes", position, handshake_id, retire)
 
 
+ROW_EVENTS = (Handshake.Created, *CLOSED, Handshake.ChildAccepted, Handshake.ChildWithdrawn, Account.Created,
+              Account.ProfileChanged, Account.JoinedOrganization, Account.LeftOrganization, Organization.Created,
+              Organization.AllFeaturesEnabled, Organization.Deleted, Organization.PolicyTypeEnabled,
+              Organization.PolicyTypeDisabled, Organization.ServiceAccessEnabled,
+              Organization.ServiceAccessDisabled, ResponsibilityTransfer.Event)
+
+
+_MAKES_ROWS: dict[type, bool] = {}
+
+
+def makes_rows(event_type: type) -> bool:
+    """Whether events of this type change rows (worked out once per type: many events of a log don't)."""
+    makes = _MAKES_ROWS.get(event_type)
+    if makes is None:
+        makes = _MAKES_ROWS[event_type] = issubclass(event_type, ROW_EVENTS)
+    return makes
+
+
 def add_event(batch: RowChanges, position: int, event: Any) -> None:
     """Add one event's row changes to the batch."""
     timestamp_us = to_us(event.timestamp)
     batch.times.append((position, timestamp_us))
+    if not makes_rows(type(event)):
+        return
     key = event.originator_id
     if isinstance(event, Handshake.Created):  # the commonest events first: a rebuild asks this of each
         row = _handshake_row(event, timestamp_us)
