@@ -23,6 +23,9 @@ from ledger.domain.aggregate import LedgerAggregate, LedgerCreated
 
 ALL, CONSOLIDATED_BILLING = "ALL", "CONSOLIDATED_BILLING"
 RATE_WINDOW = timedelta(hours=24)
+# How often, at most, the invitations that no longer count are forgotten (every reader filters by
+# time anyway: pruning keeps the aggregate small, and each prune costs a pass over the invitations).
+PRUNE_EVERY = timedelta(hours=1)
 
 
 def check_all_features(feature_set: str) -> None:
@@ -137,6 +140,7 @@ class Organization(LedgerAggregate):
         # handshake id -> {target, requested_at, expires_at, open, accepted}; pruned as it ages.
         # ``target``: the account id, or ``email:<address>`` as sent (resolved when compared).
         self.invitations: dict[str, dict[str, Any]] = {}
+        self.pruned_at: datetime | None = None  # when the invitations were last pruned
         self.all_features_request: dict[str, Any] | None = None
         self.service_access: dict[str, datetime] = {}  # service principal -> DateEnabled
         self.policy_types: list[str] = []  # enabled in the root, in the order enabled
@@ -312,7 +316,12 @@ class Organization(LedgerAggregate):
         self.members = {}
 
     def _prune(self, now: datetime) -> None:
-        """Forget invitations that no longer count for anything: not open, and out of the rate window."""
+        """Forget invitations that no longer count for anything: not open, and out of the rate window
+        (at most once per ``PRUNE_EVERY``: readers filter by time, so an entry kept longer changes no answer)."""
+        pruned_at = getattr(self, "pruned_at", None)  # snapshots taken before it existed lack it
+        if pruned_at is not None and now - pruned_at < PRUNE_EVERY:
+            return
+        self.pruned_at = now
         horizon = now - RATE_WINDOW
         self.invitations = {
             h: i for h, i in self.invitations.items()
