@@ -1,0 +1,121 @@
+"""The bulk demo on both cores: the view is rebuilt in a second process while the log is written.
+
+The view's rebuild (``HandshakeView.rebuild``: fresh tables beside the live ones, rows held in
+memory, indexes built after the load, then the swap) reads the log in batches and takes a short
+batch for the log's end. Here it reads a log still being written: ``FollowingRecorder`` answers a
+read with fewer notifications than asked only once the writer has said it is done, and waits
+(polling) until then. So the replay runs a batch behind the writer, on the other core, and ends
+with the swap moments after the last commit. The rebuild is the one any ``rebuild`` runs; only its
+reads wait.
+
+A location that only this process can see (``:memory:``) is rebuilt here, after the seeding. If
+the second process fails, the view is rebuilt here too, after one line on stderr.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import sys
+from typing import Any, Sequence
+
+from eventsourcing.persistence import Notification
+
+from ledger.entrypoints import bulk_demo
+from ledger.entrypoints.bootstrap import open_ledger
+from ledger.entrypoints.facade import Ledger
+
+POLL = 0.05  # seconds between reads of a log whose next batch is not complete yet
+START_TIMEOUT = 120.0  # seconds for the second process to open the location
+
+
+class FollowingRecorder:
+    """An application recorder whose ``select_notifications`` waits for a full batch, or for ``done``."""
+
+    def __init__(self, recorder: Any, done: Any, poll: float = POLL):
+        self.recorder, self.done, self.poll = recorder, done, poll
+
+    def select_notifications(self, start: int | None, limit: int, stop: int | None = None,
+                             topics: Sequence[str] = (), *, inclusive_of_start: bool = True) -> Sequence[Notification]:
+        while True:
+            finished = self.done.is_set()  # asked before reading: a read after it sees every event
+            found = self.recorder.select_notifications(start, limit, stop, topics, inclusive_of_start=inclusive_of_start)
+            if finished or len(found) >= limit or (stop is not None and found and found[-1].id >= stop):
+                return found
+            self.done.wait(self.poll)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.recorder, name)
+
+
+class FollowingLog:
+    """What the view's rebuild reads of an application (its recorder and mapper), following a log being written."""
+
+    def __init__(self, app: Any, done: Any, poll: float = POLL):
+        self.recorder = FollowingRecorder(app.recorder, done, poll)
+        self.mapper = app.mapper
+        self.name = app.name
+
+
+def rebuild_following(location: str, ready: Any, done: Any) -> None:
+    """The second process: open the location (its log still empty), say so, and rebuild the view
+    from the log as it is written, until ``done`` is set and the last batch is in."""
+    with open_ledger(location) as ledger:
+        ready.set()
+        ledger.view.rebuild(FollowingLog(ledger.app, done))
+
+
+class ConcurrentRebuild:
+    """Starts ``rebuild_following`` in a spawned process; ``wait_ready()`` before the first write,
+    ``finish()`` after the last: the view is then rebuilt and swapped in (here, if the process failed)."""
+
+    def __init__(self, location: str):
+        context = multiprocessing.get_context("spawn")  # nothing of this process's open stores is inherited
+        self.ready, self.done = context.Event(), context.Event()
+        self.process = context.Process(target=rebuild_following, args=(location, self.ready, self.done),
+                                       name="bulk-demo-rebuild", daemon=True)
+        self.process.start()
+        self._waited = False
+
+    def wait_ready(self) -> None:
+        """Blocks until the second process has opened the location (its catch-up of an empty log done)."""
+        if self._waited:
+            return
+        self._waited = True
+        for _ in range(int(START_TIMEOUT / 0.1)):
+            if self.ready.wait(0.1) or not self.process.is_alive():
+                return  # ready, or failed to start (``finish`` rebuilds here)
+        # Still opening: it will replay whatever it then finds, and rebuild from the start anyway.
+
+    def finish(self, ledger: Ledger) -> None:
+        """Tells the second process the log is complete, waits for its swap; rebuilds here if it failed."""
+        self.done.set()
+        self.process.join()
+        if self.process.exitcode != 0:
+            print(f"the view's rebuild in a second process failed (exit {self.process.exitcode}); rebuilding here",
+                  file=sys.stderr)
+            ledger.rebuild()
+        else:
+            ledger.catch_up()  # the swapped-in view is at the log's end: nothing to apply
+
+    def abandon(self) -> None:
+        """The seeding failed: stop the second process."""
+        self.done.set()
+        if self.process.is_alive():
+            self.process.terminate()
+        self.process.join()
+
+
+def seed_and_rebuild(ledger: Ledger, *, location: str, **seeding: Any) -> bulk_demo.BulkSeeded:
+    """``bulk_demo.seed_bulk`` into ``ledger`` (empty) and its view rebuilt, both at once where they can be."""
+    if location == ":memory:":
+        seeded = bulk_demo.seed_bulk(ledger.app, location=location, **seeding)
+        ledger.rebuild()
+        return seeded
+    rebuild = ConcurrentRebuild(location)
+    try:
+        seeded = bulk_demo.seed_bulk(ledger.app, location=location, before_write=rebuild.wait_ready, **seeding)
+    except BaseException:
+        rebuild.abandon()
+        raise
+    rebuild.finish(ledger)
+    return seeded
