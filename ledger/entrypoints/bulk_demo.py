@@ -34,6 +34,7 @@ from ledger.domain.handshake import INVITE, INVITE_LIFETIME, OPEN, Handshake
 from ledger.domain.ids import handshake_arn
 from ledger.domain.organization import ALL, Organization
 from ledger.entrypoints.bulk_encoding import BulkEncoder
+from ledger.storage.bulk import insert_in_bulk
 
 ORG_SIZE = 1_000  # handshakes per organization, at every N
 # Accounts each organization invites again and again. An unanswered invitation holds its recipient
@@ -248,6 +249,6 @@ def seed_bulk(app: Any, *, handshakes: int, seed: int, end: datetime, location: 
     def write(events: list[Any]) -> None:
         if before_write is not None:
             before_write()
-        recorder.insert_events(encoder.encode(events))
+        insert_in_bulk(recorder, encoder.encode(events))
 
     return BulkSeeder(write, handshakes=handshakes, seed=seed, end=end, location=location, batch=batch).run()
