@@ -86,16 +86,19 @@ class ConcurrentRebuild:
                 return  # ready, or failed to start (``finish`` rebuilds here)
         # Still opening: it will replay whatever it then finds, and rebuild from the start anyway.
 
-    def finish(self, ledger: Ledger) -> None:
-        """Tells the second process the log is complete, waits for its swap; rebuilds here if it failed."""
+    def finish(self, ledger: Ledger) -> int:
+        """Tells the second process the log is complete and waits for its swap; rebuilds here if it
+        failed. Returns the position the second process's view reached (0 if it failed)."""
         self.done.set()
         self.process.join()
         if self.process.exitcode != 0:
             print(f"the view's rebuild in a second process failed (exit {self.process.exitcode}); rebuilding here",
                   file=sys.stderr)
             ledger.rebuild()
-        else:
-            ledger.catch_up()  # the swapped-in view is at the log's end: nothing to apply
+            return 0
+        reached = ledger.view.position()
+        ledger.catch_up()  # the swapped-in view is at the log's end: nothing to apply
+        return reached
 
     def abandon(self) -> None:
         """The seeding failed: stop the second process."""
