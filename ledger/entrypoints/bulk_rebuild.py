@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import multiprocessing
 import sys
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 from eventsourcing.persistence import Notification
 
@@ -28,11 +28,17 @@ POLL = 0.05  # seconds between reads of a log whose next batch is not complete y
 START_TIMEOUT = 120.0  # seconds for the second process to open the location
 
 
-class FollowingRecorder:
-    """An application recorder whose ``select_notifications`` waits for a full batch, or for ``done``."""
+class WriterGone(Exception):
+    """The process writing the log ended without saying it was done (killed): the rebuild is abandoned."""
 
-    def __init__(self, recorder: Any, done: Any, poll: float = POLL):
-        self.recorder, self.done, self.poll = recorder, done, poll
+
+class FollowingRecorder:
+    """An application recorder whose ``select_notifications`` waits for a full batch, or for ``done``;
+    ``WriterGone`` if ``writer_alive()`` turns false while it waits."""
+
+    def __init__(self, recorder: Any, done: Any, poll: float = POLL,
+                 writer_alive: Callable[[], bool] = lambda: True):
+        self.recorder, self.done, self.poll, self.writer_alive = recorder, done, poll, writer_alive
 
     def select_notifications(self, start: int | None, limit: int, stop: int | None = None,
                              topics: Sequence[str] = (), *, inclusive_of_start: bool = True) -> Sequence[Notification]:
@@ -41,7 +47,8 @@ class FollowingRecorder:
             found = self.recorder.select_notifications(start, limit, stop, topics, inclusive_of_start=inclusive_of_start)
             if finished or len(found) >= limit or (stop is not None and found and found[-1].id >= stop):
                 return found
-            self.done.wait(self.poll)
+            if not self.done.wait(self.poll) and not self.writer_alive():
+                raise WriterGone("the bulk demo's writer ended before the log was complete")
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.recorder, name)
@@ -50,18 +57,21 @@ class FollowingRecorder:
 class FollowingLog:
     """What the view's rebuild reads of an application (its recorder and mapper), following a log being written."""
 
-    def __init__(self, app: Any, done: Any, poll: float = POLL):
-        self.recorder = FollowingRecorder(app.recorder, done, poll)
+    def __init__(self, app: Any, done: Any, poll: float = POLL, writer_alive: Callable[[], bool] = lambda: True):
+        self.recorder = FollowingRecorder(app.recorder, done, poll, writer_alive)
         self.mapper = app.mapper
         self.name = app.name
 
 
 def rebuild_following(location: str, ready: Any, done: Any) -> None:
     """The second process: open the location (its log still empty), say so, and rebuild the view
-    from the log as it is written, until ``done`` is set and the last batch is in."""
+    from the log as it is written, until ``done`` is set and the last batch is in. Should the writer
+    die first (killed), ``WriterGone``: the half-built tables are left beside the live ones, and the
+    next rebuild drops them; the demo refuses the half-written location (it holds events)."""
+    writer = multiprocessing.parent_process()
     with open_ledger(location) as ledger:
         ready.set()
-        ledger.view.rebuild(FollowingLog(ledger.app, done))
+        ledger.view.rebuild(FollowingLog(ledger.app, done, writer_alive=writer.is_alive if writer else lambda: True))
 
 
 class ConcurrentRebuild:

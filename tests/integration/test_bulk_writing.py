@@ -4,15 +4,23 @@ the view rebuilt in a second process while the log was written equals a rebuild 
 
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from ledger.entrypoints.bootstrap import open_ledger
 from ledger.entrypoints.bulk_demo import BulkSeeder, seed_bulk
 from ledger.entrypoints.bulk_encoding import BulkEncoder
-from ledger.entrypoints.bulk_rebuild import ConcurrentRebuild
+from ledger.entrypoints.bulk_rebuild import ConcurrentRebuild, FollowingRecorder, WriterGone
 from tests.conftest import new_location
 
 END = datetime(2026, 11, 30, 12, tzinfo=timezone.utc)
@@ -65,3 +73,48 @@ def test_a_topic_orjson_would_write_otherwise_is_written_by_the_mapper() -> None
         stored = [mapper.to_stored_event(e) for e in events]
         assert rows == [(s.originator_id, s.originator_version, s.topic, s.state) for s in stored]
         assert b"1e+16" in rows[0][3]
+
+
+def _following(ledger: Any, done: threading.Event, alive: bool = True) -> FollowingRecorder:
+    return FollowingRecorder(ledger.app.recorder, done, poll=0.01, writer_alive=lambda: alive)
+
+
+def test_a_read_of_a_log_being_written_waits_for_a_full_batch_or_the_writers_end() -> None:
+    with open_ledger(":memory:") as ledger:
+        written = seed_bulk(ledger.app, location=":memory:", **{**STORY, "handshakes": 40}).events
+        done = threading.Event()
+        assert len(_following(ledger, done).select_notifications(1, written)) == written  # a full batch at once
+        threading.Timer(0.2, done.set).start()
+        assert len(_following(ledger, done).select_notifications(1, written + 1)) == written  # once done
+        assert done.is_set()
+        with pytest.raises(WriterGone):  # the writer died: the rebuild stops, not waits forever
+            _following(ledger, threading.Event(), alive=False).select_notifications(1, written + 1)
+
+
+KILLED_WRITER = """
+import os, signal, sys
+from ledger.entrypoints.bootstrap import open_ledger
+from ledger.entrypoints.bulk_rebuild import ConcurrentRebuild, FollowingRecorder, WriterGone
+if __name__ == "__main__":
+    with open_ledger(sys.argv[1]) as ledger:
+        rebuild = ConcurrentRebuild(sys.argv[1])
+        rebuild.wait_ready()
+        print(rebuild.process.pid, flush=True)
+        os.kill(os.getpid(), signal.SIGKILL)
+"""
+
+
+def test_the_second_process_ends_when_the_writer_is_killed(tmp_path: Path) -> None:
+    script = tmp_path / "killed_writer.py"
+    script.write_text(KILLED_WRITER)
+    writer = subprocess.Popen([sys.executable, str(script), str(tmp_path / "data")], stdout=subprocess.PIPE, text=True)
+    assert writer.stdout is not None
+    follower = int(writer.stdout.readline())  # (the follower holds the pipe open as long as it lives)
+    assert writer.wait(timeout=60) == -signal.SIGKILL
+    for _ in range(300):  # it notices within a poll (0.05 s); 30 s at most
+        if not Path(f"/proc/{follower}").exists() or "zombie" in Path(f"/proc/{follower}/status").read_text():
+            break
+        time.sleep(0.1)
+    else:
+        os.kill(follower, signal.SIGKILL)
+        pytest.fail("the second process went on waiting for a writer that was killed")
