@@ -42,11 +42,15 @@ class FollowingRecorder:
 
     def select_notifications(self, start: int | None, limit: int, stop: int | None = None,
                              topics: Sequence[str] = (), *, inclusive_of_start: bool = True) -> Sequence[Notification]:
+        first = (start or 0) + (0 if inclusive_of_start else 1)  # the first position this read may return
         while True:
             finished = self.done.is_set()  # asked before reading: a read after it sees every event
-            found = self.recorder.select_notifications(start, limit, stop, topics, inclusive_of_start=inclusive_of_start)
-            if finished or len(found) >= limit or (stop is not None and found and found[-1].id >= stop):
-                return found
+            # A short batch is read only to be dropped: wait until the log's head says a full one is there.
+            if finished or stop is not None or (self.recorder.max_notification_id() or 0) >= first + limit - 1:
+                found = self.recorder.select_notifications(start, limit, stop, topics,
+                                                           inclusive_of_start=inclusive_of_start)
+                if finished or len(found) >= limit or (stop is not None and found and found[-1].id >= stop):
+                    return found
             if not self.done.wait(self.poll) and not self.writer_alive():
                 raise WriterGone("the bulk demo's writer ended before the log was complete")
 
