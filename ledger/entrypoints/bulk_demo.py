@@ -33,6 +33,8 @@ from ledger.domain.account import Account, default_email, default_name
 from ledger.domain.handshake import INVITE, INVITE_LIFETIME, OPEN, Handshake
 from ledger.domain.ids import handshake_arn
 from ledger.domain.organization import ALL, Organization
+from ledger.entrypoints.bulk_encoding import BulkEncoder
+from ledger.storage.bulk import BulkInserter
 
 ORG_SIZE = 1_000  # handshakes per organization, at every N
 # Accounts each organization invites again and again. An unanswered invitation holds its recipient
@@ -239,11 +241,14 @@ class BulkSeeder:
 
 
 def seed_bulk(app: Any, *, handshakes: int, seed: int, end: datetime, location: str,
-              batch: int = 10_000) -> BulkSeeded:
-    """Write the bulk story into ``app`` (an empty ``HandshakeLedger``); the views are not caught up."""
-    mapper, recorder = app.mapper, app.recorder
+              batch: int = 10_000, before_write: Callable[[], None] | None = None) -> BulkSeeded:
+    """Write the bulk story into ``app`` (an empty ``HandshakeLedger``); the views are not caught up.
+    ``before_write()``, if given, runs before each transaction."""
+    encoder = BulkEncoder(app.mapper)
+    with BulkInserter(app.recorder) as inserter:
+        def write(events: list[Any]) -> None:
+            if before_write is not None:
+                before_write()
+            inserter.insert(encoder.encode(events))
 
-    def write(events: list[Any]) -> None:
-        recorder.insert_events([mapper.to_stored_event(event) for event in events])
-
-    return BulkSeeder(write, handshakes=handshakes, seed=seed, end=end, location=location, batch=batch).run()
+        return BulkSeeder(write, handshakes=handshakes, seed=seed, end=end, location=location, batch=batch).run()

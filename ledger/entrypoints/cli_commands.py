@@ -294,7 +294,7 @@ def events(args: argparse.Namespace) -> int:
 def demo(args: argparse.Namespace) -> int:
     """Seed an empty location: the hand-played story up to ``ORG_SIZE`` handshakes, in bulk beyond.
     The location is taken for the demo alone: one a server is using, or that holds events, is refused."""
-    from ledger.entrypoints import bulk_demo, demo as story
+    from ledger.entrypoints import bulk_demo, bulk_rebuild, demo as story
     from ledger.storage.stores import LocationBusy, Occupancy
 
     where = location(args)
@@ -317,10 +317,10 @@ def demo(args: argparse.Namespace) -> int:
                 summary = story.summary(ledger, seeded)
             else:
                 clock.move_to(system_clock.now())
-                bulk = bulk_demo.seed_bulk(ledger.app, handshakes=args.handshakes, seed=args.seed,
-                                           end=story.demo_start(clock.now()) + story.SPAN, location=where,
-                                           batch=1_000 if ledger.store.kind == "postgres" else 10_000)
-                ledger.rebuild()  # the fresh view, in bulk: indexes built after the rows
+                # The fresh view in bulk (indexes built after the rows), rebuilt as the log is written.
+                bulk = bulk_rebuild.seed_and_rebuild(ledger, handshakes=args.handshakes, seed=args.seed,
+                                                     end=story.demo_start(clock.now()) + story.SPAN, location=where,
+                                                     batch=1_000 if ledger.store.kind == "postgres" else 10_000)
                 summary = story.bulk_summary(ledger, bulk)
     data = f" --data {args.data}" if args.data else ""
     return emit(args, summary, lambda: fmt.demo(summary, data))
