@@ -208,24 +208,43 @@ def main(argv: list[str] | None = None) -> int:
         return int(args.run(args))
     except UsageError as error:
         return fail(str(error), 2)
-    except Failure as error:
+    except Exception as error:
+        if _interrupted(error):  # Ctrl-C inside a library's callback comes back as its own error
+            return fail("interrupted", 130)
+        return _answer(error)
+    except KeyboardInterrupt:
+        return fail("interrupted", 130)
+
+
+def _interrupted(error: BaseException) -> bool:
+    """Whether a KeyboardInterrupt is among the causes of ``error``."""
+    seen: BaseException | None = error
+    while seen is not None:
+        if isinstance(seen, KeyboardInterrupt):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
+
+
+def _answer(error: Exception) -> int:
+    """The exit code (and one line on stderr) for an error a command raised; any other is raised on."""
+    if isinstance(error, Failure):
         return fail(str(error), error.code)
-    except errors.OrganizationsError as error:
+    if isinstance(error, errors.OrganizationsError):
         return fail(str(error), 2 if isinstance(error, errors.InvalidInputException) else 1)
-    except ClientError as error:  # the same refusal, through an in-process boto3 client
+    if isinstance(error, ClientError):  # the same refusal, through an in-process boto3 client
         answer = error.response
         code, reason = answer["Error"]["Code"], answer.get("Reason")
         text = f"{code}{f' ({reason})' if reason else ''}: {answer['Error'].get('Message', '')}"
         return fail(text, 2 if code == "InvalidInputException" else 1)
-    except BrokenPipeError:  # e.g. `events | head`: the reader is gone, and that is fine
+    if isinstance(error, BrokenPipeError):  # e.g. `events | head`: the reader is gone, and that is fine
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
-    except STORE_ERRORS as error:
+    if isinstance(error, STORE_ERRORS):
         return fail(f"can't read the ledger: {error}", 1)
-    except OSError as error:
+    if isinstance(error, OSError):
         return fail(str(error), 1)
-    except KeyboardInterrupt:
-        return fail("interrupted", 130)
+    raise error
 
 
 if __name__ == "__main__":  # run as ledger.entrypoints.cli, the module the subcommands' modules import

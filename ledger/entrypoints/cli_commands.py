@@ -255,7 +255,13 @@ def diff(args: argparse.Namespace) -> int:
         until = args.to or ledger.now()
         if args.since > until:
             raise UsageError(f"--from {args.since:%Y-%m-%dT%H:%M:%SZ} is after now: give an instant before --to")
-        found = ledger.changes(args.since, until, organization_id=args.organization, account_id=args.account)
+        changes = ledger.iter_changes(args.since, until, organization_id=args.organization, account_id=args.account)
+        if getattr(args, "json", False):  # streamed: memory stays flat however many changes the window holds
+            for text in fmt.json_streamed({"From": args.since, "To": until}, "Changes", changes):
+                sys.stdout.write(text)
+            sys.stdout.write("\n")
+            return 0
+        found = list(changes)  # the table's columns are as wide as their widest cell: every row first
     return emit(args, {"From": args.since, "To": until, "Changes": found}, lambda: fmt.diff(found, args.since, until))
 
 
@@ -310,7 +316,8 @@ def demo(args: argparse.Namespace) -> int:
         with opened(args, existing=False, clock=clock) as ledger:
             events = ledger.app.recorder.max_notification_id() or 0
             if events:
-                raise Failure(f"{where} already holds a ledger ({events} events); the demo needs an empty location", 2)
+                raise Failure(f"{where} already holds a ledger ({events} events); the demo needs an empty location "
+                              "(an interrupted demo leaves what it wrote: remove it to seed again)", 2)
             if args.handshakes <= bulk_demo.ORG_SIZE:
                 seeded = story.seed(ledger, clock, handshakes=args.handshakes, seed=args.seed, location=where)
                 clock.move_to(system_clock.now())  # the summary reads the story from the present
@@ -324,6 +331,20 @@ def demo(args: argparse.Namespace) -> int:
                 summary = story.bulk_summary(ledger, bulk)
     data = f" --data {args.data}" if args.data else ""
     return emit(args, summary, lambda: fmt.demo(summary, data))
+
+
+def _not_seeding(args: argparse.Namespace) -> None:
+    """Refuse at once a location a demo is seeding (it holds it alone), before the server opens it."""
+    from ledger.storage.stores import LocationBusy, Occupancy
+
+    where = location(args)
+    try:
+        Occupancy(where, alone=False).close()
+    except LocationBusy:
+        raise Failure(f"{where} is in use by a demo that is seeding it; serve it once the demo has finished",
+                      2) from None
+    except OPEN_ERRORS:
+        pass  # the server's own opening says what is wrong with the location
 
 
 def serve(args: argparse.Namespace) -> int:
@@ -340,6 +361,7 @@ def serve(args: argparse.Namespace) -> int:
         print(f"{PROG}: warning: --host {args.host} serves every network interface"
               f"{'' if args.strict else ', and without --strict anyone who reaches it is any account'}",
               file=sys.stderr, flush=True)
+    _not_seeding(args)
     if args.workers > 1:
         from ledger.entrypoints.workers import serve as run_workers
 

@@ -13,7 +13,7 @@ import json
 import re
 import time
 from datetime import datetime, timedelta
-from typing import Any, Iterable, Sequence
+from typing import Any, Iterable, Iterator, Sequence
 
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, ProgressColumn, Task, TextColumn, TimeRemainingColumn
@@ -38,6 +38,18 @@ def one_line(value: Any) -> str:
 def as_json(value: Any) -> str:
     """JSON with datetimes as ISO 8601 (as the AWS CLI prints timestamps)."""
     return json.dumps(value, indent=2, default=lambda v: v.isoformat() if isinstance(v, datetime) else str(v))
+
+
+def json_streamed(head: dict[str, Any], key: str, items: Iterable[Any]) -> Iterator[str]:
+    """``as_json({**head, key: list(items)})`` in pieces, one item at a time (never the whole list)."""
+    opening = as_json({**head, key: []})
+    assert opening.endswith("[]\n}")
+    yield opening[:-len("[]\n}")] + "["
+    first = True
+    for item in items:
+        yield ("\n    " if first else ",\n    ") + as_json(item).replace("\n", "\n    ")
+        first = False
+    yield ("]" if first else "\n  ]") + "\n}"
 
 
 def when(value: datetime | str | None) -> str:

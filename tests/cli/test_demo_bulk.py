@@ -101,3 +101,11 @@ def test_bulk_story_is_one_the_api_would_allow(data_location: str) -> None:
         told = _story_as_told(ledger, seeded["Organizations"])
         ledger.rebuild()
         assert _story_as_told(ledger, seeded["Organizations"]) == told
+
+
+def test_serving_a_location_a_demo_is_seeding_is_refused_at_once(data_location: str) -> None:
+    from ledger.storage.stores import Occupancy
+
+    with Occupancy(data_location, alone=True):  # what the demo holds while it seeds
+        result = cli("serve", "--data", data_location, "--port", "0", timeout=30)
+    assert result.code == 2 and len(result.error_lines) == 1 and "seeding" in result.err, result.err

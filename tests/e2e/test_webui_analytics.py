@@ -32,7 +32,8 @@ def _charts(page: str) -> dict[str, dict]:
 
 def _table(page: str) -> list[list[str]]:
     body = page.split('id="by-organization"', 1)[1].split("<tbody>", 1)[1].split("</tbody>", 1)[0]
-    return [re.findall(r"<td[^>]*>(.*?)</td>", row, re.S) for row in body.split("<tr>")[1:]]
+    return [[re.sub(r"<[^>]+>", "", cell) for cell in re.findall(r"<td[^>]*>(.*?)</td>", row, re.S)]
+            for row in body.split("<tr>")[1:]]
 
 
 def test_top_ten_and_others_in_the_charts_and_the_table(many: Server) -> None:
@@ -45,6 +46,8 @@ def test_top_ten_and_others_in_the_charts_and_the_table(many: Server) -> None:
     assert len(rows) == 11 and rows[-1][0] == "2 other organizations (others)"
     totals = [int(row[2]) for row in rows]
     assert totals[:10] == sorted(totals[:10], reverse=True) and sum(totals) == 12000
+    organization = re.search(r"\((o-[0-9a-z]+)\)", rows[0][0]).group(1)  # type: ignore[union-attr]
+    assert f'href="/ui/?organization={organization}"' in page  # each organization links to its handshakes
     _, _, every = fetch(many, "/ui/analytics/organizations")
     by_organization = {row[0]: row[2:] for row in _table(every.decode())}
     for row in rows[:10]:  # the top ten's figures, as the every-organization page gives them

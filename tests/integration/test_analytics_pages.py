@@ -28,7 +28,7 @@ def _get(ui: WebUI, path: str) -> str:
 
 def _organizations(page: str) -> list[str]:
     body = page.split('id="by-organization"', 1)[1].split("</tbody>", 1)[0]
-    return re.findall(r"<tr>\s*<td>[^<]*\((o-[0-9a-z]+)\)</td>", body)
+    return re.findall(r"<tr>\s*<td><a href=\"/ui/\?organization=(o-[0-9a-z]+)\">", body)
 
 
 def test_pages_of_every_organization(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -32,7 +32,7 @@ HOUR = 3600.0
 PAGE_SIZE = 100  # rows of the every-organization table per page
 PARAMETERS: dict[str, Rule] = {}
 ORGANIZATIONS_PARAMETERS: dict[str, Rule] = {"sort": choice(SORTS),
-                                             "page": pattern(r"[1-9][0-9]{0,5}", "a page number from 1")}
+                                             "page": pattern(r"[1-9][0-9]{0,5}", "a page number from 1 to 999999")}
 
 
 def analytics_page(request: PageRequest) -> Page:
