@@ -20,6 +20,7 @@ from ledger.domain.handshake import EXPIRED, LIVE_STATES
 from ledger.domain.instants import from_us
 from projections.queries import LONGEST_VISIBLE_US, WITH_DOCUMENT, Moment, Page, ViewQueries
 from projections.aws_reads import ViewDirectory
+from projections.rollup_visible import visible_counts
 from projections.versions import valid_at
 
 STATES = ("REQUESTED", "OPEN", "ACCEPTED", "DECLINED", "CANCELED", "EXPIRED")
@@ -83,7 +84,19 @@ class LedgerBrowser:
         return Page(rows[:limit], len(rows) > limit)
 
     def counts(self, moment: Moment, filters: Filters, scope: Scope) -> dict[str, int]:
-        """How many visible handshakes are in each state (as read at the moment), and in all."""
+        """How many visible handshakes are in each state (as read at the moment), and in all. The
+        whole ledger's, or an action's, from the counters (``projections/rollup_visible.py``);
+        narrower ones from the rows."""
+        if scope.account_id is None and not (filters.organization_id or filters.recipient or filters.email):
+            counts = visible_counts(self.view, moment, action=filters.action)
+            if filters.state:
+                counts = {state: n if state == filters.state else 0 for state, n in counts.items()}
+            counts["TOTAL"] = sum(counts.values())
+            return counts
+        return self.counts_from_rows(moment, filters, scope)
+
+    def counts_from_rows(self, moment: Moment, filters: Filters, scope: Scope) -> dict[str, int]:
+        """``counts`` read from the visible handshake rows themselves (one pass over the scope's index)."""
         where, params = self._visible(moment, filters)
         union, union_params = self._union(moment, scope)
         sums = STATE_SUMS.format(now=int(moment.instant_us))

@@ -24,6 +24,10 @@ of the boundary's own hour, not of its day.
 the live ranking of organizations by handshakes reads one row per organization and action, not
 every day's counters.
 
+``rollup_visible`` holds how the number of *visible* handshakes in each state (what the Lists show,
+the web UI's list page counts) moves, by UTC day (``unit`` 'd') and again by hour ('h'):
+``projections/rollup_visible.py`` says what is counted where.
+
 The counters are not versioned: every event after a moment's position is later than the moment's
 day boundary (``projections/rollup_reads.py`` picks it so), so the whole days before it are
 complete and final; the rest is counted exactly from the view's rows.
@@ -51,7 +55,7 @@ ERROR = math.sqrt(GROWTH) - 1  # the largest relative error of a time to decisio
 SUB_MS = "h-"
 WHENEVER = -1_000_000  # the day of an organization's histogram counters: all days together
 
-CLUSTERED = ("rollup", "rollup_hours", "rollup_totals")  # SQLite keeps them WITHOUT ROWID: a group's counters lie together
+CLUSTERED = ("rollup", "rollup_hours", "rollup_totals", "rollup_visible")  # SQLite keeps them WITHOUT ROWID: a group's counters lie together
 ROLLUP_TABLE = """
 CREATE TABLE IF NOT EXISTS {p}rollup (
     organization_id TEXT NOT NULL,
@@ -74,6 +78,14 @@ CREATE TABLE IF NOT EXISTS {p}rollup_totals (
     n BIGINT NOT NULL,
     PRIMARY KEY (organization_id, action)
 );
+CREATE TABLE IF NOT EXISTS {p}rollup_visible (
+    unit TEXT NOT NULL,
+    start BIGINT NOT NULL,
+    action TEXT NOT NULL,
+    state TEXT NOT NULL,
+    n BIGINT NOT NULL,
+    PRIMARY KEY (unit, start, action, state)
+);
 """
 UPSERT = ("INSERT INTO {p}rollup (organization_id, action, day, kind, n) VALUES (?, ?, ?, ?, ?) "
           "ON CONFLICT (organization_id, action, day, kind) DO UPDATE SET n = {p}rollup.n + excluded.n")
@@ -82,6 +94,9 @@ UPSERT_HOURS = ("INSERT INTO {p}rollup_hours (hour, action, kind, n) VALUES (?, 
                 "ON CONFLICT (hour, action, kind) DO UPDATE SET n = {p}rollup_hours.n + excluded.n")
 UPSERT_TOTALS = ("INSERT INTO {p}rollup_totals (organization_id, action, n) VALUES (?, ?, ?) "
                  "ON CONFLICT (organization_id, action) DO UPDATE SET n = {p}rollup_totals.n + excluded.n")
+UPSERT_VISIBLE = ("INSERT INTO {p}rollup_visible (unit, start, action, state, n) VALUES (?, ?, ?, ?, ?) "
+                  "ON CONFLICT (unit, start, action, state) DO UPDATE SET n = {p}rollup_visible.n + excluded.n")
+SPENT_VISIBLE = "DELETE FROM {p}rollup_visible WHERE unit = ? AND start = ? AND action = ? AND state = ? AND n = 0"
 
 Bucket = tuple[str, str, int, str]
 
@@ -124,6 +139,7 @@ class RollupChanges:
         self.counts: Counter[Bucket] = Counter()
         self.hours: Counter[tuple[int, str, str]] = Counter()  # (hour, action, kind): organization ``*``'s
         self.totals: Counter[tuple[str, str]] = Counter()  # (organization, action): handshakes requested
+        self.visible: Counter[tuple[str, int, str, str]] = Counter()  # (unit, start, action, state): moves
 
     def _add(self, organization_id: str, action: str, instant_us: int, kind: str) -> None:
         day = day_of(instant_us)
@@ -153,7 +169,7 @@ class RollupChanges:
     def tagged(self) -> Counter[tuple[str, Any]]:
         """Every increment keyed by (its counter's name, its key): what a replay sums across batches."""
         tagged: Counter[tuple[str, Any]] = Counter()
-        for name in ("counts", "hours", "totals"):
+        for name in ("counts", "hours", "totals", "visible"):
             for key, n in getattr(self, name).items():
                 tagged[(name, key)] += n
         return tagged
@@ -173,6 +189,10 @@ class RollupChanges:
             cursor.executemany(sql(UPSERT_HOURS), [(*bucket, n) for bucket, n in sorted(self.hours.items())])
         if self.totals:
             cursor.executemany(sql(UPSERT_TOTALS), [(*key, n) for key, n in sorted(self.totals.items())])
+        visible = [(*key, n) for key, n in sorted(self.visible.items()) if n]
+        if visible:  # moves cancel out: a counter back at 0 is no row, as a replay summing first leaves it
+            cursor.executemany(sql(UPSERT_VISIBLE), visible)
+            cursor.executemany(sql(SPENT_VISIBLE), [key for *key, _ in visible])
 
 
 def backfill(cursor: Any, sql: Any, *, days: bool = True, totals: bool = True, hours: bool = True) -> None:

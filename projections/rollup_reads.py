@@ -51,7 +51,7 @@ class _Group:
     decisions: dict[float, int] = field(default_factory=lambda: defaultdict(int))  # seconds -> how many
 
 
-def _boundary(view: Any, moment: Moment, unit: int = DAY_US) -> tuple[int, int, int]:
+def boundary_of(view: Any, moment: Moment, unit: int = DAY_US) -> tuple[int, int, int]:
     """B (µs, the start of a day or, with ``unit=HOUR_US``, of an hour), the last position recorded
     before B, and the latest instant of the events up to P (nothing current at P was requested
     later; the live view: no bound)."""
@@ -80,7 +80,7 @@ def _read(view: Any, moment: Moment, *, by_action: bool, per_day: bool = True,
     start), or per (organization, action) (B a day's start), of ``organizations`` only if given."""
     if organizations is not None and not organizations:
         return {}
-    boundary, before, latest = _boundary(view, moment, HOUR_US if by_action else DAY_US)
+    boundary, before, latest = boundary_of(view, moment, HOUR_US if by_action else DAY_US)
     now_us = moment.instant_us
     valid, valid_params = valid_at(moment.position)
     # the requests' range is read through their time's index: unary + keeps the planner off valid_from's
@@ -214,7 +214,7 @@ def top_organizations(view: Any, moment: Moment, limit: int) -> tuple[list[str],
     if moment.position is None:
         rows = view.query("SELECT organization_id, SUM(n) AS n FROM {p}rollup_totals GROUP BY organization_id")
     else:
-        boundary, _, latest = _boundary(view, moment)
+        boundary, _, latest = boundary_of(view, moment)
         valid, valid_params = valid_at(moment.position)
         by_request = valid.replace("valid_from", "+valid_from").replace("valid_to", "+valid_to")
         rows = view.query(

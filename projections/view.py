@@ -26,6 +26,7 @@ from eventsourcing.sqlite import SQLiteDatastore
 from projections.bulk_load import bulk_transactions, decode, fewer_full_collections, time_only
 from projections.queries import EMAIL_MOVES
 from projections.rollup import CLUSTERED, backfill
+from projections.rollup_visible import backfill_visible
 from projections.versions import HeldRows
 from projections.view_tables import TABLE_NAMES, TABLES, RowChanges, add_event
 
@@ -69,7 +70,7 @@ class HandshakeView:
         self.placeholder = placeholder
         self._lock = threading.Lock()
         days, hours, totals = (self._has_table(table) for table in ("rollup", "rollup_hours", "rollup_totals"))
-        moves = self._has_table("email_moves")
+        moves, visible = self._has_table("email_moves"), self._has_table("rollup_visible")
         for statement in self._statements(TABLES, prefix):
             self._create(statement)
         if not moves:  # a view made before the email moves were kept: find them in its account versions
@@ -78,6 +79,9 @@ class HandshakeView:
         if not (days and hours and totals):  # a view made before some of the analytics' counters
             with self._transaction() as cursor:
                 backfill(cursor, self._sql, days=not days, totals=not totals, hours=not hours)
+        if not visible:  # a view made before the visible counts were kept: count its handshake versions
+            with self._transaction() as cursor:
+                backfill_visible(cursor, self._sql)
 
     def _has_table(self, table: str) -> bool:
         try:

@@ -30,6 +30,7 @@ from ledger.domain.instants import EPOCH, from_us, to_us
 from ledger.domain.organization import ALL, Organization
 from ledger.domain.transfer import ResponsibilityTransfer
 from projections.rollup import ROLLUP_TABLE, RollupChanges
+from projections.rollup_visible import VisibleMoves
 from projections.transfer_tables import TRANSFER_TABLE_NAMES, TRANSFER_TABLES, TRANSFERS, add_transfer_event
 from projections.versions import HeldRows, Row, VersionedBatch, VersionedTable, insert_rows
 
@@ -117,7 +118,7 @@ CREATE INDEX IF NOT EXISTS {{p}}event_times_late ON {{p}}event_times (notificati
 # handshakes_by_time: the whole ledger newest first (the web UI's list), and its counts by state
 # read from that index alone (projections/browse.py).
 TABLE_NAMES = ("handshake_documents", "handshakes", "accounts", "organizations", "event_times", "email_moves", "rollup", "rollup_hours", "rollup_totals",
-               *TRANSFER_TABLE_NAMES)
+               "rollup_visible", *TRANSFER_TABLE_NAMES)
 
 HANDSHAKES = VersionedTable("handshakes", "id", (
     "id", "valid_from", "valid_to", "organization_id", "action", "state",
@@ -146,6 +147,7 @@ class RowChanges(VersionedBatch):
         self.deletions: list[tuple[int, str, int]] = []  # (position, organization id, instant in µs)
         self.email_moves: list[tuple[int, str, str, str | None]] = []  # (position, account, email key, was)
         self.rollup = RollupChanges()  # the analytics' counters (projections/rollup.py)
+        self.visible = VisibleMoves()  # the visible handshakes' moves, bucketed once the positions' high_us is known
 
     def write(self, cursor: Any, sql: Any) -> None:
         if self.deletions:
@@ -153,6 +155,8 @@ class RowChanges(VersionedBatch):
         for position, organization_id, deleted_us in self.deletions:
             self._retire_invitations(cursor, sql, position, organization_id, deleted_us)
         super().write(cursor, sql)  # (a profile change adds its email move here, seeing the row before)
+        times = self._times(cursor, sql)
+        self.visible.bucket({position: high for position, _, high in times}, self.rollup)
         if self.held is None:
             self.rollup.write(cursor, sql)
         else:  # a replay adds the counters up in memory: a bucket's row written once, not once a batch
@@ -165,16 +169,22 @@ class RowChanges(VersionedBatch):
         if self.documents:
             insert_rows(cursor, sql, "handshake_documents", ("id", "arn", "parties", "resources"), self.documents,
                         bulk=self.held is not None)
-        if self.times:  # high_us never decreases: the last row's is the highest (a key seek, not a scan)
-            cursor.execute(sql("SELECT high_us AS high FROM {p}event_times ORDER BY notification_id DESC LIMIT 1"))
-            found = cursor.fetchone()
-            high = ((found["high"] if isinstance(found, dict) else found[0]) if found else None) or 0
-            rows = []
-            for notification_id, timestamp_us in self.times:
-                high = max(high, timestamp_us)
-                rows.append((notification_id, timestamp_us, high))
-            insert_rows(cursor, sql, "event_times", ("notification_id", "timestamp_us", "high_us"), rows,
-                        bulk=self.held is not None)
+        insert_rows(cursor, sql, "event_times", ("notification_id", "timestamp_us", "high_us"), times,
+                    bulk=self.held is not None)
+
+    def _times(self, cursor: Any, sql: Any) -> list[tuple[int, int, int]]:
+        """The batch's positions with their instants and ``high_us``: the latest instant up to each."""
+        if not self.times:
+            return []
+        # high_us never decreases: the last row's is the highest (a key seek, not a scan)
+        cursor.execute(sql("SELECT high_us AS high FROM {p}event_times ORDER BY notification_id DESC LIMIT 1"))
+        found = cursor.fetchone()
+        high = ((found["high"] if isinstance(found, dict) else found[0]) if found else None) or 0
+        rows = []
+        for notification_id, timestamp_us in self.times:
+            high = max(high, timestamp_us)
+            rows.append((notification_id, timestamp_us, high))
+        return rows
 
     def release_held(self, cursor: Any, sql: Any) -> None:
         super().release_held(cursor, sql)
@@ -200,7 +210,7 @@ class RowChanges(VersionedBatch):
             return {"visible_until_us": deleted_us}, True
 
         for handshake_id in dict.fromkeys(ids):
-            self.change("handshakes", position, handshake_id, retire)
+            self.change("handshakes", position, handshake_id, _counted(self, position, retire))
 
 
 ROW_EVENTS = (Handshake.Created, *CLOSED, Handshake.ChildAccepted, Handshake.ChildWithdrawn, Account.Created,
@@ -232,12 +242,14 @@ def add_event(batch: RowChanges, position: int, event: Any) -> None:
         row = _handshake_row(event, timestamp_us)
         batch.insert("handshakes", position, row)
         batch.rollup.requested(row)
+        batch.visible.changed(position, None, row)
         documents = orjson.dumps(event.parties).decode(), orjson.dumps(event.resources).decode()  # json.dumps: 4x slower
         batch.documents.append((key, event.arn, *documents))
     elif type(event) in CLOSED:
-        batch.change("handshakes", position, key, _closing(CLOSED[type(event)], event.actor, timestamp_us, batch.rollup))
+        closing = _closing(CLOSED[type(event)], event.actor, timestamp_us, batch.rollup)
+        batch.change("handshakes", position, key, _counted(batch, position, closing))
     elif isinstance(event, (Handshake.ChildAccepted, Handshake.ChildWithdrawn)):
-        batch.change("handshakes", position, key, _child_answered)
+        batch.change("handshakes", position, key, _counted(batch, position, _child_answered))
     elif isinstance(event, Account.Created):
         batch.insert("accounts", position, {
             "account_id": key, "email": event.email, "email_key": email_key(event.email), "name": event.name,
@@ -284,6 +296,18 @@ def _handshake_row(event: Any, timestamp_us: int) -> Row:
         "recipient_account_id": event.recipient_account_id,
         "target_email": email_key(event.target_id) if event.target_type == "EMAIL" else None,
     }
+
+
+def _counted(batch: RowChanges, position: int, change: Any) -> Any:
+    """A change of handshake rows whose new versions move the visible counts (``rollup_visible``)."""
+
+    def counted(row: Row) -> tuple[Row, bool]:
+        columns, versioned = change(row)
+        if versioned:
+            batch.visible.changed(position, row, {**row, **columns})
+        return columns, versioned
+
+    return counted
 
 
 def _profile(batch: RowChanges, position: int, account_id: str, email: str, name: str) -> Any:

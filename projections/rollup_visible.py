@@ -1,0 +1,156 @@
+"""How many handshakes are visible in each state at a moment, from counters: the web UI's list
+page counts (``projections/browse.py``) without reading every visible handshake.
+
+What is counted. At instant t a handshake version counts once, in one state, while it is visible
+(``visible_until_us > t``: retention, decisions 13-14, or its organization's deletion, decision 30):
+a closed one in its state; a live one (REQUESTED or OPEN) in its state before its expiry and as
+EXPIRED from it. As a function of t that is a step function: +1 in its state from the start,
+then steps at the expiry and at the end of visibility (``steps``). When an event makes a new
+version of a handshake, the counters take the new version's steps less the old one's.
+
+Where a step is counted. A step at instant x made by the event at position q is bucketed at
+max(x, high_us(q)) (a start: at high_us(q)), by UTC day and again by hour (``rollup_visible``).
+``high_us`` only grows along the log, so for a boundary B (an hour's start) and the last position
+pB recorded before B (``high_us < B``), the counters of the hours before B hold exactly the steps
+before B of the events up to pB: their sum is the number in each state at B - 1 µs of the
+versions current at pB. The count at the moment (position P, instant T) adds, for the handshakes
+that may differ between the two (a version made after pB, or an expiry or end of visibility in
+[B, T]), what the version current at P counts at T less what the version current at pB counted
+at B - 1 µs: an hour's handshakes, read through the indexes.
+
+B is chosen as for the analytics (``projections.rollup_reads.boundary_of``): every event after P is
+at or after it.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any, Iterable
+
+from ledger.domain.handshake import LIVE_STATES
+from projections.queries import Moment
+from projections.rollup import DAY_US, HOUR_US, RollupChanges
+from projections.rollup_reads import boundary_of
+from projections.versions import valid_at
+
+EXPIRED = "EXPIRED"
+STATES = ("REQUESTED", "OPEN", "ACCEPTED", "DECLINED", "CANCELED", EXPIRED)
+Step = tuple[int | None, str]  # (instant in µs, None: from the start; state)
+
+
+def steps(row: dict[str, Any] | None) -> Counter[Step]:
+    """The steps of a handshake version's count: +1 in its state from the start, its moves at its
+    expiry (live ones) and its end of visibility. None (no version yet): none."""
+    found: Counter[Step] = Counter()
+    if row is None:
+        return found
+    state, expires, until = row["state"], row["expires_us"], row["visible_until_us"]
+    found[(None, state)] += 1
+    if state in LIVE_STATES and expires < until:
+        found[(expires, state)] -= 1
+        found[(expires, EXPIRED)] += 1
+        state = EXPIRED
+    found[(until, state)] -= 1
+    return found
+
+
+def state_at(row: dict[str, Any], instant_us: int) -> str | None:
+    """The state a handshake version counts in at an instant (None: not visible then)."""
+    if row["visible_until_us"] <= instant_us:
+        return None
+    if row["state"] in LIVE_STATES and row["expires_us"] <= instant_us:
+        return EXPIRED
+    return str(row["state"])
+
+
+class VisibleMoves:
+    """The steps a batch's new handshake versions add and take away, until their positions'
+    ``high_us`` is known (``bucket``)."""
+
+    def __init__(self) -> None:
+        self.pending: list[tuple[int, str, Counter[Step]]] = []  # (position, action, steps)
+
+    def changed(self, position: int, before: dict[str, Any] | None, after: dict[str, Any]) -> None:
+        """The event at ``position`` replaced the version ``before`` (None: made the first) by ``after``."""
+        moves = steps(after)
+        moves.subtract(steps(before))
+        self.pending.append((position, after["action"], moves))
+
+    def bucket(self, highs: dict[int, int], rollup: RollupChanges) -> None:
+        """Add the pending steps to ``rollup``'s counters; ``highs``: position -> its ``high_us``."""
+        for position, action, moves in self.pending:
+            high = highs[position]
+            for (instant, state), n in moves.items():
+                if n:
+                    at = high if instant is None else max(instant, high)
+                    rollup.visible[("d", at // DAY_US, action, state)] += n
+                    rollup.visible[("h", at // HOUR_US, action, state)] += n
+        self.pending.clear()
+
+
+def backfill_visible(cursor: Any, sql: Any, *, page: int = 50_000) -> None:
+    """Count every handshake version of a view made before ``rollup_visible`` into it (in pages of
+    ``page`` versions, in key order)."""
+    rollup, before, after = RollupChanges(), None, ("", -1)
+    columns = ("id", "valid_from", "action", "state", "expires_us", "visible_until_us", "high_us")
+    while True:
+        cursor.execute(sql("SELECT h.id, h.valid_from, h.action, h.state, h.expires_us, h.visible_until_us, "
+                           "t.high_us FROM {p}handshakes h JOIN {p}event_times t ON t.notification_id = h.valid_from "
+                           "WHERE (h.id, h.valid_from) > (?, ?) ORDER BY h.id, h.valid_from LIMIT ?"), [*after, page])
+        found = cursor.fetchall()
+        for values in found:
+            row = dict(zip(columns, values.values() if isinstance(values, dict) else values))
+            moves = VisibleMoves()
+            moves.changed(0, before if before and before["id"] == row["id"] else None, row)
+            moves.bucket({0: int(row["high_us"])}, rollup)
+            before, after = row, (row["id"], row["valid_from"])
+        if len(found) < page:
+            break
+    rollup.write(cursor, sql)
+
+
+def visible_counts(view: Any, moment: Moment, *, action: str | None = None) -> dict[str, int]:
+    """How many handshakes (of ``action``, if given) are visible in each state at ``moment``, as the
+    Lists judge them there (``STATES``, each present), from the counters and an hour's rows."""
+    start, before, _ = boundary_of(view, moment, HOUR_US)
+    chosen, chosen_params = ("AND action = ? ", [action]) if action else ("", [])
+    counts: Counter[str] = Counter(dict.fromkeys(STATES, 0))
+    rows = view.query(
+        f"SELECT state, SUM(n) AS n FROM {{p}}rollup_visible WHERE unit = 'd' AND start < ? {chosen}GROUP BY state "
+        f"UNION ALL SELECT state, SUM(n) FROM {{p}}rollup_visible WHERE unit = 'h' AND start >= ? AND start < ? "
+        f"{chosen}GROUP BY state",
+        [start // DAY_US, *chosen_params, start // DAY_US * 24, start // HOUR_US, *chosen_params])
+    for row in rows:
+        counts[str(row["state"])] += int(row["n"])
+    for row, sign, instant in _differing(view, moment, start, before, chosen, chosen_params):
+        state = state_at(row, instant)
+        if state is not None:
+            counts[state] += sign
+    return {state: counts[state] for state in STATES}
+
+
+def _differing(view: Any, moment: Moment, start: int, before: int, chosen: str,
+               chosen_params: list[Any]) -> Iterable[tuple[Any, int, int]]:
+    """The versions of the handshakes whose count may differ between B - 1 µs (as at pB) and the
+    moment: (version current at P, +1, T) and (version current at pB, -1, B - 1)."""
+    now, position = moment.instant_us, moment.position
+    valid, valid_params = valid_at(position)
+    made = "valid_from > ?" + (" AND valid_from <= ?" if position is not None else "")
+    made_params = [before] + ([position] if position is not None else [])
+    then, then_params = valid_at(before)
+    rows = view.query(
+        "SELECT id, action, state, expires_us, visible_until_us, valid_from, valid_to FROM {p}handshakes "
+        f"WHERE id IN (SELECT id FROM {{p}}handshakes WHERE {made} "
+        f"UNION SELECT id FROM {{p}}handshakes WHERE expires_us >= ? AND expires_us <= ? AND {valid} "
+        f"UNION SELECT id FROM {{p}}handshakes WHERE visible_until_us >= ? AND visible_until_us <= ? AND {valid}) "
+        f"AND (({valid}) OR ({then})) {chosen}",
+        [*made_params, start, now, *valid_params, start, now, *valid_params, *valid_params, *then_params,
+         *chosen_params])
+    for row in rows:
+        current_then = row["valid_from"] <= before and (row["valid_to"] is None or row["valid_to"] > before)
+        current_now = (row["valid_to"] is None if position is None else
+                       row["valid_from"] <= position and (row["valid_to"] is None or row["valid_to"] > position))
+        if current_now:
+            yield row, 1, now
+        if current_then:
+            yield row, -1, start - 1
