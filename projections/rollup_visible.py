@@ -25,7 +25,7 @@ at or after it.
 from __future__ import annotations
 
 from collections import Counter
-from typing import Any, Iterable
+from typing import Any
 
 from ledger.domain.handshake import LIVE_STATES
 from projections.queries import Moment
@@ -111,46 +111,51 @@ def backfill_visible(cursor: Any, sql: Any, *, page: int = 50_000) -> None:
 
 def visible_counts(view: Any, moment: Moment, *, action: str | None = None) -> dict[str, int]:
     """How many handshakes (of ``action``, if given) are visible in each state at ``moment``, as the
-    Lists judge them there (``STATES``, each present), from the counters and an hour's rows."""
+    Lists judge them there (``STATES``, each present): the counters before B and an hour's
+    handshakes, summed by the store in one statement (one snapshot of counters and rows)."""
     start, before, _ = boundary_of(view, moment, HOUR_US)
     chosen, chosen_params = ("AND action = ? ", [action]) if action else ("", [])
+    counters = (f"SELECT state, NULL AS was, SUM(n) AS n FROM {{p}}rollup_visible WHERE unit = 'd' AND start < ? {chosen}"
+                f"GROUP BY state UNION ALL SELECT state, NULL, SUM(n) FROM {{p}}rollup_visible WHERE unit = 'h' "
+                f"AND start >= ? AND start < ? {chosen}GROUP BY state",
+                [start // DAY_US, *chosen_params, start // DAY_US * 24, start // HOUR_US, *chosen_params])
+    differing = _differing(moment, start, before, chosen, chosen_params)
     counts: Counter[str] = Counter(dict.fromkeys(STATES, 0))
-    rows = view.query(
-        f"SELECT state, SUM(n) AS n FROM {{p}}rollup_visible WHERE unit = 'd' AND start < ? {chosen}GROUP BY state "
-        f"UNION ALL SELECT state, SUM(n) FROM {{p}}rollup_visible WHERE unit = 'h' AND start >= ? AND start < ? "
-        f"{chosen}GROUP BY state",
-        [start // DAY_US, *chosen_params, start // DAY_US * 24, start // HOUR_US, *chosen_params])
-    for row in rows:
-        counts[str(row["state"])] += int(row["n"])
-    for row, sign, instant in _differing(view, moment, start, before, chosen, chosen_params):
-        state = state_at(row, instant)
-        if state is not None:
-            counts[state] += sign
+    for row in view.query(f"{counters[0]} UNION ALL {differing[0]}", [*counters[1], *differing[1]]):
+        if row["state"] is not None:
+            counts[str(row["state"])] += int(row["n"])
+        if row["was"] is not None:
+            counts[str(row["was"])] -= int(row["n"])
     return {state: counts[state] for state in STATES}
 
 
-def _differing(view: Any, moment: Moment, start: int, before: int, chosen: str,
-               chosen_params: list[Any]) -> Iterable[tuple[Any, int, int]]:
-    """The versions of the handshakes whose count may differ between B - 1 µs (as at pB) and the
-    moment: (version current at P, +1, T) and (version current at pB, -1, B - 1)."""
+def _state_sql(instant_us: int) -> str:
+    """``state_at`` in SQL: the state a version counts in at the instant, NULL if not visible then."""
+    return (f"CASE WHEN visible_until_us <= {int(instant_us)} THEN NULL WHEN state IN {LIVE_STATES} "
+            f"AND expires_us <= {int(instant_us)} THEN '{EXPIRED}' ELSE state END")
+
+
+def _differing(moment: Moment, start: int, before: int, chosen: str, chosen_params: list[Any]) -> tuple[str, list[Any]]:
+    """The handshakes whose count may differ between B - 1 µs (as at pB) and the moment (a version
+    made after pB; an expiry or an end of visibility in [B, T]): what the version current at P
+    counts at T (``state``) and what the version current at pB counted at B - 1 µs (``was``),
+    grouped by the two."""
     now, position = moment.instant_us, moment.position
     valid, valid_params = valid_at(position)
     made = "valid_from > ?" + (" AND valid_from <= ?" if position is not None else "")
     made_params = [before] + ([position] if position is not None else [])
     then, then_params = valid_at(before)
-    rows = view.query(
-        "SELECT id, action, state, expires_us, visible_until_us, valid_from, valid_to FROM {p}handshakes "
-        f"WHERE id IN (SELECT id FROM {{p}}handshakes WHERE {made} "
-        f"UNION SELECT id FROM {{p}}handshakes WHERE expires_us >= ? AND expires_us <= ? AND {valid} "
-        f"UNION SELECT id FROM {{p}}handshakes WHERE visible_until_us >= ? AND visible_until_us <= ? AND {valid}) "
-        f"AND (({valid}) OR ({then})) {chosen}",
-        [*made_params, start, now, *valid_params, start, now, *valid_params, *valid_params, *then_params,
-         *chosen_params])
-    for row in rows:
-        current_then = row["valid_from"] <= before and (row["valid_to"] is None or row["valid_to"] > before)
-        current_now = (row["valid_to"] is None if position is None else
-                       row["valid_from"] <= position and (row["valid_to"] is None or row["valid_to"] > position))
-        if current_now:
-            yield row, 1, now
-        if current_then:
-            yield row, -1, start - 1
+
+    def unindexed(condition: str) -> str:  # the candidates' ids are the way in: keep the planner off valid_from
+        return condition.replace("valid_from", "+valid_from").replace("valid_to", "+valid_to")
+
+    candidates = (f"SELECT id FROM {{p}}handshakes WHERE {made} "
+                  f"UNION SELECT id FROM {{p}}handshakes WHERE expires_us >= ? AND expires_us <= ? AND {valid} "
+                  f"UNION SELECT id FROM {{p}}handshakes WHERE visible_until_us >= ? AND visible_until_us <= ? "
+                  f"AND {valid}")
+    candidate_params = [*made_params, start, now, *valid_params, start, now, *valid_params]
+    text = (f"SELECT CASE WHEN {unindexed(valid)} THEN {_state_sql(now)} END AS state, "
+            f"CASE WHEN {unindexed(then)} THEN {_state_sql(start - 1)} END AS was, COUNT(*) AS n "
+            f"FROM {{p}}handshakes WHERE id IN ({candidates}) AND (({unindexed(valid)}) OR ({unindexed(then)})) "
+            f"{chosen}GROUP BY 1, 2")
+    return text, [*valid_params, *then_params, *candidate_params, *valid_params, *then_params, *chosen_params]

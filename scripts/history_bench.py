@@ -14,6 +14,8 @@ analytics and the UI page, ``warm`` is the median of five calls after it, as a s
   before the rollup (``analytics_of`` per organization and per action, ``outcomes_per_day_of``);
 - one organization's diff over two days, beside the whole ledger's diff over the same days narrowed
   afterwards (the previous way's candidates); and the whole ledger's diff time per reported change;
+- the list page's whole-ledger counts by state (``rollup_visible``), live and as of -3d, beside the
+  visible rows counted one by one (the previous way);
 - rebuild, beside the raw decoded log read (every notification read and decoded, nothing written).
 """
 
@@ -76,6 +78,12 @@ def run():
         (analytics_of(ledger.view, where, now=moment.instant, by="organization"),
          analytics_of(ledger.view, where, now=moment.instant, by="action"),
          outcomes_per_day_of(ledger.view, where, now=moment.instant))
+    elif figure.startswith("list-counts"):
+        from projections.browse import Filters, LedgerBrowser, Scope
+        reader = ledger.at("-3d") if figure.endswith("as-of") else ledger
+        browser = LedgerBrowser(ledger.queries)
+        counter = browser.counts_from_rows if "rows" in figure else browser.counts
+        count = counter(reader.moment(), Filters(), Scope())["TOTAL"]
     elif figure == "rebuild":
         ledger.rebuild()
     elif figure == "raw-log":
@@ -94,7 +102,7 @@ run()  # the first call: a fresh process, nothing of the store in its page cache
 seconds = time.perf_counter() - began
 peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 warm = []
-if figure.startswith(("analytics", "ui-analytics")) and "python" not in figure and "sql" not in figure:
+if figure.startswith(("analytics", "ui-analytics", "list-counts")) and "python" not in figure and "sql" not in figure:
     for _ in range(5):  # and again, as a server answers it: its median
         began = time.perf_counter()
         run()
@@ -110,6 +118,8 @@ PAIRS = (  # (row, figure, reference)
     ("diff --organization, two days", "diff-organization", "diff-organization-after"),
     ("UI analytics page (ref: its SQL groupings)", "ui-analytics", "ui-analytics-sql"),
     ("UI analytics page as of -3d (ref: same)", "ui-analytics-as-of", "ui-analytics-sql"),
+    ("list page counts (ref: the rows counted)", "list-counts", "list-counts-rows"),
+    ("list page counts as of -3d (ref: same)", "list-counts-as-of", "list-counts-rows-as-of"),
     ("rebuild (reference: raw decoded log read)", "rebuild", "raw-log"),
 )
 
@@ -163,8 +173,8 @@ def main() -> int:
     if len(results) > 1:
         small, large = min(results), max(results)
         print(f"\n== {large:,} against {small:,} (targets: time <= 3x, peak <= 2x; diff per change <= 2x)")
-        for name in ("analytics", "analytics-as-of", "ui-analytics", "ui-analytics-as-of", "diff-organization",
-                     "diff-whole"):
+        for name in ("analytics", "analytics-as-of", "ui-analytics", "ui-analytics-as-of", "list-counts",
+                     "list-counts-as-of", "diff-organization", "diff-whole"):
             a, b = results[small][name], results[large][name]
             extra = ""
             if a.get("warm") and b.get("warm"):

@@ -56,8 +56,17 @@ def _counts(ledger: Any, moment: Any) -> list[tuple[Any, ...]]:
        offsets=st.lists(st.floats(0.0, 1.0), min_size=2, max_size=5))
 def test_the_counters_count_the_visible_rows(tmp_path: Path, steps: list[Any], per_step: bool,
                                             offsets: list[float]) -> None:
-    with new_location(tmp_path) as location, freeze_time("2026-03-01T09:30:00Z") as clock, \
-            open_ledger(location, limits=LIMITS) as ledger:
+    with new_location(tmp_path) as location:
+        instants, ended, expected = _played(location, steps, per_step, offsets)
+        with freeze_time(ended), open_ledger(location, limits=LIMITS) as ledger:  # gains the counters when opened
+            readers = [ledger, *(ledger.at(t) for t in instants)]
+            assert [_counts(ledger, reader.moment()) for reader in readers] == expected[:len(readers)]
+
+
+def _played(location: str, steps: list[Any], per_step: bool, offsets: list[float]) -> tuple[Any, ...]:
+    """Play the story; check the counts at every moment, then after a rebuild; leave a view
+    without the counters. Gives the instants, the end, and the counts (live first)."""
+    with freeze_time("2026-03-01T09:30:00Z") as clock, open_ledger(location, limits=LIMITS) as ledger:
         seen: list[str] = []
         began = datetime.now(timezone.utc)
         prelude = [("create", 0, 0, 0, 1), ("create", 1, 0, 1, 1), ("register", 0, 0, 0, 1), ("register", 0, 1, 1, 1),
@@ -77,7 +86,8 @@ def test_the_counters_count_the_visible_rows(tmp_path: Path, steps: list[Any], p
         instants += [t.replace(minute=0, second=0, microsecond=0) + d for t in instants
                      for d in (timedelta(0), -timedelta(microseconds=1), HOUR)]
         head = ledger.view.position()
-        readers = [ledger, *(ledger.at(t) for t in instants if t <= ended),
+        instants = [t for t in instants if t <= ended]
+        readers = [ledger, *(ledger.at(t) for t in instants),
                    *(ledger.at(position=p) for p in {1, head // 3, head // 2, head})]
         expected = [_counts(ledger, reader.moment()) for reader in readers]
         for found in expected:
@@ -88,6 +98,4 @@ def test_the_counters_count_the_visible_rows(tmp_path: Path, steps: list[Any], p
         assert [_counts(ledger, reader.moment()) for reader in readers] == expected
         with ledger.view._transaction() as cursor:  # a view made before the counters were kept
             cursor.execute(ledger.view._sql("DROP TABLE {p}rollup_visible"))
-    with freeze_time(ended), open_ledger(location, limits=LIMITS) as ledger:
-        readers = [ledger, *(ledger.at(t) for t in instants if t <= ended)]
-        assert [_counts(ledger, reader.moment()) for reader in readers] == expected[:len(readers)]
+        return instants, ended, expected
