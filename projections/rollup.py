@@ -87,16 +87,19 @@ CREATE TABLE IF NOT EXISTS {p}rollup_visible (
     PRIMARY KEY (unit, start, action, state)
 );
 """
-UPSERT = ("INSERT INTO {p}rollup (organization_id, action, day, kind, n) VALUES (?, ?, ?, ?, ?) "
-          "ON CONFLICT (organization_id, action, day, kind) DO UPDATE SET n = {p}rollup.n + excluded.n")
+COUNTERS = (  # (RollupChanges' attribute, table, key columns): each counter table holds a count n per key
+    ("counts", "rollup", ("organization_id", "action", "day", "kind")),
+    ("hours", "rollup_hours", ("hour", "action", "kind")),
+    ("totals", "rollup_totals", ("organization_id", "action")),
+    ("visible", "rollup_visible", ("unit", "start", "action", "state")),
+)
 
-UPSERT_HOURS = ("INSERT INTO {p}rollup_hours (hour, action, kind, n) VALUES (?, ?, ?, ?) "
-                "ON CONFLICT (hour, action, kind) DO UPDATE SET n = {p}rollup_hours.n + excluded.n")
-UPSERT_TOTALS = ("INSERT INTO {p}rollup_totals (organization_id, action, n) VALUES (?, ?, ?) "
-                 "ON CONFLICT (organization_id, action) DO UPDATE SET n = {p}rollup_totals.n + excluded.n")
-UPSERT_VISIBLE = ("INSERT INTO {p}rollup_visible (unit, start, action, state, n) VALUES (?, ?, ?, ?, ?) "
-                  "ON CONFLICT (unit, start, action, state) DO UPDATE SET n = {p}rollup_visible.n + excluded.n")
-SPENT_VISIBLE = "DELETE FROM {p}rollup_visible WHERE unit = ? AND start = ? AND action = ? AND state = ? AND n = 0"
+
+def _added(table: str, keys: tuple[str, ...], source: str) -> str:
+    """INSERT of counts from ``source`` (a VALUES list or a SELECT), added to those already there."""
+    return (f"INSERT INTO {{p}}{table} ({', '.join(keys)}, n) {source} ON CONFLICT ({', '.join(keys)}) "
+            f"DO UPDATE SET n = {{p}}{table}.n + excluded.n")
+
 
 Bucket = tuple[str, str, int, str]
 
@@ -182,17 +185,31 @@ class RollupChanges:
             getattr(changes, name)[key] += n
         return changes
 
-    def write(self, cursor: Any, sql: Any) -> None:
-        if self.counts:
-            cursor.executemany(sql(UPSERT), [(*bucket, n) for bucket, n in sorted(self.counts.items())])
-        if self.hours:
-            cursor.executemany(sql(UPSERT_HOURS), [(*bucket, n) for bucket, n in sorted(self.hours.items())])
-        if self.totals:
-            cursor.executemany(sql(UPSERT_TOTALS), [(*key, n) for key, n in sorted(self.totals.items())])
-        visible = [(*key, n) for key, n in sorted(self.visible.items()) if n]
-        if visible:  # moves cancel out: a counter back at 0 is no row, as a replay summing first leaves it
-            cursor.executemany(sql(UPSERT_VISIBLE), visible)
-            cursor.executemany(sql(SPENT_VISIBLE), [key for *key, _ in visible])
+    def write(self, cursor: Any, sql: Any, *, bulk: bool = False) -> None:
+        """Add the increments to the counter tables. ``bulk`` (a replay's sums, written rarely):
+        on PostgreSQL one COPY per table into a temporary table, added from there in one statement
+        (an ``executemany`` is a round trip per row there)."""
+        for name, table, keys in COUNTERS:
+            rows = [(*key, n) for key, n in sorted(getattr(self, name).items()) if n]
+            if not rows:
+                continue
+            if bulk and hasattr(cursor, "copy"):
+                columns = ", ".join((*keys, "n"))
+                cursor.execute(sql(f"CREATE TEMPORARY TABLE bulk_{table} (LIKE {{p}}{table})"))
+                with cursor.copy(f"COPY bulk_{table} ({columns}) FROM STDIN") as copy:
+                    for row in rows:
+                        copy.write_row(row)
+                cursor.execute(sql(_added(table, keys, f"SELECT {columns} FROM bulk_{table}")))
+                cursor.execute(f"DROP TABLE bulk_{table}")
+            else:
+                cursor.executemany(sql(_added(table, keys, f"VALUES ({', '.join('?' * (len(keys) + 1))})")), rows)
+            if name == "visible":  # moves cancel out: a counter back at 0 is no row, as a replay summing first leaves it
+                spent = " AND ".join(f"{key} = ?" for key in keys)
+                if bulk:
+                    cursor.execute(sql("DELETE FROM {p}rollup_visible WHERE n = 0"))
+                else:
+                    cursor.executemany(sql(f"DELETE FROM {{p}}rollup_visible WHERE {spent} AND n = 0"),
+                                       [row[:-1] for row in rows])
 
 
 def backfill(cursor: Any, sql: Any, *, days: bool = True, totals: bool = True, hours: bool = True) -> None:

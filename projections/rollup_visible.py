@@ -35,32 +35,16 @@ from projections.versions import valid_at
 
 EXPIRED = "EXPIRED"
 STATES = ("REQUESTED", "OPEN", "ACCEPTED", "DECLINED", "CANCELED", EXPIRED)
-Step = tuple[int | None, str]  # (instant in µs, None: from the start; state)
+Step = tuple[int | None, str, int]  # (instant in µs, None: from the start; state; +1 or -1)
 
 
-def steps(row: dict[str, Any] | None) -> Counter[Step]:
+def steps(row: dict[str, Any]) -> list[Step]:
     """The steps of a handshake version's count: +1 in its state from the start, its moves at its
-    expiry (live ones) and its end of visibility. None (no version yet): none."""
-    found: Counter[Step] = Counter()
-    if row is None:
-        return found
+    expiry (live ones) and at its end of visibility."""
     state, expires, until = row["state"], row["expires_us"], row["visible_until_us"]
-    found[(None, state)] += 1
     if state in LIVE_STATES and expires < until:
-        found[(expires, state)] -= 1
-        found[(expires, EXPIRED)] += 1
-        state = EXPIRED
-    found[(until, state)] -= 1
-    return found
-
-
-def state_at(row: dict[str, Any], instant_us: int) -> str | None:
-    """The state a handshake version counts in at an instant (None: not visible then)."""
-    if row["visible_until_us"] <= instant_us:
-        return None
-    if row["state"] in LIVE_STATES and row["expires_us"] <= instant_us:
-        return EXPIRED
-    return str(row["state"])
+        return [(None, state, 1), (expires, state, -1), (expires, EXPIRED, 1), (until, EXPIRED, -1)]
+    return [(None, state, 1), (until, state, -1)]
 
 
 class VisibleMoves:
@@ -68,23 +52,29 @@ class VisibleMoves:
     ``high_us`` is known (``bucket``)."""
 
     def __init__(self) -> None:
-        self.pending: list[tuple[int, str, Counter[Step]]] = []  # (position, action, steps)
+        self.pending: list[tuple[int, str, int | None, str, int]] = []  # (position, action, instant, state, n)
 
     def changed(self, position: int, before: dict[str, Any] | None, after: dict[str, Any]) -> None:
         """The event at ``position`` replaced the version ``before`` (None: made the first) by ``after``."""
-        moves = steps(after)
-        moves.subtract(steps(before))
-        self.pending.append((position, after["action"], moves))
+        action, add = after["action"], self.pending.append
+        for instant, state, n in steps(after):
+            add((position, action, instant, state, n))
+        if before is not None:
+            for instant, state, n in steps(before):
+                add((position, action, instant, state, -n))
 
     def bucket(self, highs: dict[int, int], rollup: RollupChanges) -> None:
-        """Add the pending steps to ``rollup``'s counters; ``highs``: position -> its ``high_us``."""
-        for position, action, moves in self.pending:
+        """Add the pending steps to ``rollup``'s counters (by hour, and by day from the hours);
+        ``highs``: position -> its ``high_us``."""
+        hours: dict[tuple[int, str, str], int] = {}
+        for position, action, instant, state, n in self.pending:
             high = highs[position]
-            for (instant, state), n in moves.items():
-                if n:
-                    at = high if instant is None else max(instant, high)
-                    rollup.visible[("d", at // DAY_US, action, state)] += n
-                    rollup.visible[("h", at // HOUR_US, action, state)] += n
+            key = ((high if instant is None or instant < high else instant) // HOUR_US, action, state)
+            hours[key] = hours.get(key, 0) + n
+        for (hour, action, state), n in hours.items():
+            if n:
+                rollup.visible[("h", hour, action, state)] += n
+                rollup.visible[("d", hour * HOUR_US // DAY_US, action, state)] += n
         self.pending.clear()
 
 
@@ -130,7 +120,7 @@ def visible_counts(view: Any, moment: Moment, *, action: str | None = None) -> d
 
 
 def _state_sql(instant_us: int) -> str:
-    """``state_at`` in SQL: the state a version counts in at the instant, NULL if not visible then."""
+    """The state a handshake version counts in at the instant, in SQL (NULL: not visible then)."""
     return (f"CASE WHEN visible_until_us <= {int(instant_us)} THEN NULL WHEN state IN {LIVE_STATES} "
             f"AND expires_us <= {int(instant_us)} THEN '{EXPIRED}' ELSE state END")
 

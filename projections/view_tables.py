@@ -193,7 +193,7 @@ class RowChanges(VersionedBatch):
     def _write_totals(self, cursor: Any, sql: Any) -> None:
         if self.held is not None and self.held.totals:
             totals, self.held.totals = RollupChanges.of_tagged(self.held.totals), Counter()
-            totals.write(cursor, sql)
+            totals.write(cursor, sql, bulk=True)
 
     def _retire_invitations(self, cursor: Any, sql: Any, position: int, organization_id: str, deleted_us: int) -> None:
         """A deleted organization takes its handshakes out of every view from that instant
