@@ -20,10 +20,9 @@ from ledger.domain.handshake import EXPIRED, LIVE_STATES
 from ledger.domain.instants import from_us
 from projections.queries import LONGEST_VISIBLE_US, WITH_DOCUMENT, Moment, Page, ViewQueries
 from projections.aws_reads import ViewDirectory
-from projections.rollup_visible import visible_counts
+from projections.rollup_visible import STATES, visible_counts
 from projections.versions import valid_at
 
-STATES = ("REQUESTED", "OPEN", "ACCEPTED", "DECLINED", "CANCELED", "EXPIRED")
 # One pass, no sort: a sum per state as a reader sees it at the moment (``ledger.domain.handshake.state_at``
 # in SQL). ``{now}`` is the moment's instant; the index on the requested time covers every column.
 STATE_SUMS = ", ".join(

@@ -27,14 +27,13 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
-from ledger.domain.handshake import LIVE_STATES
+from ledger.domain.handshake import EXPIRED, LIVE_STATES
 from projections.queries import Moment
 from projections.rollup import DAY_US, HOUR_US, RollupChanges
 from projections.rollup_reads import boundary_of
 from projections.versions import valid_at
 
-EXPIRED = "EXPIRED"
-STATES = ("REQUESTED", "OPEN", "ACCEPTED", "DECLINED", "CANCELED", EXPIRED)
+STATES = ("REQUESTED", "OPEN", "ACCEPTED", "DECLINED", "CANCELED", EXPIRED)  # as a reader sees them
 Step = tuple[int | None, str, int]  # (instant in µs, None: from the start; state; +1 or -1)
 
 

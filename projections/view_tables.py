@@ -115,8 +115,8 @@ CREATE INDEX IF NOT EXISTS {{p}}event_times_late ON {{p}}event_times (notificati
 # not every join and leave (projections/queries.email_changes).
 # handshakes_expiring_by_organization: the analytics of a few organizations count the handshakes
 # of theirs that expired since the day began (projections/rollup_reads.py).
-# handshakes_by_time: the whole ledger newest first (the web UI's list), and its counts by state
-# read from that index alone (projections/browse.py).
+# handshakes_by_time: the whole ledger newest first (the web UI's list); its counts by state are
+# read from rollup_visible (projections/rollup_visible.py), or from this index alone (counts_from_rows).
 TABLE_NAMES = ("handshake_documents", "handshakes", "accounts", "organizations", "event_times", "email_moves", "rollup", "rollup_hours", "rollup_totals",
                "rollup_visible", *TRANSFER_TABLE_NAMES)
 
