@@ -23,7 +23,8 @@ from typing import Any, Callable, Iterator
 
 import orjson
 from eventsourcing.persistence import JSONTranscoder, Notification, find_id_convertor
-from eventsourcing.sqlite import SQLiteConnection, SQLiteDatastore
+from eventsourcing import persistence
+from eventsourcing.sqlite import SQLiteCursor, SQLiteDatastore
 from eventsourcing.utils import resolve_topic
 
 from ledger.domain.instants import to_us
@@ -66,11 +67,29 @@ def bulk_transactions(datastore: Any, transaction: Callable[..., Any]) -> Iterat
     raw.execute("PRAGMA synchronous=NORMAL")
     raw.execute(f"PRAGMA cache_size=-{CACHE_KIB}")
     raw.execute(f"PRAGMA threads={SORT_THREADS}")
-    connection = SQLiteConnection(raw, max_age=None)
     try:
-        yield lambda: connection.transaction(commit=True)
+        yield lambda: _immediate(raw)
     finally:
         raw.close()
+
+
+@contextmanager
+def _immediate(raw: sqlite3.Connection) -> Iterator[SQLiteCursor]:
+    """A write transaction that takes SQLite's write lock when it begins (BEGIN IMMEDIATE), waiting
+    for it as long as the busy timeout allows: a transaction begun as a reader could not take it
+    later if another process (a server's catch-up) wrote meanwhile ("database is locked" at once).
+    Errors as eventsourcing's persistence errors, as its own transactions raise them."""
+    try:
+        raw.execute("BEGIN IMMEDIATE")
+        cursor = SQLiteCursor(raw.cursor())
+        try:
+            yield cursor
+        except BaseException:
+            raw.rollback()
+            raise
+        raw.commit()
+    except sqlite3.Error as error:
+        raise getattr(persistence, type(error).__name__, persistence.PersistenceError)(error) from error
 
 
 @contextmanager

@@ -255,9 +255,11 @@ class HandshakeView:
         """
         shadow, shadow_name = "next_" + self.prefix, self.upstream + "#rebuild"
         with self._transaction() as cursor:
+            # A write first: SQLite takes the write lock now, waiting for it if another process
+            # holds it; begun by a read, the transaction could not take it once that one commits.
+            cursor.execute(self._sql("DELETE FROM " + self._tracking_table() + " WHERE application_name = ?"), [shadow_name])
             for table in TABLE_NAMES:
                 cursor.execute(f"DROP TABLE IF EXISTS {shadow}{table}")
-            cursor.execute(self._sql("DELETE FROM " + self._tracking_table() + " WHERE application_name = ?"), [shadow_name])
             for statement in self._statements(TABLES, shadow):
                 if not statement.startswith("CREATE INDEX"):  # built once, after the bulk load
                     cursor.execute(statement)

@@ -241,7 +241,8 @@ def _answer(error: Exception) -> int:
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
     if isinstance(error, STORE_ERRORS):
-        return fail(f"can't read the ledger: {error}", 1)
+        busy = " (another process held it too long: try again)" if "locked" in str(error) else ""
+        return fail(f"the ledger's store failed: {error}{busy}", 1)
     if isinstance(error, OSError):
         return fail(str(error), 1)
     raise error
