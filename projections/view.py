@@ -60,6 +60,11 @@ def _is_sqlite_file(datastore: Any) -> bool:
     return isinstance(datastore, SQLiteDatastore) and not datastore.pool.is_sqlite_memory_mode
 
 
+class ViewMoved(IntegrityError):
+    """A batch's claim found the view's tracking row no longer at the position the batch was read
+    after: another applier (or a rebuild's swap) got there first."""
+
+
 class HandshakeView:
     """Rows and queries over a tracking recorder's datastore (SQLite or PostgreSQL)."""
 
@@ -175,6 +180,11 @@ class HandshakeView:
                 break
             try:
                 self.apply(app, notifications, name=name, prefix=prefix, after=position, held=held)
+            except ViewMoved:
+                # Another process moved the view, or a rebuild swapped in its own tracking row (perhaps
+                # at this very position): nothing applied here; resume from where it stands now.
+                position = self.position(name)
+                continue
             except IntegrityError:
                 # Another process moved the view first: nothing applied here; resume after it.
                 moved = self.position(name)
@@ -235,7 +245,7 @@ class HandshakeView:
             "WHERE application_name = ? AND notification_id = ? RETURNING notification_id"
         ), [name, after])
         if cursor.fetchone() is None:
-            raise IntegrityError(f"The view of {name} is no longer at {after}.")
+            raise ViewMoved(f"The view of {name} is no longer at {after}.")
 
     def _apply_event(self, batch: RowChanges, prefix: str, notification_id: int, event: Any) -> None:
         add_event(batch, notification_id, event)
