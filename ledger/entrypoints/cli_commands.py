@@ -22,12 +22,13 @@ from ledger.domain.clock import Clock, system_clock
 from ledger.service_layer.requests import is_valid, parse_request
 from ledger.entrypoints import cli_format as fmt
 from ledger.domain.instants import parse_instant
+from ledger.service_layer.requests import enum_of
 
 if TYPE_CHECKING:
     from ledger.entrypoints.facade import Ledger, LedgerReader
 
 PROG = "handshake-ledger"
-ACTIONS = ("INVITE", "ENABLE_ALL_FEATURES", "APPROVE_ALL_FEATURES")
+ACTIONS = enum_of("ActionType")  # every handshake action a Filter may name (botocore's model)
 WILDCARD_HOSTS = ("0.0.0.0", "::", "[::]")
 OPEN_ERRORS: tuple[type[Exception], ...] = (OSError, *STORE_ERRORS)  # what opening a data location may raise
 

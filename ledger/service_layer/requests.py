@@ -69,6 +69,11 @@ def service_model(service: str = ORGANIZATIONS) -> Any:
     return botocore.session.get_session().get_service_model(service)
 
 
+def enum_of(shape_name: str, service: str = ORGANIZATIONS) -> tuple[str, ...]:
+    """The values of an enum shape of the service's model (e.g. ``ActionType``), in its order."""
+    return tuple(service_model(service).shape_for(shape_name).enum)
+
+
 def ascii_pattern(pattern: str) -> str:
     """The model's pattern for pydantic's Rust engine, matched in full, its Perl classes in ASCII."""
     out, in_class, i = [], False, 0

@@ -85,6 +85,13 @@ class TestList:
         invites = org_list(demo, "--action", "INVITE")
         assert invites and {h["Action"] for h in invites} == {"INVITE"}
 
+    def test_every_action_of_the_model_filters(self, demo: Demo) -> None:
+        """Billing transfers' handshakes too (the choices come from botocore's ActionType)."""
+        found = [h for org in demo.summary["Organizations"] for h in demo.run(
+            "list", "--organization", "--account", org["ManagementAccountId"], "--action", "TRANSFER_RESPONSIBILITY",
+            "--json").json()["Handshakes"]]
+        assert found and {h["Action"] for h in found} == {"TRANSFER_RESPONSIBILITY"}
+
     def test_parent_filter_lists_the_approvals(self, demo: Demo) -> None:
         parent = demo.tried("all features, finalized")
         management = requested(demo, parent)["Actor"]

@@ -38,7 +38,8 @@ def ui_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
 
 
 @pytest.mark.parametrize("path", ["/ui/", "/ui/organizations", "/ui/analytics", "/ui/audit", "/ui/?at=-1h",
-                                  "/ui/?position=1", "/ui/?state=OPEN&action=INVITE", "/ui/audit?outcome=refused"])
+                                  "/ui/?position=1", "/ui/?state=OPEN&action=INVITE", "/ui/audit?outcome=refused",
+                                  "/ui/?action=TRANSFER_RESPONSIBILITY"])
 def test_every_page_answers_html_with_its_policy(ui_server: Server, path: str) -> None:
     status, headers, body = fetch(ui_server, path)
     assert status == 200, body[:500]

@@ -16,6 +16,7 @@ from ledger.entrypoints.facade import Ledger
 from projections.analytics import analytics, outcomes_per_day
 from projections.browse import STATES, Filters, LedgerBrowser, Scope
 from projections.aws_reads import handshake_answer
+from ledger.service_layer.requests import enum_of
 from tests.conftest import new_location
 
 
@@ -43,10 +44,11 @@ def every_page(browser: LedgerBrowser, moment: Any, filters: Filters, scope: Sco
         after = (page.rows[-1]["requested_us"], page.rows[-1]["id"])
 
 
-def api_list(ledger: Ledger, moment: Any, account: str, operation: str) -> list[tuple[str, str, Any]]:
+def api_list(ledger: Ledger, moment: Any, account: str, operation: str,
+             params: dict[str, Any] | None = None) -> list[tuple[str, str, Any]]:
     reader = ledger.at(position=moment.position) if moment.position is not None else ledger
     try:
-        pages = reader.client(account).get_paginator(operation).paginate()
+        pages = reader.client(account).get_paginator(operation).paginate(**(params or {}))
         shapes = [shape for page in pages for shape in page["Handshakes"]]
     except Exception as error:  # AccessDenied, not in use: this account sees nothing there
         assert type(error).__name__ in ("AccessDeniedException", "AWSOrganizationsNotInUseException")
@@ -62,6 +64,7 @@ def newest_first(items: list[tuple[str, str, Any]]) -> list[tuple[str, str]]:
 def test_the_whole_ledger_and_its_filters_are_the_api_s_lists(seeded) -> None:
     ledger, managements = seeded
     browser = LedgerBrowser(ledger.queries)
+    seen_actions: set[str] = set()
     for moment in moments(ledger):
         per_org = {m: api_list(ledger, moment, m, "list_handshakes_for_organization") for m in managements}
         whole = newest_first([item for items in per_org.values() for item in items])
@@ -74,6 +77,16 @@ def test_the_whole_ledger_and_its_filters_are_the_api_s_lists(seeded) -> None:
         if organization:
             assert every_page(browser, moment, Filters(organization_id=organization), Scope()) == \
                 newest_first(per_org[managements[0]])
+        for action in enum_of("ActionType"):  # every action a Filter may name, billing transfers' too
+            of_action = newest_first([item for m in managements
+                                      for item in api_list(ledger, moment, m, "list_handshakes_for_organization",
+                                                           {"Filter": {"ActionType": action}})])
+            assert every_page(browser, moment, Filters(action=action), Scope()) == of_action
+            assert browser.counts(moment, Filters(action=action), Scope()) == \
+                {**dict.fromkeys(STATES, 0), **Counter(s for _, s in of_action), "TOTAL": len(of_action)}
+            if of_action:
+                seen_actions.add(action)
+    assert {"INVITE", "ENABLE_ALL_FEATURES", "APPROVE_ALL_FEATURES", "TRANSFER_RESPONSIBILITY"} <= seen_actions
 
 
 def test_a_recipient_filter_and_a_scope_are_what_the_account_s_lists_show(seeded) -> None:

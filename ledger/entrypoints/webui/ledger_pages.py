@@ -9,10 +9,11 @@ from ledger.service_layer.requests import is_valid
 from ledger.entrypoints.webui.context import Page, PageRequest, Redirect
 from ledger.entrypoints.webui.errors import BadRequest
 from ledger.entrypoints.webui.params import KEYSET, TEXT, Rule, choice, shape
+from ledger.service_layer.requests import enum_of
 from projections.browse import STATES, Filters
 from projections.aws_reads import ViewDirectory, handshake_answer
 
-ACTIONS = ("INVITE", "ENABLE_ALL_FEATURES", "APPROVE_ALL_FEATURES")
+ACTIONS = enum_of("ActionType")  # every handshake action a Filter may name (botocore's model)
 PAGE_SIZE = 50
 HANDSHAKES_PARAMETERS: dict[str, Rule] = {
     "organization": shape("OrganizationId"), "action": choice(ACTIONS), "state": choice(STATES),
