@@ -44,6 +44,7 @@ def links(body: bytes) -> list[str]:
     "/ui/handshakes/{id}?at=9999-12-31", "/ui/?at=9999-10-01", "/ui/handshakes/{id}?at=0001-01-01",
     "/ui/?at=-999999999w", "/ui/?at=%2B999999999w", "/ui/?position=99999999999999999999999",
     "/ui/?position=" + "9" * 5000, "/ui/?at=" + "1" * 5000, "/ui/?state=" + "X" * 5000,
+    "/ui/?state=OPEN&state=ACCEPTED", "/ui/?at=-1h&at=-2h",  # one of each: the page shows one, not the last
 ])
 def test_numbers_and_instants_out_of_range_are_a_small_400(server: Server, path: str) -> None:
     status, headers, body = fetch(server, path.format(id=server.invited))  # type: ignore[attr-defined]

@@ -73,8 +73,8 @@ def parse_cursor(value: str) -> tuple[int, str] | None:
 
 def read_query(query: str, rules: Mapping[str, Rule]) -> dict[str, str]:
     """The declared parameters of a query string (moment ones included, unchecked here), stripped;
-    empty ones and undeclared ones left out. BadRequest for a value that breaks its rule, text that
-    is not UTF-8 once percent-decoded, or more than MAX_FIELDS parameters."""
+    empty ones and undeclared ones left out. BadRequest for a value that breaks its rule, a declared
+    one given twice, text that is not UTF-8 once percent-decoded, or more than MAX_FIELDS parameters."""
     try:
         pairs = parse_qsl(query, keep_blank_values=True, errors="strict", max_num_fields=MAX_FIELDS)
     except UnicodeDecodeError:
@@ -83,6 +83,8 @@ def read_query(query: str, rules: Mapping[str, Rule]) -> dict[str, str]:
         raise BadRequest(f"Too many query parameters: at most {MAX_FIELDS}.") from None
     params: dict[str, str] = {}
     for name, raw in pairs:
+        if name in params and (name in MOMENT_PARAMS or name in rules):
+            raise BadRequest(f"Give {name} once: the page shows one {name} at a time.")
         if name in MOMENT_PARAMS:
             params[name] = raw  # spaces matter to ``at``: read_moment strips
             continue
