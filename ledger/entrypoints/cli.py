@@ -137,7 +137,7 @@ def build_parser() -> Parser:
     whose.add_argument("--organization", type=organization_id, metavar="ID", help="only this organization's")
     whose.add_argument("--account", type=account_id, metavar="ID", help="as this account's DescribeHandshake saw them")
 
-    command("rebuild", rebuild, "replay the log into fresh views (Ctrl-C keeps the old ones)", data)
+    command("rebuild", rebuild, "replay the log into fresh views, also while a server serves them (Ctrl-C keeps the old ones)", data)
 
     events_ = command("events", events, "the change feed as JSON Lines", data)
     events_.add_argument("--after", type=count(0), default=0, metavar="POSITION", help="start after this position")
