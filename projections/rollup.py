@@ -16,6 +16,9 @@ same counters for every organization together (what ``analytics --by action`` re
   thousand organizations' histograms by day would hold a row per decision or so, all days together
   they hold one per populated bucket (about a hundred per organization and action).
 
+``rollup_slices`` holds them once more by ten minutes (``slice``: ten-minute spans since the epoch),
+so that exact part is at most ten minutes of rows, whatever the minute of the hour asked about.
+
 ``rollup_hours`` holds organization ``*``'s counters again by UTC hour (``hour``: hours since the
 epoch; histograms by the decision's hour), so the whole ledger's answer counts exactly only the rows
 of the boundary's own hour, not of its day.
@@ -49,13 +52,14 @@ from ledger.domain.handshake import ACCEPTED, DECLINED, LIVE_STATES
 
 DAY_US = 86_400_000_000
 HOUR_US = 3_600_000_000
+SLICE_US = 600_000_000  # ten minutes: the finest counters, and the whole-ledger answers' boundary unit
 ALL = "*"  # the organization of the counters summed over every organization
 GROWTH = 1.05  # the histogram's bucket ratio
 ERROR = math.sqrt(GROWTH) - 1  # the largest relative error of a time to decision (and of p50/p90)
 SUB_MS = "h-"
 WHENEVER = -1_000_000  # the day of an organization's histogram counters: all days together
 
-CLUSTERED = ("rollup", "rollup_hours", "rollup_totals", "rollup_visible")  # SQLite keeps them WITHOUT ROWID: a group's counters lie together
+CLUSTERED = ("rollup", "rollup_hours", "rollup_slices", "rollup_totals", "rollup_visible")  # SQLite keeps them WITHOUT ROWID: a group's counters lie together
 ROLLUP_TABLE = """
 CREATE TABLE IF NOT EXISTS {p}rollup (
     organization_id TEXT NOT NULL,
@@ -71,6 +75,13 @@ CREATE TABLE IF NOT EXISTS {p}rollup_hours (
     kind TEXT NOT NULL,
     n BIGINT NOT NULL,
     PRIMARY KEY (hour, action, kind)
+);
+CREATE TABLE IF NOT EXISTS {p}rollup_slices (
+    slice BIGINT NOT NULL,
+    action TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    n BIGINT NOT NULL,
+    PRIMARY KEY (slice, action, kind)
 );
 CREATE TABLE IF NOT EXISTS {p}rollup_totals (
     organization_id TEXT NOT NULL,
@@ -90,6 +101,7 @@ CREATE TABLE IF NOT EXISTS {p}rollup_visible (
 COUNTERS = (  # (RollupChanges' attribute, table, key columns): each counter table holds a count n per key
     ("counts", "rollup", ("organization_id", "action", "day", "kind")),
     ("hours", "rollup_hours", ("hour", "action", "kind")),
+    ("slices", "rollup_slices", ("slice", "action", "kind")),
     ("totals", "rollup_totals", ("organization_id", "action")),
     ("visible", "rollup_visible", ("unit", "start", "action", "state")),
 )
@@ -112,6 +124,11 @@ def day_of(instant_us: int) -> int:
 def hour_of(instant_us: int) -> int:
     """The UTC hour (hours since 1970-01-01T00:00Z) of an instant in microseconds."""
     return instant_us // HOUR_US
+
+
+def slice_of(instant_us: int) -> int:
+    """The ten-minute span (since 1970-01-01T00:00Z) of an instant in microseconds."""
+    return instant_us // SLICE_US
 
 
 def bucket_of(decision_us: int) -> str:
@@ -141,6 +158,7 @@ class RollupChanges:
     def __init__(self) -> None:
         self.counts: Counter[Bucket] = Counter()
         self.hours: Counter[tuple[int, str, str]] = Counter()  # (hour, action, kind): organization ``*``'s
+        self.slices: Counter[tuple[int, str, str]] = Counter()  # (ten minutes, action, kind): the same
         self.totals: Counter[tuple[str, str]] = Counter()  # (organization, action): handshakes requested
         self.visible: Counter[tuple[str, int, str, str]] = Counter()  # (unit, start, action, state): moves
 
@@ -149,6 +167,7 @@ class RollupChanges:
         self.counts[(organization_id, action, day, kind)] += 1
         self.counts[(ALL, action, day, kind)] += 1
         self.hours[(hour_of(instant_us), action, kind)] += 1
+        self.slices[(slice_of(instant_us), action, kind)] += 1
 
     def requested(self, row: dict[str, Any]) -> None:
         """A new handshake row (as inserted: perhaps already closed)."""
@@ -168,11 +187,12 @@ class RollupChanges:
             self.counts[(organization_id, action, WHENEVER, kind)] += 1
             self.counts[(ALL, action, day_of(closed_us), kind)] += 1
             self.hours[(hour_of(closed_us), action, kind)] += 1
+            self.slices[(slice_of(closed_us), action, kind)] += 1
 
     def tagged(self) -> Counter[tuple[str, Any]]:
         """Every increment keyed by (its counter's name, its key): what a replay sums across batches."""
         tagged: Counter[tuple[str, Any]] = Counter()
-        for name in ("counts", "hours", "totals", "visible"):
+        for name in ("counts", "hours", "slices", "totals", "visible"):
             for key, n in getattr(self, name).items():
                 tagged[(name, key)] += n
         return tagged
@@ -212,9 +232,10 @@ class RollupChanges:
                                        [row[:-1] for row in rows])
 
 
-def backfill(cursor: Any, sql: Any, *, days: bool = True, totals: bool = True, hours: bool = True) -> None:
-    """Count the current handshake rows into the counters a view made before them lacks: ``days``,
-    the rollup's; ``totals``, ``rollup_totals``'s; ``hours``, ``rollup_hours``'s."""
+def backfill(cursor: Any, sql: Any, *, wanted: tuple[str, ...] = ("counts", "hours", "slices", "totals")) -> None:
+    """Count the current handshake rows into the counters a view made before them lacks:
+    ``wanted`` names them as ``RollupChanges`` does (``counts``: the rollup's; ``hours``,
+    ``slices``, ``totals``: ``rollup_hours``', ``rollup_slices``', ``rollup_totals``')."""
     changes = RollupChanges()
     cursor.execute(sql("SELECT organization_id, action, state, requested_us, expires_us, closed_us "
                        "FROM {p}handshakes WHERE valid_to IS NULL"))
@@ -222,7 +243,7 @@ def backfill(cursor: Any, sql: Any, *, days: bool = True, totals: bool = True, h
     for values in cursor.fetchall():
         row = dict(zip(columns, values.values() if isinstance(values, dict) else values))
         changes.requested(row)
-    for counted, wanted in ((changes.counts, days), (changes.totals, totals), (changes.hours, hours)):
-        if not wanted:
-            counted.clear()
+    for name in ("counts", "hours", "slices", "totals", "visible"):
+        if name not in wanted:
+            getattr(changes, name).clear()
     changes.write(cursor, sql)

@@ -22,6 +22,9 @@ recomputation), except p50/p90 of the time to decision: the days before B come f
 histogram, so they are within ``projections.rollup.ERROR`` (2.47%) of the exact nearest rank
 (0.5 ms for decisions under 1 ms). The cost follows the answer: the counters read are
 (organizations x actions x days x kinds), or (actions x days x kinds) per action, plus one day's rows.
+Per action (the whole ledger) B is the start of T's ten minutes instead, and the counters of B's
+day before it are read by hour (``rollup_hours``) and by ten minutes (``rollup_slices``): the rows
+read are at most ten minutes' worth, whatever the minute of the hour.
 """
 
 from __future__ import annotations
@@ -33,7 +36,7 @@ from typing import Any, Sequence
 
 from ledger.domain.handshake import ACCEPTED, CANCELED, DECLINED
 from projections.queries import Moment
-from projections.rollup import ALL, DAY_US, HOUR_US, bucket_of, day_of, hour_of, seconds_of
+from projections.rollup import ALL, DAY_US, HOUR_US, SLICE_US, bucket_of, day_of, hour_of, seconds_of, slice_of
 from projections.versions import valid_at
 
 ENDINGS = (ACCEPTED, DECLINED, CANCELED)
@@ -52,9 +55,9 @@ class _Group:
 
 
 def boundary_of(view: Any, moment: Moment, unit: int = DAY_US) -> tuple[int, int, int]:
-    """B (µs, the start of a day or, with ``unit=HOUR_US``, of an hour), the last position recorded
-    before B, and the latest instant of the events up to P (nothing current at P was requested
-    later; the live view: no bound)."""
+    """B (µs, the start of a ``unit``: a day, ten minutes), the last position recorded before B,
+    and the latest instant of the events up to P (nothing current at P was requested later; the
+    live view: no bound)."""
     low, latest = moment.instant_us, 2 ** 62
     if moment.position is not None:
         recorded = view.query("SELECT high_us FROM {p}event_times WHERE notification_id = ?", [moment.position])
@@ -76,11 +79,11 @@ def boundary_of(view: Any, moment: Moment, unit: int = DAY_US) -> tuple[int, int
 
 def _read(view: Any, moment: Moment, *, by_action: bool, per_day: bool = True,
           organizations: Sequence[str] | None = None) -> dict[tuple[str, ...], _Group]:
-    """The groups' figures at ``moment``: per action (organization ``*``'s counters, B an hour's
-    start), or per (organization, action) (B a day's start), of ``organizations`` only if given."""
+    """The groups' figures at ``moment``: per action (organization ``*``'s counters, B the start of
+    ten minutes), or per (organization, action) (B a day's start), of ``organizations`` only if given."""
     if organizations is not None and not organizations:
         return {}
-    boundary, before, latest = boundary_of(view, moment, HOUR_US if by_action else DAY_US)
+    boundary, before, latest = boundary_of(view, moment, SLICE_US if by_action else DAY_US)
     now_us = moment.instant_us
     valid, valid_params = valid_at(moment.position)
     # the requests' range is read through their time's index: unary + keeps the planner off valid_from's
@@ -91,12 +94,16 @@ def _read(view: Any, moment: Moment, *, by_action: bool, per_day: bool = True,
     day = day_of(boundary)
     grouped_by = f"'{ALL}'" if by_action else "organization_id"  # what the counts are grouped by, with the action
     parts: list[tuple[str, list[Any]]] = []
-    if by_action:  # the days before B's (histograms summed by the store), then B's day's hours before B
+    if by_action:  # the days before B's (histograms summed by the store), B's day's hours before B's
+        # hour, then B's hour's ten minutes before B
+        hour = hour_of(boundary)
         parts += [("SELECT 'b' AS src, organization_id, action, CASE WHEN substr(kind, 1, 1) = 'h' THEN 0 "
                    "ELSE day END AS day, kind, SUM(n) AS n, 0 AS at_us FROM {p}rollup "
                    "WHERE organization_id = ? AND day < ? GROUP BY 2, 3, 4, 5", [ALL, day]),
                   (f"SELECT 'b', '{ALL}', action, {day}, kind, SUM(n), 0 FROM {{p}}rollup_hours "
-                   "WHERE hour >= ? AND hour < ? GROUP BY 3, 5", [day * 24, hour_of(boundary)])]
+                   "WHERE hour >= ? AND hour < ? GROUP BY 3, 5", [day * 24, hour]),
+                  (f"SELECT 'b', '{ALL}', action, {day}, kind, SUM(n), 0 FROM {{p}}rollup_slices "
+                   "WHERE slice >= ? AND slice < ? GROUP BY 3, 5", [hour * HOUR_US // SLICE_US, slice_of(boundary)])]
     else:  # requests by day (if the answer holds them), every other counter summed by the store
         by_day = "kind = 'requested'" if per_day else "1 = 0"
         scope = f"organization_id <> ? AND day < ?{chosen}"

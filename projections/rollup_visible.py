@@ -9,14 +9,15 @@ then steps at the expiry and at the end of visibility (``steps``). When an event
 version of a handshake, the counters take the new version's steps less the old one's.
 
 Where a step is counted. A step at instant x made by the event at position q is bucketed at
-max(x, high_us(q)) (a start: at high_us(q)), by UTC day and again by hour (``rollup_visible``).
-``high_us`` only grows along the log, so for a boundary B (an hour's start) and the last position
-pB recorded before B (``high_us < B``), the counters of the hours before B hold exactly the steps
+max(x, high_us(q)) (a start: at high_us(q)), by UTC day, by hour and by ten minutes (``unit`` 'd',
+'h', 's' of ``rollup_visible``). ``high_us`` only grows along the log, so for a boundary B (the start
+of ten minutes) and the last position pB recorded before B (``high_us < B``), the counters before B
+(the days before B's, its day's hours before B's hour, its hour's ten minutes before B) hold exactly the steps
 before B of the events up to pB: their sum is the number in each state at B - 1 µs of the
 versions current at pB. The count at the moment (position P, instant T) adds, for the handshakes
 that may differ between the two (a version made after pB, or an expiry or end of visibility in
 [B, T]), what the version current at P counts at T less what the version current at pB counted
-at B - 1 µs: an hour's handshakes, read through the indexes.
+at B - 1 µs: at most ten minutes' handshakes, read through the indexes.
 
 B is chosen as for the analytics (``projections.rollup_reads.boundary_of``): every event after P is
 at or after it.
@@ -29,7 +30,7 @@ from typing import Any
 
 from ledger.domain.handshake import EXPIRED, LIVE_STATES
 from projections.queries import Moment
-from projections.rollup import DAY_US, HOUR_US, RollupChanges
+from projections.rollup import DAY_US, HOUR_US, SLICE_US, RollupChanges
 from projections.rollup_reads import boundary_of
 from projections.versions import valid_at
 
@@ -63,17 +64,18 @@ class VisibleMoves:
                 add((position, action, instant, state, -n))
 
     def bucket(self, highs: dict[int, int], rollup: RollupChanges) -> None:
-        """Add the pending steps to ``rollup``'s counters (by hour, and by day from the hours);
+        """Add the pending steps to ``rollup``'s counters (by ten minutes, and by hour and day from them);
         ``highs``: position -> its ``high_us``."""
-        hours: dict[tuple[int, str, str], int] = {}
+        slices: dict[tuple[int, str, str], int] = {}
         for position, action, instant, state, n in self.pending:
             high = highs[position]
-            key = ((high if instant is None or instant < high else instant) // HOUR_US, action, state)
-            hours[key] = hours.get(key, 0) + n
-        for (hour, action, state), n in hours.items():
+            key = ((high if instant is None or instant < high else instant) // SLICE_US, action, state)
+            slices[key] = slices.get(key, 0) + n
+        for (ten, action, state), n in slices.items():
             if n:
-                rollup.visible[("h", hour, action, state)] += n
-                rollup.visible[("d", hour * HOUR_US // DAY_US, action, state)] += n
+                rollup.visible[("s", ten, action, state)] += n
+                rollup.visible[("h", ten * SLICE_US // HOUR_US, action, state)] += n
+                rollup.visible[("d", ten * SLICE_US // DAY_US, action, state)] += n
         self.pending.clear()
 
 
@@ -100,14 +102,16 @@ def backfill_visible(cursor: Any, sql: Any, *, page: int = 50_000) -> None:
 
 def visible_counts(view: Any, moment: Moment, *, action: str | None = None) -> dict[str, int]:
     """How many handshakes (of ``action``, if given) are visible in each state at ``moment``, as the
-    Lists judge them there (``STATES``, each present): the counters before B and an hour's
+    Lists judge them there (``STATES``, each present): the counters before B and ten minutes'
     handshakes, summed by the store in one statement (one snapshot of counters and rows)."""
-    start, before, _ = boundary_of(view, moment, HOUR_US)
+    start, before, _ = boundary_of(view, moment, SLICE_US)
     chosen, chosen_params = ("AND action = ? ", [action]) if action else ("", [])
     counters = (f"SELECT state, NULL AS was, SUM(n) AS n FROM {{p}}rollup_visible WHERE unit = 'd' AND start < ? {chosen}"
                 f"GROUP BY state UNION ALL SELECT state, NULL, SUM(n) FROM {{p}}rollup_visible WHERE unit = 'h' "
-                f"AND start >= ? AND start < ? {chosen}GROUP BY state",
-                [start // DAY_US, *chosen_params, start // DAY_US * 24, start // HOUR_US, *chosen_params])
+                f"AND start >= ? AND start < ? {chosen}GROUP BY state UNION ALL SELECT state, NULL, SUM(n) "
+                f"FROM {{p}}rollup_visible WHERE unit = 's' AND start >= ? AND start < ? {chosen}GROUP BY state",
+                [start // DAY_US, *chosen_params, start // DAY_US * 24, start // HOUR_US, *chosen_params,
+                 start // HOUR_US * HOUR_US // SLICE_US, start // SLICE_US, *chosen_params])
     differing = _differing(moment, start, before, chosen, chosen_params)
     counts: Counter[str] = Counter(dict.fromkeys(STATES, 0))
     for row in view.query(f"{counters[0]} UNION ALL {differing[0]}", [*counters[1], *differing[1]]):

@@ -74,16 +74,17 @@ class HandshakeView:
         self.prefix = prefix
         self.placeholder = placeholder
         self._lock = threading.Lock()
-        days, hours, totals = (self._has_table(table) for table in ("rollup", "rollup_hours", "rollup_totals"))
+        counters = {"counts": "rollup", "hours": "rollup_hours", "slices": "rollup_slices", "totals": "rollup_totals"}
+        lacking = tuple(name for name, table in counters.items() if not self._has_table(table))
         moves, visible = self._has_table("email_moves"), self._has_table("rollup_visible")
         for statement in self._statements(TABLES, prefix):
             self._create(statement)
         if not moves:  # a view made before the email moves were kept: find them in its account versions
             with self._transaction() as cursor:
                 cursor.execute(self._sql(EMAIL_MOVES))
-        if not (days and hours and totals):  # a view made before some of the analytics' counters
+        if lacking:  # a view made before some of the analytics' counters
             with self._transaction() as cursor:
-                backfill(cursor, self._sql, days=not days, totals=not totals, hours=not hours)
+                backfill(cursor, self._sql, wanted=lacking)
         if not visible:  # a view made before the visible counts were kept: count its handshake versions
             with self._transaction() as cursor:
                 backfill_visible(cursor, self._sql)

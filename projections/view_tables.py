@@ -118,7 +118,7 @@ CREATE INDEX IF NOT EXISTS {{p}}event_times_late ON {{p}}event_times (notificati
 # handshakes_by_time: the whole ledger newest first (the web UI's list); its counts by state are
 # read from rollup_visible (projections/rollup_visible.py), or from this index alone (counts_from_rows).
 TABLE_NAMES = ("handshake_documents", "handshakes", "accounts", "organizations", "event_times", "email_moves", "rollup", "rollup_hours", "rollup_totals",
-               "rollup_visible", *TRANSFER_TABLE_NAMES)
+               "rollup_visible", "rollup_slices", *TRANSFER_TABLE_NAMES)
 
 HANDSHAKES = VersionedTable("handshakes", "id", (
     "id", "valid_from", "valid_to", "organization_id", "action", "state",

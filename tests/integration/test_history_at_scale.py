@@ -123,11 +123,13 @@ def test_rebuild_counts_the_rollup_as_the_catch_up_did(tmp_path: Path) -> None:
                 cursor.execute(ledger.view._sql("DELETE FROM {p}rollup"))
                 cursor.execute(ledger.view._sql("DELETE FROM {p}rollup_hours"))
                 cursor.execute(ledger.view._sql("DELETE FROM {p}rollup_totals"))
+                cursor.execute(ledger.view._sql("DELETE FROM {p}rollup_slices"))
                 backfill(cursor, ledger.view._sql)
             assert _counters(ledger) == caught_up
             with ledger.view._transaction() as cursor:  # a view made before the hours and totals were kept
                 cursor.execute(ledger.view._sql("DROP TABLE {p}rollup_hours"))
                 cursor.execute(ledger.view._sql("DROP TABLE {p}rollup_totals"))
+                cursor.execute(ledger.view._sql("DROP TABLE {p}rollup_slices"))
                 cursor.execute(ledger.view._sql("DROP TABLE {p}email_moves"))
         with open_ledger(location) as ledger:
             assert _counters(ledger) == caught_up
@@ -139,6 +141,7 @@ def _counters(ledger: Any) -> tuple[list[tuple[Any, ...]], ...]:
                  for listing in ("SELECT organization_id, action, day, kind, n FROM {p}rollup ORDER BY 1, 2, 3, 4",
                                  "SELECT hour, action, kind, n FROM {p}rollup_hours ORDER BY 1, 2, 3",
                                  "SELECT organization_id, action, n FROM {p}rollup_totals ORDER BY 1, 2",
+                                 "SELECT slice, action, kind, n FROM {p}rollup_slices ORDER BY 1, 2, 3",
                                  "SELECT * FROM {p}email_moves ORDER BY 1"))
 
 

@@ -21,7 +21,7 @@ LIMITS = Limits(accounts_per_organization=5, invitations_per_day=8)
 KEYS = {"handshake_documents": "id", "accounts": "account_id, valid_from", "organizations": "organization_id, valid_from",
         "event_times": "notification_id", "email_moves": "notification_id", "rollup": "organization_id, action, day, kind",
         "rollup_hours": "hour, action, kind", "rollup_totals": "organization_id, action",
-        "rollup_visible": "unit, start, action, state"}
+        "rollup_visible": "unit, start, action, state", "rollup_slices": "slice, action, kind"}
 
 
 def every_row(ledger: Any) -> dict[str, list[tuple[Any, ...]]]:
