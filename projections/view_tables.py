@@ -299,12 +299,15 @@ def _handshake_row(event: Any, timestamp_us: int) -> Row:
 
 
 def _counted(batch: RowChanges, position: int, change: Any) -> Any:
-    """A change of handshake rows whose new versions move the visible counts (``rollup_visible``)."""
+    """A change of handshake rows whose new versions move the visible counts (``rollup_visible``).
+    It holds the batch's ``visible`` only, not the batch: the batch holds it, and a cycle would keep
+    every batch of a replay alive until a full collection (which a replay makes rare)."""
+    visible = batch.visible
 
     def counted(row: Row) -> tuple[Row, bool]:
         columns, versioned = change(row)
         if versioned:
-            batch.visible.changed(position, row, {**row, **columns})
+            visible.changed(position, row, {**row, **columns})
         return columns, versioned
 
     return counted
@@ -313,10 +316,11 @@ def _counted(batch: RowChanges, position: int, change: Any) -> Any:
 def _profile(batch: RowChanges, position: int, account_id: str, email: str, name: str) -> Any:
     """An account's new email and name; an email move too when the address differs."""
     profile = {"email": email, "email_key": email_key(email), "name": name}
+    moves = batch.email_moves  # not the batch: no cycle (see _counted)
 
     def change(row: Row) -> tuple[Row, bool]:
         if row["email_key"] != profile["email_key"]:
-            batch.email_moves.append((position, account_id, profile["email_key"], row["email_key"]))
+            moves.append((position, account_id, profile["email_key"], row["email_key"]))
         return profile, True
     return change
 
