@@ -210,7 +210,9 @@ class RollupChanges:
         on PostgreSQL one COPY per table into a temporary table, added from there in one statement
         (an ``executemany`` is a round trip per row there)."""
         for name, table, keys in COUNTERS:
-            rows = [(*key, n) for key, n in sorted(getattr(self, name).items()) if n]
+            # every key counted is written, 0 included: visible moves can cancel out, and a counter
+            # at 0 stays a row, so a replay (summing first) leaves the rows catch-up leaves
+            rows = [(*key, n) for key, n in sorted(getattr(self, name).items())]
             if not rows:
                 continue
             if bulk and hasattr(cursor, "copy"):
@@ -223,13 +225,6 @@ class RollupChanges:
                 cursor.execute(f"DROP TABLE bulk_{table}")
             else:
                 cursor.executemany(sql(_added(table, keys, f"VALUES ({', '.join('?' * (len(keys) + 1))})")), rows)
-            if name == "visible":  # moves cancel out: a counter back at 0 is no row, as a replay summing first leaves it
-                spent = " AND ".join(f"{key} = ?" for key in keys)
-                if bulk:
-                    cursor.execute(sql("DELETE FROM {p}rollup_visible WHERE n = 0"))
-                else:
-                    cursor.executemany(sql(f"DELETE FROM {{p}}rollup_visible WHERE {spent} AND n = 0"),
-                                       [row[:-1] for row in rows])
 
 
 def backfill(cursor: Any, sql: Any, *, wanted: tuple[str, ...] = ("counts", "hours", "slices", "totals")) -> None:

@@ -71,11 +71,10 @@ class VisibleMoves:
             high = highs[position]
             key = ((high if instant is None or instant < high else instant) // SLICE_US, action, state)
             slices[key] = slices.get(key, 0) + n
-        for (ten, action, state), n in slices.items():
-            if n:
-                rollup.visible[("s", ten, action, state)] += n
-                rollup.visible[("h", ten * SLICE_US // HOUR_US, action, state)] += n
-                rollup.visible[("d", ten * SLICE_US // DAY_US, action, state)] += n
+        for (ten, action, state), n in slices.items():  # 0 too: a counter touched is a row (RollupChanges.write)
+            rollup.visible[("s", ten, action, state)] += n
+            rollup.visible[("h", ten * SLICE_US // HOUR_US, action, state)] += n
+            rollup.visible[("d", ten * SLICE_US // DAY_US, action, state)] += n
         self.pending.clear()
 
 
