@@ -89,7 +89,12 @@ def _immediate(raw: sqlite3.Connection) -> Iterator[SQLiteCursor]:
             raise
         raw.commit()
     except sqlite3.Error as error:
-        raise getattr(persistence, type(error).__name__, persistence.PersistenceError)(error) from error
+        raise persistence_error(error) from error
+
+
+def persistence_error(error: sqlite3.Error) -> Exception:
+    """An sqlite3 error as eventsourcing's own transactions raise it (``OperationalError``, ...)."""
+    return getattr(persistence, type(error).__name__, persistence.PersistenceError)(error)
 
 
 @contextmanager

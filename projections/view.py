@@ -23,9 +23,9 @@ from eventsourcing import persistence
 from eventsourcing.persistence import IntegrityError, Notification, ProgrammingError, Tracking
 from eventsourcing.sqlite import SQLiteDatastore
 
-from projections.bulk_load import bulk_transactions, decode, fewer_full_collections, time_only
+from projections.bulk_load import bulk_transactions, decode, fewer_full_collections, persistence_error, time_only
 from projections.queries import EMAIL_MOVES
-from projections.rollup import CLUSTERED, backfill
+from projections.rollup import CLUSTERED, COUNTERS, backfill
 from projections.rollup_visible import backfill_visible
 from projections.versions import HeldRows
 from projections.view_tables import TABLE_NAMES, TABLES, RowChanges, add_event
@@ -45,7 +45,7 @@ def _sqlite_select(datastore: SQLiteDatastore, statement: str, params: list[Any]
             cursor.execute(statement, params)
             return cursor.fetchall()
         except sqlite3.Error as error:  # the same errors as eventsourcing's transactions raise
-            raise getattr(persistence, type(error).__name__, persistence.PersistenceError)(error) from error
+            raise persistence_error(error) from error
 
 
 def log_head(app: Any) -> int:
@@ -74,8 +74,7 @@ class HandshakeView:
         self.prefix = prefix
         self.placeholder = placeholder
         self._lock = threading.Lock()
-        counters = {"counts": "rollup", "hours": "rollup_hours", "slices": "rollup_slices", "totals": "rollup_totals"}
-        lacking = tuple(name for name, table in counters.items() if not self._has_table(table))
+        lacking = tuple(name for name, table, _ in COUNTERS if name != "visible" and not self._has_table(table))
         moves, visible = self._has_table("email_moves"), self._has_table("rollup_visible")
         for statement in self._statements(TABLES, prefix):
             self._create(statement)
